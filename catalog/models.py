@@ -1,0 +1,133 @@
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+ZERO = Decimal("0.00")
+
+
+class Category(models.Model):
+    """A node of the category tree (游戏点卡 › 腾讯 › Q币)."""
+
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    name = models.CharField(_("name"), max_length=60)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["sort_order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="catalog_category_parent_name_uniq"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Product(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        LISTED = "listed", _("Listed")
+        PAUSED = "paused", _("Paused")
+        UNLISTED = "unlisted", _("Unlisted")
+
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        related_name="products",
+        verbose_name=_("category"),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status, default=Status.DRAFT
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "category"], name="catalog_prod_status_idx")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Sku(models.Model):
+    """What a buyer actually picks: one spec of a product, with its price and stock."""
+
+    class DeliveryType(models.TextChoices):
+        CARD = "card", _("Card code")
+        TOPUP = "topup", _("Supplier top-up")
+        MANUAL = "manual", _("Manual delivery")
+
+    class StockMode(models.TextChoices):
+        UNLIMITED = "unlimited", _("Unlimited")
+        COUNTER = "counter", _("Counter")
+        CODES = "codes", _("Available codes")
+
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        related_name="skus",
+        verbose_name=_("product"),
+    )
+    code = models.CharField(_("SKU code"), max_length=40, unique=True)
+    name = models.CharField(_("spec"), max_length=120)
+    face_value = models.DecimalField(
+        _("face value"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    delivery_type = models.CharField(
+        _("delivery type"), max_length=16, choices=DeliveryType
+    )
+    stock_mode = models.CharField(
+        _("stock mode"), max_length=16, choices=StockMode, default=StockMode.COUNTER
+    )
+    stock = models.PositiveIntegerField(_("stock counter"), default=0)
+    price = models.DecimalField(_("price"), max_digits=14, decimal_places=2)
+    cost_price = models.DecimalField(
+        _("cost price"), max_digits=14, decimal_places=2, default=ZERO
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("SKU")
+        verbose_name_plural = _("SKUs")
+        ordering = ["product_id", "id"]
+        permissions = [
+            ("view_cost", _("Can see and edit cost prices")),
+            ("reveal_cardcode", _("Can reveal card codes")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gt=0), name="catalog_sku_price_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(cost_price__gte=0), name="catalog_sku_cost_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=~Q(delivery_type="topup", stock_mode="codes")
+                & ~Q(delivery_type="manual", stock_mode="codes"),
+                name="catalog_sku_codes_only_for_cards",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product.name} {self.name}" if self.product_id else self.name

@@ -1,0 +1,3 @@
+from kameng.celery import app as celery_app
+
+__all__ = ("celery_app",)

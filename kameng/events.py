@@ -1,0 +1,19 @@
+"""Cross-app signals. `orders` sends them after commit; other apps receive them.
+
+Apps to the left of `orders` (users, catalog, marketing) never import `orders`: they
+react to these signals instead. Every signal carries ids, never model instances, so a
+receiver reads fresh rows in its own transaction.
+"""
+
+from django.dispatch import Signal
+
+# kwargs: order_id
+order_paid = Signal()
+# kwargs: order_id
+order_delivered = Signal()
+# kwargs: order_id, amount (Decimal refunded)
+order_refunded = Signal()
+# kwargs: order_id, reason
+order_failed = Signal()
+# kwargs: user_id
+user_registered = Signal()

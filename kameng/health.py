@@ -1,0 +1,100 @@
+"""What /healthz reports: database, broker and worker, each with its own verdict."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+HEARTBEAT_KEY = "kameng:worker-heartbeat"
+
+
+def record_worker_heartbeat() -> None:
+    cache.set(HEARTBEAT_KEY, timezone.now().timestamp(), timeout=24 * 3600)
+
+
+def _timed(check):
+    started = time.perf_counter()
+    result = check()
+    result["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def check_database() -> dict:
+    def run():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        except DatabaseError as exc:
+            return {"ok": False, "vendor": connection.vendor, "error": str(exc)[:200]}
+        return {"ok": True, "vendor": connection.vendor}
+
+    return _timed(run)
+
+
+def check_broker() -> dict:
+    if not settings.REDIS_URL:
+        return {"ok": True, "configured": False, "mode": "eager"}
+
+    def run():
+        import redis
+
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
+        )
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            return {
+                "ok": False,
+                "configured": True,
+                "error": f"Redis at REDIS_URL is unreachable: {exc}"[:200],
+            }
+        finally:
+            client.close()
+        return {"ok": True, "configured": True}
+
+    return _timed(run)
+
+
+def check_worker(*, broker_ok: bool) -> dict:
+    """A worker is healthy when it answers a ping or its heartbeat is recent."""
+    if not settings.REDIS_URL:
+        return {"ok": True, "configured": False, "mode": "eager"}
+    if not broker_ok:
+        return {"ok": False, "configured": True, "error": "broker unreachable"}
+
+    def run():
+        from kameng.celery import app
+
+        replies = app.control.ping(timeout=1.0) or []
+        workers = sorted(name for reply in replies for name in reply)
+        last = cache.get(HEARTBEAT_KEY)
+        age = round(timezone.now().timestamp() - last) if last else None
+        fresh = age is not None and age <= settings.WORKER_STALE_AFTER_SECONDS
+        result = {
+            "ok": bool(workers) or fresh,
+            "configured": True,
+            "workers": workers,
+            "heartbeat_age_s": age,
+        }
+        if not result["ok"]:
+            result["error"] = "no worker answered and no recent heartbeat"
+        return result
+
+    return _timed(run)
+
+
+def health_report() -> dict:
+    database = check_database()
+    broker = check_broker()
+    worker = check_worker(broker_ok=broker["ok"])
+    components = {"database": database, "broker": broker, "worker": worker}
+    return {
+        "status": "ok" if all(c["ok"] for c in components.values()) else "error",
+        **components,
+    }

@@ -1,0 +1,13 @@
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from kameng.health import health_report
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Machine-readable health for load balancers and monitoring: 200 or 503."""
+    report = health_report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)

@@ -1,0 +1,74 @@
+from decimal import Decimal
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+
+from users.models import User, Wallet
+from users.roles import ROLES
+from users.services import credit_wallet
+
+DEMO_PASSWORD = "kameng-demo"
+STAFF = {
+    "superadmin": ("admin", "管理员"),
+    "operations": ("ops", "运营小王"),
+    "support": ("support", "客服小李"),
+    "marketing": ("marketing", "营销小张"),
+    "finance": ("finance", "财务小赵"),
+}
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
+
+
+def seed(ctx):
+    for role in ROLES:
+        username, nickname = STAFF[role.code]
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "nickname": nickname,
+                "is_staff": True,
+                "is_superuser": role.code == "superadmin",
+                "email": f"{username}@kameng.example",
+            },
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get(name=role.group_name))
+        ctx.logins.append((username, DEMO_PASSWORD, role.group_name))
+
+    # Buyers share one password hash: hashing 300 passwords would take a minute.
+    password = make_password(DEMO_PASSWORD)
+    existing = set(
+        User.objects.filter(username__startswith="buyer").values_list(
+            "username", flat=True
+        )
+    )
+    new = []
+    for n in range(1, ctx.buyers + 1):
+        username = f"buyer{n:04d}"
+        if username in existing:
+            continue
+        name = ctx.rng.choice(SURNAMES) + ctx.rng.choice(GIVEN)
+        new.append(
+            User(
+                username=username,
+                nickname=name,
+                phone=f"1{ctx.rng.choice('3578')}{ctx.rng.randrange(10**9):09d}",
+                email=f"{username}@buyers.example",
+                password=password,
+            )
+        )
+    User.objects.bulk_create(new, batch_size=500)
+    for user in User.objects.filter(username__in=[u.username for u in new]):
+        Wallet.objects.create(user=user)
+        amount = Decimal(ctx.rng.choice([0, 0, 20, 50, 100, 200, 500]))
+        if amount:
+            credit_wallet(
+                user=user,
+                amount=amount.quantize(Decimal("0.01")),
+                kind="topup",
+                reference="demo",
+                note="demo top-up",
+            )
+    ctx.say(f"users: {len(new)} buyers created, {len(existing)} already there")

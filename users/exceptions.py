@@ -1,0 +1,13 @@
+from kameng.exceptions import DomainError
+
+
+class InsufficientBalance(DomainError):
+    code = "wallet_insufficient_balance"
+
+
+class InvalidAmount(DomainError):
+    code = "wallet_invalid_amount"
+
+
+class UnknownRole(DomainError):
+    code = "users_unknown_role"

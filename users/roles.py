@@ -1,0 +1,99 @@
+"""The five back-office roles, declared once.
+
+Each role is a Django group whose permissions are exactly what this table says;
+`sync_roles()` makes the database match it and runs after every `migrate`, so a
+later issue grants a new permission by adding it here. Entries are
+"app_label.codename", or "app_label.*" for every permission of an app, or "*".
+An exact name that does not exist is an error: a typo must not silently grant
+nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    group_name: str
+    permissions: tuple[str, ...]
+
+
+CATALOG_READ = ("catalog.view_category", "catalog.view_product", "catalog.view_sku")
+BUYERS_READ = ("users.view_user",)
+MONEY_READ = ("users.view_wallet", "users.view_ledgerentry")
+
+ROLES: tuple[Role, ...] = (
+    Role("superadmin", "超级管理员", ("*",)),
+    Role(
+        "operations",
+        "运营专员",
+        (
+            "catalog.*",
+            *BUYERS_READ,
+            "django_celery_beat.view_periodictask",
+        ),
+    ),
+    Role("support", "客服", (*CATALOG_READ, *BUYERS_READ, *MONEY_READ)),
+    Role("marketing", "营销", (*CATALOG_READ, *BUYERS_READ, "marketing.*")),
+    Role(
+        "finance",
+        "财务",
+        (
+            *CATALOG_READ,
+            "catalog.view_cost",
+            *BUYERS_READ,
+            *MONEY_READ,
+            "users.adjust_wallet",
+            "orders.refund_order",
+        ),
+    ),
+)
+
+ROLE_BY_CODE = {role.code: role for role in ROLES}
+
+
+def _resolve(permission_model, patterns: tuple[str, ...]):
+    qs = permission_model.objects.select_related("content_type")
+    if "*" in patterns:
+        return list(qs.all())
+    wanted = []
+    for pattern in patterns:
+        app_label, _dot, codename = pattern.partition(".")
+        if codename == "*":
+            wanted.extend(qs.filter(content_type__app_label=app_label))
+            continue
+        found = list(qs.filter(content_type__app_label=app_label, codename=codename))
+        if not found:
+            raise LookupError(f"Role permission {pattern!r} does not exist.")
+        wanted.extend(found)
+    return wanted
+
+
+@transaction.atomic
+def sync_roles(*, apps=None) -> dict[str, int]:
+    """Create the role groups and set their permissions; returns group → count."""
+    if apps is None:
+        from django.contrib.auth.models import Group, Permission
+    else:
+        Group = apps.get_model("auth", "Group")
+        Permission = apps.get_model("auth", "Permission")
+    result = {}
+    for role in ROLES:
+        group, _created = Group.objects.get_or_create(name=role.group_name)
+        permissions = _resolve(Permission, role.permissions)
+        group.permissions.set(permissions)
+        result[role.group_name] = len(permissions)
+    return result
+
+
+def sync_roles_after_migrate(sender, apps=None, using="default", **kwargs):
+    # post_migrate fires once per app; the last app's signal sees every permission.
+    from django.apps import apps as global_apps
+
+    with_models = [c for c in global_apps.get_app_configs() if c.models_module]
+    if sender.label == with_models[-1].label:
+        sync_roles()

@@ -1,0 +1,85 @@
+"""Every change to a wallet goes through here: locked, checked, one ledger row."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext
+
+from users.exceptions import InsufficientBalance, InvalidAmount
+from users.models import LedgerEntry, User, Wallet
+
+CENT = Decimal("0.01")
+
+
+def _checked_amount(amount) -> Decimal:
+    if not isinstance(amount, Decimal):
+        raise InvalidAmount(
+            gettext("Amounts must be decimals, not %(type)s.")
+            % {"type": type(amount).__name__}
+        )
+    if amount.quantize(CENT) != amount or not amount.is_finite():
+        raise InvalidAmount(
+            gettext("Amount %(amount)s has more than two decimal places.")
+            % {"amount": amount}
+        )
+    return amount
+
+
+def get_or_create_wallet(*, user: User) -> Wallet:
+    wallet, _created = Wallet.objects.get_or_create(user=user)
+    return wallet
+
+
+@transaction.atomic
+def change_balance(
+    *,
+    user: User,
+    amount: Decimal,
+    kind: str,
+    reference: str = "",
+    note: str = "",
+    actor: User | None = None,
+) -> LedgerEntry:
+    """Add `amount` (negative to debit) to the wallet and write its ledger row.
+
+    The wallet row is locked for the rest of the caller's transaction, so two
+    debits cannot both pass the balance check. Raises InsufficientBalance rather
+    than drive the balance below zero.
+    """
+    amount = _checked_amount(amount)
+    if amount == 0:
+        raise InvalidAmount(gettext("A balance change cannot be zero."))
+    get_or_create_wallet(user=user)
+    wallet = Wallet.objects.select_for_update().get(user=user)
+    new_balance = wallet.balance + amount
+    if new_balance < 0:
+        raise InsufficientBalance(
+            gettext("Insufficient balance: %(balance)s available, %(needed)s needed.")
+            % {"balance": wallet.balance, "needed": -amount},
+            balance=wallet.balance,
+        )
+    Wallet.objects.filter(pk=wallet.pk).update(balance=new_balance)
+    wallet.balance = new_balance
+    return LedgerEntry.objects.create(
+        wallet=wallet,
+        amount=amount,
+        balance_after=new_balance,
+        kind=kind,
+        reference=reference,
+        note=note,
+        actor=actor,
+    )
+
+
+def credit_wallet(*, user: User, amount: Decimal, kind: str, **kwargs) -> LedgerEntry:
+    amount = _checked_amount(amount)
+    if amount <= 0:
+        raise InvalidAmount(gettext("A credit must be positive."))
+    return change_balance(user=user, amount=amount, kind=kind, **kwargs)
+
+
+def debit_wallet(*, user: User, amount: Decimal, kind: str, **kwargs) -> LedgerEntry:
+    amount = _checked_amount(amount)
+    if amount <= 0:
+        raise InvalidAmount(gettext("A debit must be positive."))
+    return change_balance(user=user, amount=-amount, kind=kind, **kwargs)
