@@ -22,7 +22,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Variables already in the environment win over .env (KAMENG_ENV_FILE points elsewhere).
+environ.Env.read_env(env.str("KAMENG_ENV_FILE", default=str(BASE_DIR / ".env")))
 
 DATABASE_URL = env.str("DATABASE_URL", default="")
 REDIS_URL = env.str("REDIS_URL", default="")

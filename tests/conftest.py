@@ -1,0 +1,73 @@
+"""Shared fixtures and the rules for tests that need real services.
+
+Tests marked `postgres`, `redis` or `browser` skip with a reason when that service
+is absent, except in CI (CI=true), where a missing service is a failure: CI always
+provides all three, and a silently skipped concurrency test proves nothing.
+"""
+
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from kameng.celery import app as celery_app
+
+CHROMIUM = os.environ.get("KAMENG_CHROMIUM", "/usr/bin/chromium")
+
+
+def _missing(marker: str) -> str | None:
+    if marker == "postgres" and connection.vendor != "postgresql":
+        return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    if marker == "redis" and not settings.REDIS_URL:
+        return "needs Redis: set REDIS_URL=redis://..."
+    if marker == "browser" and not (
+        shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)
+    ):
+        return f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _require_services(request):
+    for marker in ("postgres", "redis", "browser"):
+        if request.node.get_closest_marker(marker) is None:
+            continue
+        reason = _missing(marker)
+        if reason is None:
+            continue
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must provide this: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _eager_celery():
+    """Tasks run in-process in tests; tests of the real worker start their own."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def role_user(db):
+    """Factory: a staff member holding one role, e.g. role_user("support")."""
+    from django.contrib.auth.models import Group
+
+    from users.models import User
+    from users.roles import ROLE_BY_CODE
+
+    def make(code: str, username: str | None = None) -> User:
+        role = ROLE_BY_CODE[code]
+        user = User.objects.create_user(
+            username=username or f"{code}-staff",
+            password="x-test-password",
+            is_staff=True,
+            is_superuser=code == "superadmin",
+        )
+        user.groups.add(Group.objects.get(name=role.group_name))
+        return user
+
+    return make
