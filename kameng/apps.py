@@ -11,4 +11,6 @@ class KamengConfig(AppConfig):
         from kameng import checks  # noqa: F401 - registers system checks
         from kameng.beat import sync_beat_schedule_after_migrate
 
-        post_migrate.connect(sync_beat_schedule_after_migrate, sender=self)
+        post_migrate.connect(
+            sync_beat_schedule_after_migrate, dispatch_uid="kameng.sync_beat"
+        )

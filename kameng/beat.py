@@ -97,5 +97,8 @@ def sync_beat_schedule(schedule: list[Entry] | None = None) -> dict[str, int]:
     return counts
 
 
-def sync_beat_schedule_after_migrate(sender, using="default", **kwargs):
-    sync_beat_schedule()
+def sync_beat_schedule_after_migrate(sender, **kwargs):
+    from kameng.migrating import is_last_post_migrate
+
+    if is_last_post_migrate(sender):
+        sync_beat_schedule()

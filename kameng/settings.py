@@ -28,6 +28,10 @@ environ.Env.read_env(env.str("KAMENG_ENV_FILE", default=str(BASE_DIR / ".env")))
 DATABASE_URL = env.str("DATABASE_URL", default="")
 REDIS_URL = env.str("REDIS_URL", default="")
 EMBEDDED = not DATABASE_URL
+if DATABASE_URL:
+    check_database_url(DATABASE_URL)
+if REDIS_URL:
+    check_redis_url(REDIS_URL)
 
 DEBUG = env.bool("DEBUG", default=EMBEDDED)
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -109,7 +113,6 @@ if EMBEDDED:
         }
     }
 else:
-    check_database_url(DATABASE_URL)
     DATABASES = {"default": env.db_url("DATABASE_URL")}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
@@ -119,7 +122,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when configured (shared by web and workers), else in-process.
 if REDIS_URL:
-    check_redis_url(REDIS_URL)
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -14,7 +14,8 @@ template = Path(__file__).resolve().parent.parent / ".env.example"
 text = template.read_text(encoding="utf-8")
 text = text.replace("SECRET_KEY=change-me", f"SECRET_KEY={secrets.token_urlsafe(50)}")
 text = text.replace(
-    "FIELD_ENCRYPTION_KEY=\n", f"FIELD_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n"
+    "FIELD_ENCRYPTION_KEY=\n",
+    f"FIELD_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n",
 )
 path.write_text(text, encoding="utf-8")
 path.chmod(0o600)

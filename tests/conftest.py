@@ -22,9 +22,7 @@ def _missing(marker: str) -> str | None:
         return "needs PostgreSQL: set DATABASE_URL=postgres://..."
     if marker == "redis" and not settings.REDIS_URL:
         return "needs Redis: set REDIS_URL=redis://..."
-    if marker == "browser" and not (
-        shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)
-    ):
+    if marker == "browser" and not (shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)):
         return f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
     return None
 
@@ -49,6 +47,17 @@ def _eager_celery():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Pages render without a collectstatic manifest, whatever DEBUG says."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
 
 
 @pytest.fixture

@@ -90,10 +90,8 @@ def sync_roles(*, apps=None) -> dict[str, int]:
     return result
 
 
-def sync_roles_after_migrate(sender, apps=None, using="default", **kwargs):
-    # post_migrate fires once per app; the last app's signal sees every permission.
-    from django.apps import apps as global_apps
+def sync_roles_after_migrate(sender, **kwargs):
+    from kameng.migrating import is_last_post_migrate
 
-    with_models = [c for c in global_apps.get_app_configs() if c.models_module]
-    if sender.label == with_models[-1].label:
+    if is_last_post_migrate(sender):
         sync_roles()

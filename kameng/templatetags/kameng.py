@@ -1,4 +1,4 @@
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -10,7 +10,7 @@ register = template.Library()
 def cny(value):
     """Format a Decimal as CNY: ¥1,234.50 (negative: -¥1,234.50)."""
     try:
-        amount = Decimal(value).quantize(Decimal("0.01"))
+        amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except (InvalidOperation, TypeError, ValueError):
         return ""
     sign = "-" if amount < 0 else ""

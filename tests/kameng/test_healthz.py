@@ -1,0 +1,113 @@
+"""/healthz: one JSON answer naming the state of each component."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import DatabaseError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_healthz_reports_each_component(client, settings):
+    settings.REDIS_URL = ""
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"]["ok"] is True
+    assert body["broker"] == {"ok": True, "configured": False, "mode": "eager"}
+    assert body["worker"]["mode"] == "eager"
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+@pytest.mark.django_db
+def test_healthz_says_which_component_is_down(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens on port 9
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["database"]["ok"] is True
+    assert body["broker"]["ok"] is False
+    assert "unreachable" in body["broker"]["error"]
+    assert body["worker"] == {
+        "ok": False,
+        "configured": True,
+        "error": "broker unreachable",
+    }
+
+
+@pytest.mark.django_db
+def test_healthz_reports_a_database_failure(client, monkeypatch):
+    from django.db.backends.utils import CursorWrapper
+
+    def broken(self, sql, params=None):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(CursorWrapper, "execute", broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == {
+        "ok": False,
+        "vendor": response.json()["database"]["vendor"],
+        "error": "connection refused",
+        "ms": response.json()["database"]["ms"],
+    }
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_healthz_sees_a_real_worker_come_and_go(client, settings):
+    """With Redis configured, a running Celery worker answers the ping."""
+    from django.core.cache import cache
+
+    from kameng.health import HEARTBEAT_KEY
+
+    cache.delete(HEARTBEAT_KEY)
+    assert client.get("/healthz").json()["worker"]["ok"] is False
+
+    env = {**os.environ, "KAMENG_ENV_FILE": os.devnull}
+    env.pop("KAMENG_CELERY_EAGER", None)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "kameng",
+            "worker",
+            "--pool=solo",
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            f"healthz-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        body = {}
+        while time.monotonic() < deadline:
+            body = client.get("/healthz").json()
+            if body["worker"]["ok"]:
+                break
+            time.sleep(1)
+        assert body["worker"]["ok"], body
+        assert any(name.startswith("healthz-") for name in body["worker"]["workers"])
+        assert body["status"] == "ok"
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)

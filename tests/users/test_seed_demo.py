@@ -1,0 +1,59 @@
+"""seed_demo gives a shop that feels real, and running it again changes nothing."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from catalog.models import Category, Product, Sku
+from users.models import LedgerEntry, User, Wallet
+
+
+def counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in (User, Wallet, LedgerEntry, Category, Product, Sku, Group)
+    }
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_leaves_the_same_counts(capsys):
+    call_command("seed_demo", buyers=40)
+    first = counts()
+    call_command("seed_demo", buyers=40)
+    assert counts() == first
+
+    assert first["User"] == 40 + 5
+    assert first["Wallet"] == 40
+    assert first["Category"] >= 10
+    assert set(Sku.objects.values_list("delivery_type", flat=True)) == {
+        "card",
+        "topup",
+        "manual",
+    }
+    out = capsys.readouterr().out
+    for username in ("admin", "ops", "support", "marketing", "finance"):
+        assert username in out
+
+
+@pytest.mark.django_db
+def test_each_demo_login_holds_its_role(client):
+    call_command("seed_demo", buyers=3)
+    for username, group in [
+        ("ops", "运营专员"),
+        ("support", "客服"),
+        ("marketing", "营销"),
+        ("finance", "财务"),
+    ]:
+        user = User.objects.get(username=username)
+        assert list(user.groups.values_list("name", flat=True)) == [group]
+        assert user.is_staff and not user.is_superuser
+        assert client.login(username=username, password="kameng-demo")
+        assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_demo_wallets_equal_their_ledgers():
+    call_command("seed_demo", buyers=30)
+    for wallet in Wallet.objects.all():
+        total = sum(e.amount for e in wallet.entries.all())
+        assert wallet.balance == total
