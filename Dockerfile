@@ -25,8 +25,9 @@ RUN apt-get update \
         gettext \
     && rm -rf /var/lib/apt/lists/*
 
+# A writable home: gunicorn puts its control socket in ~/.gunicorn, fontconfig its cache.
 RUN groupadd --system --gid 1000 kameng \
-    && useradd --system --uid 1000 --gid kameng --home-dir /app --no-create-home \
+    && useradd --system --uid 1000 --gid kameng --create-home --home-dir /home/kameng \
         --shell /usr/sbin/nologin kameng
 
 WORKDIR /app

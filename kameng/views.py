@@ -1,4 +1,5 @@
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -11,3 +12,10 @@ def healthz(request):
     """Machine-readable health for load balancers and monitoring: 200 or 503."""
     report = health_report()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico on their own. Resolved per request: the hashed
+    name exists only once collectstatic has run, and a worker never runs it."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

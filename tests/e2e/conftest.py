@@ -1,9 +1,4 @@
-"""Browser fixtures: one headless Chromium per session, a fresh context per test.
-
-Playwright's sync API drives an asyncio loop in the main thread; Django would take
-the test's own database calls for calls from async code and refuse them, hence
-DJANGO_ALLOW_ASYNC_UNSAFE. It is set here, so it only applies to browser tests.
-"""
+"""Browser fixtures: one headless Chromium per session, a fresh context per test."""
 
 import os
 from collections.abc import Callable, Iterator
@@ -14,8 +9,6 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.conftest import CHROMIUM, _missing
 from tests.e2e.helpers import VIEWPORTS, PageWatcher
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
@@ -45,6 +38,14 @@ def browser() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _allow_db_under_playwright(monkeypatch):
+    """Playwright's sync API keeps an asyncio loop running in the main thread, so
+    Django takes the test's own database calls for async code and refuses them
+    (SynchronousOnlyOperation). Allowed per browser test, not for the whole run."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,7 @@
 """Viewports and the page watcher shared by the browser tests."""
 
+from pathlib import Path
+
 from playwright.sync_api import ConsoleMessage, Page, Request, Response
 
 VIEWPORTS = {
@@ -42,3 +44,8 @@ class PageWatcher:
         assert not self.problems, "The page reported problems:\n" + "\n".join(
             self.problems
         )
+
+
+def screenshot(page: Page, path: str | Path, *, full_page: bool = True) -> None:
+    """Save what the user sees, with transitions finished rather than mid-fade."""
+    page.screenshot(path=path, full_page=full_page, animations="disabled")

@@ -1,36 +1,30 @@
 """Each staff role logs in through a real browser and lands on a Chinese dashboard."""
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import VIEWPORTS
+from tests.e2e.helpers import VIEWPORTS, screenshot
 from users.roles import ROLES
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    # WhiteNoise looks for STATIC_ROOT, which only `collectstatic` creates; the live
-    # server serves static files from the apps directly.
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning:whitenoise"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "x-test-password"
 ROLE_CODES = [role.code for role in ROLES]
 
 
-def log_in(page: Page, url: str, username: str, shot_prefix) -> None:
-    """Sign in on the Chinese login page; screenshots before and after."""
+def log_in(page: Page, url: str, username: str, shots: Path) -> None:
+    """Sign in on the Chinese login page, screenshotting it before and after."""
     page.goto(url + "/admin/login/")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
-    expect(page.get_by_role("button", name="登录")).to_be_visible()
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
-    page.screenshot(path=f"{shot_prefix}-login.png", full_page=True)
+    screenshot(page, f"{shots}-login.png")
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_test_id("dashboard")).to_be_visible()
-    page.screenshot(path=f"{shot_prefix}-dashboard.png", full_page=True)
+    screenshot(page, f"{shots}-dashboard.png")
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
@@ -59,8 +53,8 @@ def test_language_switcher_changes_to_english(
     back office in English, and it stays English on the next page."""
     user = role_user("operations")
     page, watcher = new_page(viewport)
-    shot_prefix = screenshot_dir / f"operations-{viewport}"
-    log_in(page, live_server.url, user.username, shot_prefix)
+    shots = screenshot_dir / f"operations-{viewport}"
+    log_in(page, live_server.url, user.username, shots)
 
     if viewport == "phone":
         # The sidebar is folded away on small screens; its toggle is in the header.
@@ -68,12 +62,12 @@ def test_language_switcher_changes_to_english(
     page.locator("#nav-sidebar-inner").get_by_text(user.username, exact=True).click()
     english = page.get_by_role("button", name=re.compile(r"^English"))
     expect(english).to_be_visible()
-    page.screenshot(path=f"{shot_prefix}-menu.png", animations="disabled")
+    screenshot(page, f"{shots}-menu.png", full_page=False)
     english.click()
 
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
-    page.screenshot(path=f"{shot_prefix}-english.png", full_page=True)
+    screenshot(page, f"{shots}-english.png")
 
     page.goto(live_server.url + "/admin/password_change/")
     expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -27,6 +27,7 @@ def run(code_or_args, **env):
                 "REDIS_",
                 "SECRET_KEY",
                 "FIELD_ENC",
+                "CARD_HASH",
                 "KAMENG_",
                 "LOG_FORMAT",
                 "DEBUG",
@@ -62,6 +63,7 @@ def test_database_and_redis_urls_switch_to_the_full_stack():
         REDIS_URL="redis://127.0.0.1:6379/3",
         SECRET_KEY="x" * 50,
         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        CARD_HASH_KEY="h" * 40,
     )
     assert result.returncode == 0, result.stderr
     engine, eager, cache = result.stdout.split()
@@ -71,6 +73,10 @@ def test_database_and_redis_urls_switch_to_the_full_stack():
 
 
 FULL = {"SECRET_KEY": "x" * 50, "DATABASE_URL": "postgres://k@127.0.0.1:5432/k"}
+KEYS = {
+    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "CARD_HASH_KEY": "h" * 40,
+}
 
 
 @pytest.mark.parametrize(
@@ -85,6 +91,8 @@ FULL = {"SECRET_KEY": "x" * 50, "DATABASE_URL": "postgres://k@127.0.0.1:5432/k"}
         ),
         (FULL, "FIELD_ENCRYPTION_KEY is not set"),
         ({**FULL, "FIELD_ENCRYPTION_KEY": "not-a-key"}, "key #1 is not a Fernet key"),
+        ({**FULL, **KEYS, "CARD_HASH_KEY": ""}, "CARD_HASH_KEY is not set"),
+        ({**FULL, **KEYS, "CARD_HASH_KEY": "short"}, "CARD_HASH_KEY is too short"),
         (
             {"SECRET_KEY": "", "DATABASE_URL": FULL["DATABASE_URL"]},
             "SECRET_KEY is not set",

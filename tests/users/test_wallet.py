@@ -4,7 +4,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections
+from django.db import connection
 
 from users.exceptions import InsufficientBalance, InvalidAmount
 from users.models import LedgerEntry, User, Wallet
@@ -65,7 +65,7 @@ def test_concurrent_debits_never_overdraw():
         except InsufficientBalance:
             outcomes.append("refused")
         finally:
-            close_old_connections()
+            connection.close()
 
     threads = [threading.Thread(target=spend) for _ in range(20)]
     for thread in threads:
