@@ -80,6 +80,22 @@ def parse_fernet_keys(value: str, *, required: bool) -> list[str]:
     return keys
 
 
+def check_hash_key(value: str, *, required: bool) -> str:
+    """CARD_HASH_KEY: the HMAC key that fingerprints card codes for deduplication.
+    Unlike the encryption keys it never rotates (every stored hash depends on it)."""
+    if not value:
+        if required:
+            raise ConfigError(
+                "CARD_HASH_KEY is not set. Card codes are deduplicated with a keyed "
+                "hash under it; set it once and keep it. Generate one with: python "
+                '-c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        return ""
+    if len(value) < 32:
+        raise ConfigError("CARD_HASH_KEY is too short: use at least 32 characters.")
+    return value
+
+
 def exit_on_config_error(exc: ConfigError) -> None:
     sys.stderr.write(f"Kameng configuration error: {exc}\n")
     sys.stderr.write("Fix the variable in .env or the environment and start again.\n")

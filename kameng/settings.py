@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from kameng.config import (
     ConfigError,
     check_database_url,
+    check_hash_key,
     check_redis_url,
     parse_fernet_keys,
 )
@@ -43,6 +44,11 @@ if not SECRET_KEY:
 FIELD_ENCRYPTION_KEYS = parse_fernet_keys(
     env.str("FIELD_ENCRYPTION_KEY", default=""), required=not EMBEDDED
 ) or ["a2FtZW5nLWVtYmVkZGVkLWRldi1rZXktMzItYnl0ZXM="]
+
+CARD_HASH_KEY = (
+    check_hash_key(env.str("CARD_HASH_KEY", default=""), required=not EMBEDDED)
+    or "kameng-embedded-dev-card-hash-key-not-for-production"
+)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

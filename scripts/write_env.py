@@ -17,6 +17,7 @@ text = text.replace(
     "FIELD_ENCRYPTION_KEY=\n",
     f"FIELD_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n",
 )
+text = text.replace("CARD_HASH_KEY=\n", f"CARD_HASH_KEY={secrets.token_urlsafe(32)}\n")
 path.write_text(text, encoding="utf-8")
 path.chmod(0o600)
-print(f"Wrote {path} with a new SECRET_KEY and FIELD_ENCRYPTION_KEY.")
+print(f"Wrote {path} with a new SECRET_KEY, FIELD_ENCRYPTION_KEY and CARD_HASH_KEY.")

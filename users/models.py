@@ -9,11 +9,41 @@ from django.utils.translation import gettext_lazy as _
 ZERO = Decimal("0.00")
 
 
+class MemberLevel(models.Model):
+    """A buyer tier (普通, 白银, 黄金, VIP…). Minimal here: the pricing layer and the
+    VIP supplier preference read it; marketing adds growth value and benefits."""
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=40)
+    rank = models.PositiveSmallIntegerField(
+        _("rank"), default=0, help_text=_("Higher is better.")
+    )
+    prefers_fastest_supplier = models.BooleanField(
+        _("VIP: fastest healthy supplier first"), default=False
+    )
+
+    class Meta:
+        verbose_name = _("member level")
+        verbose_name_plural = _("member levels")
+        ordering = ["rank", "id"]
+
+    def __str__(self):
+        return self.name
+
+
 class User(AbstractUser):
     """Staff and buyers alike; `is_staff` opens the back office, groups give roles."""
 
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     nickname = models.CharField(_("nickname"), max_length=50, blank=True)
+    member_level = models.ForeignKey(
+        MemberLevel,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("member level"),
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -55,6 +55,21 @@ class Product(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status, default=Status.DRAFT
     )
+    image = models.ImageField(
+        _("image"), upload_to="products/%Y/%m/", blank=True, max_length=200
+    )
+    list_at = models.DateTimeField(
+        _("list at"),
+        null=True,
+        blank=True,
+        help_text=_("Listed automatically at this time (within a minute)."),
+    )
+    unlist_at = models.DateTimeField(
+        _("unlist at"),
+        null=True,
+        blank=True,
+        help_text=_("Unlisted automatically at this time (within a minute)."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -63,7 +78,25 @@ class Product(models.Model):
         verbose_name_plural = _("products")
         ordering = ["-id"]
         indexes = [
-            models.Index(fields=["status", "category"], name="catalog_prod_status_idx")
+            models.Index(fields=["status", "category"], name="catalog_prod_status_idx"),
+            models.Index(
+                fields=["list_at"],
+                condition=Q(list_at__isnull=False),
+                name="catalog_prod_list_at_idx",
+            ),
+            models.Index(
+                fields=["unlist_at"],
+                condition=Q(unlist_at__isnull=False),
+                name="catalog_prod_unlist_at_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(list_at__isnull=True)
+                | Q(unlist_at__isnull=True)
+                | Q(unlist_at__gt=models.F("list_at")),
+                name="catalog_prod_unlist_after_list",
+            )
         ]
 
     def __str__(self):
@@ -100,7 +133,45 @@ class Sku(models.Model):
     stock_mode = models.CharField(
         _("stock mode"), max_length=16, choices=StockMode, default=StockMode.COUNTER
     )
-    stock = models.PositiveIntegerField(_("stock counter"), default=0)
+    stock = models.PositiveIntegerField(
+        _("stock"),
+        default=0,
+        help_text=_(
+            "Counter stock; for code stock, the number of available codes, kept by "
+            "the import and sale services."
+        ),
+    )
+    low_stock_threshold = models.PositiveIntegerField(
+        _("low stock threshold"), default=10
+    )
+    reusable_code = models.BooleanField(
+        _("reusable code"),
+        default=False,
+        help_text=_(
+            "One code sold to every buyer (a shared account, a download key); "
+            "it is never used up."
+        ),
+    )
+    min_quantity = models.PositiveIntegerField(_("minimum per order"), default=1)
+    max_quantity = models.PositiveIntegerField(_("maximum per order"), default=100)
+    specs = models.JSONField(
+        _("specs"),
+        default=dict,
+        blank=True,
+        help_text=_('Structured specs, e.g. {"region": "全国", "server": ["一区"]}.'),
+    )
+    recharge_fields = models.JSONField(
+        _("recharge fields"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "What the buyer fills in for a top-up: a list of "
+            '{"key", "label", "rule"} with rule phone, qq, email, game_id or regex:…'
+        ),
+    )
+    auto_paused = models.BooleanField(
+        _("paused by the stock monitor"), default=False, editable=False
+    )
     price = models.DecimalField(_("price"), max_digits=14, decimal_places=2)
     cost_price = models.DecimalField(
         _("cost price"), max_digits=14, decimal_places=2, default=ZERO
@@ -123,6 +194,15 @@ class Sku(models.Model):
                 condition=Q(cost_price__gte=0), name="catalog_sku_cost_gte_0"
             ),
             models.CheckConstraint(
+                condition=Q(min_quantity__gte=1)
+                & Q(max_quantity__gte=models.F("min_quantity")),
+                name="catalog_sku_quantity_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(reusable_code=False) | Q(delivery_type="card"),
+                name="catalog_sku_reusable_only_cards",
+            ),
+            models.CheckConstraint(
                 condition=~Q(delivery_type="topup", stock_mode="codes")
                 & ~Q(delivery_type="manual", stock_mode="codes"),
                 name="catalog_sku_codes_only_for_cards",
@@ -131,3 +211,27 @@ class Sku(models.Model):
 
     def __str__(self):
         return f"{self.product.name} {self.name}" if self.product_id else self.name
+
+
+class SkuSalesDay(models.Model):
+    """Units sold per SKU and local day: what the inventory monitor's "sold in 24 h /
+    7 d" and days-of-cover read, without scanning codes or orders."""
+
+    sku = models.ForeignKey(
+        Sku, on_delete=models.CASCADE, related_name="sales_days", verbose_name=_("SKU")
+    )
+    day = models.DateField(_("day"))
+    quantity = models.PositiveIntegerField(_("quantity sold"), default=0)
+
+    class Meta:
+        verbose_name = _("daily sales")
+        verbose_name_plural = _("daily sales")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sku", "day"], name="catalog_skusalesday_sku_day_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="catalog_salesday_day_idx")]
+
+    def __str__(self):
+        return f"{self.sku_id} {self.day}: {self.quantity}"

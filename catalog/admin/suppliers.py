@@ -1,0 +1,1 @@
+"""Admin for catalog suppliers."""

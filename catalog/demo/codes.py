@@ -1,0 +1,5 @@
+"""Demo data: catalog codes."""
+
+
+def seed(ctx):
+    return None

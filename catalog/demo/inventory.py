@@ -1,0 +1,5 @@
+"""Demo data: catalog inventory."""
+
+
+def seed(ctx):
+    return None

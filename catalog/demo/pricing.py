@@ -1,0 +1,5 @@
+"""Demo data: catalog pricing."""
+
+
+def seed(ctx):
+    return None

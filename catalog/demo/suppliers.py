@@ -1,0 +1,5 @@
+"""Demo data: catalog suppliers."""
+
+
+def seed(ctx):
+    return None

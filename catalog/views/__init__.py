@@ -1,0 +1,1 @@
+"""Custom back-office pages of the catalog (inside the admin layout)."""
