@@ -1,0 +1,143 @@
+"""Card codes after import: revealing one to staff, selling, stock reconciliation
+and re-encryption under a new key.
+
+Stock rule for SKUs with stock_mode "codes": Sku.stock is the number of available
+codes, moved with F() in the same transaction that inserts, sells or voids codes.
+A reusable-code SKU sells its one available code to every buyer, so a sale leaves
+the code available and the stock unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.exceptions import NotEnoughCodes
+from catalog.models import CardCode, CodeReveal, Sku, SkuSalesDay
+from kameng import crypto
+
+
+@transaction.atomic
+def reveal_code(*, code: CardCode, actor, reason: str = "", ip_address=None) -> str:
+    """The code in clear text, for a member of staff holding catalog.reveal_cardcode.
+    Every reveal writes an audit row (who, which code, when, from where)."""
+    if not actor.has_perm("catalog.reveal_cardcode"):
+        raise PermissionDenied(_("You may not reveal card codes."))
+    CodeReveal.objects.create(
+        code=code, actor=actor, reason=reason[:200], ip_address=ip_address
+    )
+    return crypto.decrypt(code.secret)
+
+
+@dataclass(frozen=True)
+class SoldCode:
+    id: int
+    text: str
+
+
+@transaction.atomic
+def take_codes(*, sku: Sku, quantity: int, order_ref: str) -> list[SoldCode]:
+    """Mark `quantity` codes of `sku` sold to `order_ref` and return them decrypted.
+
+    Meant to run inside the transaction that marks the order paid: the codes are
+    locked with FOR UPDATE SKIP LOCKED, so two buyers paying at the same moment
+    never get the same code and never wait for each other. Raises NotEnoughCodes
+    (and changes nothing) when fewer are available.
+    """
+    if quantity < 1:
+        raise ValueError("quantity must be positive")
+    available = CardCode.objects.filter(
+        sku_id=sku.pk, status=CardCode.Status.AVAILABLE
+    ).order_by("id")
+    now = timezone.now()
+    if sku.reusable_code:
+        code = available.first()  # never used up, so nothing to lock
+        if code is None:
+            raise NotEnoughCodes(sku=sku.code, wanted=quantity, available=0)
+        record_sale(sku=sku, quantity=quantity, at=now)
+        return [SoldCode(code.pk, crypto.decrypt(code.secret))] * quantity
+
+    codes = list(
+        available.select_for_update(skip_locked=True).values_list("id", "secret")[
+            :quantity
+        ]
+    )
+    if len(codes) < quantity:
+        raise NotEnoughCodes(sku=sku.code, wanted=quantity, available=len(codes))
+    ids = [pk for pk, _secret in codes]
+    CardCode.objects.filter(pk__in=ids).update(
+        status=CardCode.Status.SOLD, order_ref=order_ref, sold_at=now
+    )
+    Sku.objects.filter(pk=sku.pk).update(stock=F("stock") - quantity)
+    record_sale(sku=sku, quantity=quantity, at=now)
+    return [SoldCode(pk, crypto.decrypt(secret)) for pk, secret in codes]
+
+
+def record_sale(*, sku: Sku, quantity: int, at=None) -> None:
+    """Add units to the SKU's daily sales rollup (inventory monitor, forecasts)."""
+    day = timezone.localdate(at or timezone.now())
+    updated = SkuSalesDay.objects.filter(sku_id=sku.pk, day=day).update(
+        quantity=F("quantity") + quantity
+    )
+    if not updated:
+        with transaction.atomic():
+            _row, created = SkuSalesDay.objects.get_or_create(
+                sku_id=sku.pk, day=day, defaults={"quantity": quantity}
+            )
+        if not created:
+            SkuSalesDay.objects.filter(sku_id=sku.pk, day=day).update(
+                quantity=F("quantity") + quantity
+            )
+
+
+def stock_drift(*, sku_ids=None) -> list[dict]:
+    """SKUs whose stock counter disagrees with their available codes (one query).
+    Empty when all is well; the consistency check and tests read it."""
+    skus = Sku.objects.filter(stock_mode=Sku.StockMode.CODES, reusable_code=False)
+    if sku_ids is not None:
+        skus = skus.filter(pk__in=sku_ids)
+    rows = skus.annotate(
+        available=Count("card_codes", filter=Q(card_codes__status="available"))
+    ).exclude(stock=F("available"))
+    return [
+        {"sku": row.code, "stock": row.stock, "available": row.available}
+        for row in rows.only("code", "stock")
+    ]
+
+
+def rotate_keys(*, batch_size: int = 1000, limit: int | None = None) -> dict:
+    """Re-encrypt codes not yet under the current key, in batches of short
+    transactions; safe to stop and run again (it resumes by key_version).
+
+    Returns {"rotated": n, "remaining": m}. Codes an unknown key made raise
+    InvalidToken and stop the run: every old key must still be configured.
+    """
+    current = crypto.current_key_version()
+    rotated = 0
+    last_id = 0
+    while limit is None or rotated < limit:
+        size = batch_size if limit is None else min(batch_size, limit - rotated)
+        with transaction.atomic():
+            rows = list(
+                CardCode.objects.select_for_update(skip_locked=True)
+                .filter(id__gt=last_id)
+                .exclude(key_version=current)
+                .order_by("id")
+                .values_list("id", "secret")[:size]
+            )
+            if not rows:
+                break
+            changed = [
+                CardCode(id=pk, secret=crypto.rotate(secret), key_version=current)
+                for pk, secret in rows
+            ]
+            CardCode.objects.bulk_update(changed, ["secret", "key_version"])
+        rotated += len(rows)
+        last_id = rows[-1][0]
+    remaining = CardCode.objects.exclude(key_version=current).count()
+    return {"rotated": rotated, "remaining": remaining}
