@@ -11,5 +11,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     # Custom back-office pages first; their names never equal a model's admin URL.
     path("admin/catalog/", include("catalog.urls")),
+    path("admin/orders/", include("orders.urls")),
     path("admin/", admin.site.urls),
 ]

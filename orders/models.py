@@ -1,17 +1,239 @@
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+ZERO = Decimal("0.00")
 
-class OrderRights(models.Model):
-    """Holds the orders permissions the roles need before the Order model exists.
 
-    No table (managed = False); the orders issue moves these to Order.Meta.
+class Order(models.Model):
+    """One SKU × quantity bought by a buyer (or a guest with a contact).
+
+    Status changes only through orders.services.transition_order, which checks
+    ALLOWED and writes an OrderEvent in the same transaction.
     """
 
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", _("Pending payment")
+        PAID = "paid", _("Paid")
+        DELIVERING = "delivering", _("Delivering")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        AFTER_SALES = "after_sales", _("After-sales")
+        REFUNDED = "refunded", _("Refunded")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+
+    class PaymentMethod(models.TextChoices):
+        WALLET = "wallet", _("Wallet balance")
+        GATEWAY = "gateway", _("Payment gateway")
+
+    class Flag(models.TextChoices):
+        NONE = "", _("None")
+        PAYMENT_TIMEOUT = "payment_timeout", _("Payment timeout")
+        INVALID_ACCOUNT = "invalid_account", _("Invalid recharge account")
+        SUPPLIER_FAILURE = "supplier_failure", _("Supplier failure")
+        AMOUNT_MISMATCH = "amount_mismatch", _("Amount mismatch")
+        SOLD_OUT = "sold_out", _("Sold out after payment")
+
+    order_no = models.CharField(_("order number"), max_length=24, unique=True)
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("buyer"),
+    )
+    contact = models.CharField(
+        _("contact"), max_length=120, blank=True, help_text=_("Guest email or phone.")
+    )
+    lookup_password = models.CharField(
+        _("lookup password (hashed)"), max_length=128, blank=True, editable=False
+    )
+    sku = models.ForeignKey(
+        "catalog.Sku", on_delete=models.PROTECT, related_name="+", verbose_name=_("SKU")
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    refunded_amount = models.DecimalField(
+        _("refunded"), max_digits=14, decimal_places=2, default=ZERO
+    )
+    price_breakdown = models.JSONField(_("price breakdown"), default=dict)
+    recharge_account = models.JSONField(_("recharge account"), default=dict, blank=True)
+    delivery = models.JSONField(
+        _("delivery"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "What was handed over: card code ids, a staff note, a trade number."
+        ),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status, default=Status.PENDING_PAYMENT
+    )
+    payment_method = models.CharField(
+        _("payment method"), max_length=12, choices=PaymentMethod, blank=True
+    )
+    flag = models.CharField(
+        _("abnormal"), max_length=20, choices=Flag, blank=True, default=Flag.NONE
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
     class Meta:
-        managed = False
-        default_permissions = ()
-        permissions = [("refund_order", _("Can refund orders"))]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-id"]
+        permissions = [
+            ("refund_order", _("Can refund orders")),
+            ("deliver_order", _("Can deliver manual orders")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="orders_qty_gte_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="orders_amount_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0)
+                & Q(refunded_amount__lte=models.F("amount")),
+                name="orders_refund_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(buyer__isnull=False) | ~Q(contact=""),
+                name="orders_buyer_or_contact",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["buyer", "-id"], name="orders_buyer_idx"),
+            models.Index(fields=["status", "-id"], name="orders_status_idx"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="pending_payment"),
+                name="orders_pending_idx",
+            ),
+            models.Index(
+                fields=["-id"], condition=~Q(flag=""), name="orders_flagged_idx"
+            ),
+        ]
 
     def __str__(self):
-        return "orders rights"
+        return self.order_no
+
+
+class OrderEvent(models.Model):
+    """One status transition (the order's timeline): from, to, who, why, when."""
+
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order")
+    )
+    from_status = models.CharField(
+        _("from"), max_length=20, choices=Order.Status, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=20, choices=Order.Status)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.from_status} → {self.to_status}"
+
+
+class Ticket(models.Model):
+    """A support ticket. Minimal here (orders open them on abnormal orders); the
+    after-sales issue builds the desk, assignment and approvals on it."""
+
+    class Kind(models.TextChoices):
+        REFUND = "refund", _("Refund")
+        REISSUE = "reissue", _("Reissue")
+        COMPLAINT = "complaint", _("Complaint")
+        INQUIRY = "inquiry", _("Inquiry")
+        ABNORMAL = "abnormal", _("Abnormal order")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        PENDING = "pending", _("Waiting for buyer")
+        RESOLVED = "resolved", _("Resolved")
+        CLOSED = "closed", _("Closed")
+
+    kind = models.CharField(_("type"), max_length=12, choices=Kind)
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("order"),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status, default=Status.OPEN
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-id"]
+        constraints = [
+            # An abnormal order opens one ticket, however often the problem recurs.
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=Q(kind="abnormal", status__in=["open", "pending"]),
+                name="orders_one_open_abnormal_ticket",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="orders_ticket_status_idx")
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.subject}"
+
+
+class TicketMessage(models.Model):
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=_("ticket"),
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+        help_text=_("Empty for messages written by the system."),
+    )
+    body = models.TextField(_("message"), max_length=5000)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ticket message")
+        verbose_name_plural = _("ticket messages")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.ticket_id}: {self.body[:40]}"

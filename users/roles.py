@@ -25,6 +25,8 @@ class Role:
 CATALOG_READ = ("catalog.view_category", "catalog.view_product", "catalog.view_sku")
 BUYERS_READ = ("users.view_user",)
 MONEY_READ = ("users.view_wallet", "users.view_ledgerentry")
+ORDERS_READ = ("orders.view_order", "orders.view_ticket", "orders.view_ticketmessage")
+TICKETS_WORK = ("orders.change_ticket", "orders.add_ticketmessage")
 
 ROLES: tuple[Role, ...] = (
     Role("superadmin", "超级管理员", ("*",)),
@@ -34,10 +36,17 @@ ROLES: tuple[Role, ...] = (
         (
             "catalog.*",
             *BUYERS_READ,
+            *ORDERS_READ,
+            *TICKETS_WORK,
+            "orders.deliver_order",
             "django_celery_beat.view_periodictask",
         ),
     ),
-    Role("support", "客服", (*CATALOG_READ, *BUYERS_READ, *MONEY_READ)),
+    Role(
+        "support",
+        "客服",
+        (*CATALOG_READ, *BUYERS_READ, *MONEY_READ, *ORDERS_READ, *TICKETS_WORK),
+    ),
     Role("marketing", "营销", (*CATALOG_READ, *BUYERS_READ, "marketing.*")),
     Role(
         "finance",
@@ -48,6 +57,7 @@ ROLES: tuple[Role, ...] = (
             *BUYERS_READ,
             *MONEY_READ,
             "users.adjust_wallet",
+            *ORDERS_READ,
             "orders.refund_order",
         ),
     ),

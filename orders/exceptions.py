@@ -1,0 +1,19 @@
+from kameng.exceptions import DomainError
+
+
+class IllegalTransition(DomainError):
+    code = "order_illegal_transition"
+
+
+class CheckoutRefused(DomainError):
+    """The order cannot be placed as asked (SKU off sale, quantity, account)."""
+
+    code = "order_checkout_refused"
+
+
+class SoldOut(DomainError):
+    code = "order_sold_out"
+
+
+class RefundRefused(DomainError):
+    code = "order_refund_refused"

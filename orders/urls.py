@@ -1,0 +1,11 @@
+"""Order pages under /admin/orders/ (names never equal a model's admin URL)."""
+
+from django.urls import path
+
+from orders import views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("deliver/<int:pk>/", views.deliver, name="deliver"),
+]
