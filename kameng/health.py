@@ -61,6 +61,21 @@ def check_broker() -> dict:
     return _timed(run)
 
 
+def heartbeat_age_seconds() -> int | None:
+    """Seconds since a worker last ran the beat heartbeat task; None if never."""
+    last = cache.get(HEARTBEAT_KEY)
+    return round(timezone.now().timestamp() - last) if last else None
+
+
+def workers_look_down() -> bool:
+    """For the back-office banner: a queue is configured (tasks are not run
+    in-process) and no worker has recorded a heartbeat recently. One cache read."""
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.REDIS_URL:
+        return False
+    age = heartbeat_age_seconds()
+    return age is None or age > settings.WORKER_STALE_AFTER_SECONDS
+
+
 def check_worker(*, broker_ok: bool) -> dict:
     """A worker is healthy when it answers a ping or its heartbeat is recent."""
     if not settings.REDIS_URL:
@@ -73,8 +88,7 @@ def check_worker(*, broker_ok: bool) -> dict:
 
         replies = app.control.ping(timeout=1.0) or []
         workers = sorted(name for reply in replies for name in reply)
-        last = cache.get(HEARTBEAT_KEY)
-        age = round(timezone.now().timestamp() - last) if last else None
+        age = heartbeat_age_seconds()
         fresh = age is not None and age <= settings.WORKER_STALE_AFTER_SECONDS
         result = {
             "ok": bool(workers) or fresh,

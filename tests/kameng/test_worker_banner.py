@@ -1,0 +1,46 @@
+"""A silent queue is the classic reason shops stop delivering: the back office
+shows a red banner when a queue is configured and no worker reports in."""
+
+import time
+
+import pytest
+from django.core.cache import cache
+
+from kameng.health import HEARTBEAT_KEY
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queue_configured(settings):
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    cache.delete(HEARTBEAT_KEY)
+
+
+def test_banner_when_no_worker_reported(client, role_user, queue_configured):
+    client.force_login(role_user("operations"))
+    page = client.get("/admin/").content.decode()
+    assert 'data-testid="worker-banner"' in page
+    assert "Celery" in page
+
+
+def test_no_banner_with_a_fresh_heartbeat(client, role_user, queue_configured):
+    cache.set(HEARTBEAT_KEY, time.time())
+    client.force_login(role_user("operations"))
+    assert 'data-testid="worker-banner"' not in client.get("/admin/").content.decode()
+
+
+def test_stale_heartbeat_shows_the_banner(
+    client, role_user, queue_configured, settings
+):
+    cache.set(HEARTBEAT_KEY, time.time() - settings.WORKER_STALE_AFTER_SECONDS - 5)
+    client.force_login(role_user("support"))
+    assert 'data-testid="worker-banner"' in client.get("/admin/").content.decode()
+
+
+def test_no_banner_when_tasks_run_in_process(client, role_user, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    cache.delete(HEARTBEAT_KEY)
+    client.force_login(role_user("operations"))
+    assert 'data-testid="worker-banner"' not in client.get("/admin/").content.decode()
