@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-from users.models import LedgerEntry, User, Wallet
+from users.models import LedgerEntry, MemberLevel, User, Wallet
 
 admin.site.unregister(Group)
 
@@ -80,3 +80,11 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_select_related = ("wallet__user",)
     search_fields = ("=reference", "=wallet__user__username")
     show_full_result_count = False
+
+
+@admin.register(MemberLevel)
+class MemberLevelAdmin(ModelAdmin):
+    list_display = ("name", "code", "rank", "prefers_fastest_supplier")
+    list_editable = ("rank",)
+    search_fields = ("name", "code")
+    ordering = ("rank", "id")

@@ -1,7 +1,23 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Exists, F, OuterRef
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import action
 
+from catalog.admin.pricing import (
+    CostPlusRuleInline,
+    LevelPriceInline,
+    QuantityTierInline,
+    save_pricing_formset,
+)
 from catalog.models import Category, Product, Sku
+from catalog.recharge import parse_recharge_fields
+from catalog.services.pricing import save_sku_prices
+from catalog.services.products import duplicate_product, set_product_status
 
 COST_FIELDS = ("cost_price",)
 
@@ -10,8 +26,11 @@ class CostHidingMixin:
     """Cost prices exist only for people with catalog.view_cost (DESIGN §3 roles).
 
     Removes them from lists, forms and inlines for everyone else, so support and
-    marketing never see them, not even as a read-only value.
+    marketing never see them, not even as a read-only value. `cost_fields` names
+    them per admin (SupplierOffer's is "cost").
     """
+
+    cost_fields = COST_FIELDS
 
     def _can_see_cost(self, request):
         return request.user.has_perm("catalog.view_cost")
@@ -20,13 +39,33 @@ class CostHidingMixin:
         fields = super().get_fields(request, obj)
         if self._can_see_cost(request):
             return fields
-        return [f for f in fields if f not in COST_FIELDS]
+        return [f for f in fields if f not in self.cost_fields]
 
     def get_exclude(self, request, obj=None):
         exclude = list(super().get_exclude(request, obj) or [])
         if not self._can_see_cost(request):
-            exclude += COST_FIELDS
+            exclude += self.cost_fields
         return exclude
+
+
+class ProductAdminForm(forms.ModelForm):
+    """Used by ProductAdmin (which supplies the model and fields)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        list_at, unlist_at = cleaned.get("list_at"), cleaned.get("unlist_at")
+        if list_at and unlist_at and unlist_at <= list_at:
+            self.add_error(
+                "unlist_at", _("The unlist time must be after the list time.")
+            )
+        return cleaned
+
+
+class SkuAdminForm(forms.ModelForm):
+    """Used by the SKU admin and inline (which supply the model and fields)."""
+
+    def clean_recharge_fields(self):
+        return parse_recharge_fields(self.cleaned_data.get("recharge_fields"))
 
 
 @admin.register(Category)
@@ -40,6 +79,7 @@ class CategoryAdmin(ModelAdmin):
 
 class SkuInline(CostHidingMixin, TabularInline):
     model = Sku
+    form = SkuAdminForm
     fields = (
         "code",
         "name",
@@ -53,23 +93,148 @@ class SkuInline(CostHidingMixin, TabularInline):
     extra = 0
 
 
+class SkuDeliveryTypeFilter(admin.SimpleListFilter):
+    title = _("delivery type")
+    parameter_name = "delivery_type"
+
+    def lookups(self, request, model_admin):
+        return Sku.DeliveryType.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in Sku.DeliveryType.values:
+            return queryset
+        return queryset.filter(
+            Exists(
+                Sku.objects.filter(product=OuterRef("pk"), delivery_type=self.value())
+            )
+        )
+
+
+class LowStockFilter(admin.SimpleListFilter):
+    """Products with a SKU whose counted stock is at or below its threshold."""
+
+    title = _("stock")
+    parameter_name = "low_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Low stock"))]
+
+    def queryset(self, request, queryset):
+        if self.value() != "yes":
+            return queryset
+        return queryset.filter(
+            Exists(
+                Sku.objects.filter(
+                    product=OuterRef("pk"),
+                    stock_mode__in=(Sku.StockMode.COUNTER, Sku.StockMode.CODES),
+                    stock__lte=F("low_stock_threshold"),
+                )
+            )
+        )
+
+
 @admin.register(Product)
 class ProductAdmin(ModelAdmin):
-    list_display = ("name", "category", "status", "updated_at")
-    list_filter = ("status", "category")
+    form = ProductAdminForm
+    list_display = ("name", "category", "status", "list_at", "unlist_at", "updated_at")
+    list_filter = (
+        "status",
+        "category",
+        SkuDeliveryTypeFilter,
+        LowStockFilter,
+    )
     list_select_related = ("category",)
-    search_fields = ("name",)
+    search_fields = ("name", "=skus__code")
     show_full_result_count = False
     inlines = [SkuInline]
+    actions = ["list_products", "pause_products", "unlist_products", "duplicate"]
+    fieldsets = (
+        (None, {"fields": ("category", "name", "description", "image", "status")}),
+        (
+            _("Schedule"),
+            {
+                "fields": ("list_at", "unlist_at"),
+                "description": _(
+                    "Checked every minute. At the list time a draft, paused or "
+                    "unlisted product is listed; at the unlist time a listed product "
+                    "is unlisted. Each time is used once and then cleared, so a "
+                    "status you set by hand afterwards stays."
+                ),
+            },
+        ),
+    )
+
+    def _set_status(self, request, queryset, status):
+        changed = set_product_status(
+            products=queryset, status=status, actor=request.user
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s product set to %(status)s.",
+                "%(count)s products set to %(status)s.",
+                changed,
+            )
+            % {"count": changed, "status": Product.Status(status).label},
+            messages.SUCCESS,
+        )
+
+    @action(description=_("List selected products"), permissions=["change"])
+    def list_products(self, request, queryset):
+        self._set_status(request, queryset, Product.Status.LISTED)
+
+    @action(description=_("Pause selected products"), permissions=["change"])
+    def pause_products(self, request, queryset):
+        self._set_status(request, queryset, Product.Status.PAUSED)
+
+    @action(description=_("Unlist selected products"), permissions=["change"])
+    def unlist_products(self, request, queryset):
+        self._set_status(request, queryset, Product.Status.UNLISTED)
+
+    @action(description=_("Duplicate as draft"), permissions=["add"])
+    def duplicate(self, request, queryset):
+        copies = [
+            duplicate_product(product=product, actor=request.user)
+            for product in queryset.order_by("id")[:50]
+        ]
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s draft copy created; its SKU codes end in -COPY.",
+                "%(count)s draft copies created; their SKU codes end in -COPY.",
+                len(copies),
+            )
+            % {"count": len(copies)},
+            messages.SUCCESS,
+        )
+        if len(copies) == 1:
+            return HttpResponseRedirect(
+                reverse("admin:catalog_product_change", args=[copies[0].pk])
+            )
+        return None
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Sku:
+            return super().save_formset(request, form, formset, change)
+        changed = formset.save(commit=False)
+        for sku in formset.deleted_objects:
+            sku.delete()
+        for sku in changed:
+            sku.product = form.instance
+            save_sku_prices(sku=sku, actor=request.user)
+        formset.save_m2m()
+        return None
 
 
 @admin.register(Sku)
 class SkuAdmin(CostHidingMixin, ModelAdmin):
+    form = SkuAdminForm
     list_filter = ("delivery_type", "stock_mode", "is_active")
     list_select_related = ("product",)
     search_fields = ("code", "name", "product__name")
     autocomplete_fields = ("product",)
     show_full_result_count = False
+    inlines = [LevelPriceInline, QuantityTierInline, CostPlusRuleInline]
 
     def get_list_display(self, request):
         columns = [
@@ -84,3 +249,12 @@ class SkuAdmin(CostHidingMixin, ModelAdmin):
         if self._can_see_cost(request):
             columns.insert(5, "cost_price")
         return columns
+
+    def save_model(self, request, obj, form, change):
+        save_sku_prices(sku=obj, actor=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if not save_pricing_formset(
+            formset=formset, sku=form.instance, actor=request.user
+        ):
+            super().save_formset(request, form, formset, change)

@@ -1,0 +1,325 @@
+"""Recharge fields: what a buyer types in for a top-up (phone, QQ, game ID…).
+
+`Sku.recharge_fields` is a JSON list of
+``{"key": "account", "label": "充值账号", "rule": "phone", "required": true}``.
+`rule` is one of the named rules below or ``"regex:<pattern>"``; `required`
+defaults to true.
+
+Two entry points:
+
+* `parse_recharge_fields(value)` checks a definition (the SKU admin calls it on
+  save) and returns it normalised, or raises ValidationError naming the row/field.
+* `validate_recharge_fields(sku=..., data=...)` checks what a buyer sent (checkout
+  calls it) and returns the cleaned values, or raises ValidationError with one
+  message list per field key.
+
+Custom regexes are run with `fullmatch` on input capped at MAX_VALUE_LENGTH
+characters, and the shapes that make a backtracking matcher blow up are refused when
+the SKU is saved: a repeated group holding another repetition or an alternative
+(``(a+)+``, ``(a|aa)+``), back-references, more than MAX_VARIABLE_REPEATS variable
+repetitions. Together that keeps a careless pattern from hanging a worker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from re import _constants as sre_constants  # the parser re itself uses
+from re import _parser as sre_parse
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+MAX_FIELDS = 10
+MAX_VALUE_LENGTH = 64
+MAX_PATTERN_LENGTH = 200
+MAX_LABEL_LENGTH = 40
+KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+REGEX_PREFIX = "regex:"
+ALLOWED_ITEM_KEYS = {"key", "label", "rule", "required"}
+
+MAX_VARIABLE_REPEATS = 4
+
+
+def _clean_phone(value: str) -> str | None:
+    compact = re.sub(r"[\s-]", "", value)
+    if compact.startswith("+86"):
+        compact = compact[3:]
+    elif compact.startswith("0086"):
+        compact = compact[4:]
+    return compact if re.fullmatch(r"1[3-9]\d{9}", compact) else None
+
+
+def _clean_qq(value: str) -> str | None:
+    return value if re.fullmatch(r"[1-9]\d{4,10}", value) else None
+
+
+def _clean_email(value: str) -> str | None:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return None
+    return value
+
+
+def _clean_game_id(value: str) -> str | None:
+    return value if re.fullmatch(r"[A-Za-z0-9_-]{4,32}", value) else None
+
+
+@dataclass(frozen=True)
+class Rule:
+    clean: Callable[[str], str | None]
+    message: str  # lazy; %(label)s is the field's label
+
+
+RULES: dict[str, Rule] = {
+    "phone": Rule(
+        _clean_phone,
+        _("%(label)s: enter an 11-digit mainland China mobile number."),
+    ),
+    "qq": Rule(
+        _clean_qq,
+        _("%(label)s: enter a QQ number (5 to 11 digits, not starting with 0)."),
+    ),
+    "email": Rule(_clean_email, _("%(label)s: enter a valid email address.")),
+    "game_id": Rule(
+        _clean_game_id,
+        _(
+            "%(label)s: use 4 to 32 letters, digits, underscores or hyphens "
+            "for the game ID."
+        ),
+    ),
+}
+
+
+def compile_rule_pattern(pattern: str) -> re.Pattern:
+    """Compile the pattern of a "regex:" rule or raise ValueError with a reason."""
+    if not pattern:
+        raise ValueError(gettext("the pattern is empty"))
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ValueError(
+            gettext("the pattern is longer than %(n)s characters")
+            % {"n": MAX_PATTERN_LENGTH}
+        )
+    try:
+        compiled = re.compile(pattern)
+        tree = sre_parse.parse(pattern)
+    except re.error as exc:
+        raise ValueError(
+            gettext("not a valid regular expression (%(error)s)") % {"error": exc}
+        ) from exc
+    problem = _backtracking_risk(tree)
+    if problem == "nested":
+        raise ValueError(
+            gettext(
+                "a repeated group may not contain another repetition or an "
+                "alternative, e.g. (a+)+ or (a|aa)+: matching could hang"
+            )
+        )
+    if problem == "backref":
+        raise ValueError(gettext("back-references such as \\1 are not allowed"))
+    if problem == "too_many":
+        raise ValueError(
+            gettext("at most %(n)s variable repetitions (+, *, ?, {m,n})")
+            % {"n": MAX_VARIABLE_REPEATS}
+        )
+    return compiled
+
+
+_REPEATS = {sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT}
+if hasattr(sre_constants, "POSSESSIVE_REPEAT"):
+    _REPEATS.add(sre_constants.POSSESSIVE_REPEAT)
+
+
+def _backtracking_risk(tree) -> str | None:
+    """The shapes that make a backtracking matcher slow: nested repetition, a
+    repeated alternation, back-references, many variable repetitions."""
+    variable = 0
+
+    def walk(items, repeated: bool) -> str | None:
+        nonlocal variable
+        for op, av in items:
+            found = None
+            if op in _REPEATS:
+                low, high, sub = av
+                if high != low:
+                    variable += 1
+                if high > 1 and repeated:
+                    return "nested"
+                found = walk(sub, repeated or high > 1)
+            elif op is sre_constants.BRANCH:
+                if repeated:
+                    return "nested"
+                for alternative in av[1]:
+                    found = found or walk(alternative, False)
+            elif op is sre_constants.SUBPATTERN:
+                found = walk(av[-1], repeated)
+            elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
+                found = walk(av[1], repeated)
+            elif op in (sre_constants.GROUPREF, sre_constants.GROUPREF_EXISTS):
+                return "backref"
+            if found:
+                return found
+        return None
+
+    found = walk(tree, False)
+    if found:
+        return found
+    return "too_many" if variable > MAX_VARIABLE_REPEATS else None
+
+
+def parse_recharge_fields(value) -> list[dict]:
+    """Check a recharge-field definition; return it normalised ("required" filled).
+
+    Raises ValidationError with one message per problem, each naming the row.
+    """
+    if value in (None, "", []):
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(
+            gettext(
+                'Recharge fields must be a JSON list of {"key", "label", "rule"} '
+                "objects."
+            ),
+            code="invalid",
+        )
+    if len(value) > MAX_FIELDS:
+        raise ValidationError(
+            gettext("At most %(n)s recharge fields.") % {"n": MAX_FIELDS},
+            code="invalid",
+        )
+    errors: list[str] = []
+    cleaned: list[dict] = []
+    seen: set[str] = set()
+    for index, item in enumerate(value, start=1):
+
+        def fail(message, *, _row=index, **params):
+            errors.append(
+                gettext("Field %(row)s: %(problem)s")
+                % {"row": _row, "problem": message % params if params else message}
+            )
+
+        if not isinstance(item, dict):
+            fail(gettext('must be an object like {"key", "label", "rule"}.'))
+            continue
+        unknown = sorted(set(item) - ALLOWED_ITEM_KEYS)
+        if unknown:
+            fail(gettext("unknown entries %(names)s."), names=", ".join(unknown))
+        key, label, rule = item.get("key"), item.get("label"), item.get("rule")
+        required = item.get("required", True)
+        ok = True
+        if not isinstance(key, str) or not KEY_RE.fullmatch(key):
+            fail(
+                gettext(
+                    '"key" must be 1 to 32 lowercase letters, digits or '
+                    "underscores, starting with a letter."
+                )
+            )
+            ok = False
+        elif key in seen:
+            fail(gettext('"key" %(key)s is used twice.'), key=key)
+            ok = False
+        if (
+            not isinstance(label, str)
+            or not label.strip()
+            or len(label) > MAX_LABEL_LENGTH
+        ):
+            fail(
+                gettext('"label" must be text of 1 to %(n)s characters.'),
+                n=MAX_LABEL_LENGTH,
+            )
+            ok = False
+        if not isinstance(rule, str):
+            fail(
+                gettext('"rule" must be one of %(rules)s or regex:<pattern>.'),
+                rules=", ".join(RULES),
+            )
+            ok = False
+        elif rule.startswith(REGEX_PREFIX):
+            try:
+                compile_rule_pattern(rule[len(REGEX_PREFIX) :])
+            except ValueError as exc:
+                fail(gettext('"rule" regex: %(reason)s.'), reason=exc)
+                ok = False
+        elif rule not in RULES:
+            fail(
+                gettext(
+                    '"rule" %(rule)s is unknown; use one of %(rules)s '
+                    "or regex:<pattern>."
+                ),
+                rule=rule,
+                rules=", ".join(RULES),
+            )
+            ok = False
+        if not isinstance(required, bool):
+            fail(gettext('"required" must be true or false.'))
+            ok = False
+        if ok and not unknown:
+            seen.add(key)
+            cleaned.append(
+                {"key": key, "label": label.strip(), "rule": rule, "required": required}
+            )
+    if errors:
+        raise ValidationError(errors, code="invalid")
+    return cleaned
+
+
+def _check(rule: str, value: str, label: str) -> tuple[str | None, str]:
+    if rule.startswith(REGEX_PREFIX):
+        pattern = compile_rule_pattern(rule[len(REGEX_PREFIX) :])
+        if pattern.fullmatch(value):
+            return value, ""
+        return None, gettext("%(label)s: the format is not valid.") % {"label": label}
+    named = RULES[rule]
+    result = named.clean(value)
+    return result, "" if result is not None else named.message % {"label": label}
+
+
+def validate_recharge_fields(*, sku, data: dict) -> dict:
+    """Check what a buyer entered for `sku`; return {key: cleaned value}.
+
+    Only declared keys are returned (anything else in `data` is dropped). Text is
+    stripped; an optional field left empty comes back as "". Raises ValidationError
+    with {key: [message]} for every field that is wrong.
+    """
+    fields = parse_recharge_fields(sku.recharge_fields)
+    if not isinstance(data, dict):
+        raise ValidationError(gettext("Recharge details are missing."), code="invalid")
+    cleaned: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for field in fields:
+        key, label = field["key"], field["label"]
+        raw = data.get(key)
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        if raw is not None and not isinstance(raw, str):
+            errors[key] = [
+                gettext("%(label)s: enter text.") % {"label": label},
+            ]
+            continue
+        value = (raw or "").strip()
+        if not value:
+            if field["required"]:
+                errors[key] = [
+                    gettext("%(label)s: this field is required.") % {"label": label}
+                ]
+            else:
+                cleaned[key] = ""
+            continue
+        if len(value) > MAX_VALUE_LENGTH:
+            errors[key] = [
+                gettext("%(label)s: at most %(n)s characters.")
+                % {"label": label, "n": MAX_VALUE_LENGTH}
+            ]
+            continue
+        result, message = _check(field["rule"], value, label)
+        if result is None:
+            errors[key] = [message]
+        else:
+            cleaned[key] = result
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
