@@ -17,3 +17,5 @@ order_refunded = Signal()
 order_failed = Signal()
 # kwargs: user_id
 user_registered = Signal()
+# kwargs: supplier_id, order_no, status, trade_no, message, call_id (duplicates too)
+supplier_callback = Signal()

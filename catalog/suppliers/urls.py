@@ -1,0 +1,9 @@
+"""Mounted at /supplier-callback/<supplier_id>/ by kameng/urls.py."""
+
+from django.urls import path
+
+from catalog.suppliers.views import supplier_callback
+
+urlpatterns = [
+    path("", supplier_callback, name="supplier-callback"),
+]
