@@ -1,7 +1,7 @@
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import Category, Product, Sku
+from catalog.models import Category, Product, Sku, StockAlert
 
 
 def catalog_figures() -> list[dict]:
@@ -15,6 +15,10 @@ def catalog_figures() -> list[dict]:
         {"label": _("Categories"), "value": Category.objects.count()},
         {"label": _("Products"), "value": products["total"]},
         {"label": _("Listed products"), "value": products["listed"]},
+        {
+            "label": _("Open stock alerts"),
+            "value": StockAlert.objects.filter(status=StockAlert.Status.OPEN).count(),
+        },
         *(
             {"label": label, "value": by_type.get(value, 0)}
             for value, label in Sku.DeliveryType.choices
