@@ -44,6 +44,46 @@ SCHEDULE: list[Entry] = [
         schedule=Every(seconds=30),
         description="Proves a worker and beat are alive; /healthz reads it.",
     ),
+    Entry(
+        name="catalog: product listing schedule",
+        task="catalog.apply_product_schedules",
+        schedule=Every(seconds=60),
+        description="Lists and unlists products at their list_at / unlist_at.",
+    ),
+    Entry(
+        name="catalog: stock alerts",
+        task="catalog.check_stock_alerts",
+        schedule=Every(seconds=60),
+        description="Opens and resolves stock alerts, pauses and resumes SKUs, "
+        "mails new alerts to operations.",
+    ),
+    Entry(
+        name="orders: settle pending gateway payments",
+        task="orders.settle_pending_payments",
+        schedule=Every(seconds=120),
+        description="Asks the payment gateway about orders still unpaid a few "
+        "minutes after the buyer was sent there (a lost notify) and settles them.",
+    ),
+    Entry(
+        name="orders: cancel unpaid orders",
+        task="orders.cancel_unpaid_orders",
+        schedule=Every(seconds=60),
+        description="Cancels orders unpaid after ORDER_PAYMENT_TIMEOUT_MINUTES.",
+    ),
+    Entry(
+        name="orders: top-up sweeper",
+        task="orders.sweep_fulfilments",
+        schedule=Every(seconds=30),
+        description="Re-enqueues top-ups a lost message left behind and asks "
+        "suppliers about orders still processing.",
+    ),
+    Entry(
+        name="catalog: card batch sweeper",
+        task="catalog.sweep_card_batches",
+        schedule=Every(seconds=300),
+        description="Re-enqueues card-code batches a lost message left queued and "
+        "discards previews (plaintext uploads) not committed within a day.",
+    ),
 ]
 
 

@@ -70,7 +70,9 @@ def heartbeat_age_seconds() -> int | None:
 def workers_look_down() -> bool:
     """For the back-office banner: a queue is configured (tasks are not run
     in-process) and no worker has recorded a heartbeat recently. One cache read."""
-    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.REDIS_URL:
+    from kameng.celery import app
+
+    if app.conf.task_always_eager or not settings.REDIS_URL:
         return False
     age = heartbeat_age_seconds()
     return age is None or age > settings.WORKER_STALE_AFTER_SECONDS

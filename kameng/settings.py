@@ -289,3 +289,67 @@ UNFOLD = {
         "navigation": "kameng.navigation.sidebar_navigation",
     },
 }
+
+# Stock monitor and supplier health (catalog.selectors.health, services.inventory).
+# Health looks at the last SUPPLIER_HEALTH_MAX_CALLS calls within the window; a
+# supplier/offer is degraded when its breaker is open, or when it has at least
+# SUPPLIER_HEALTH_MIN_CALLS calls and a success rate below the minimum.
+SUPPLIER_HEALTH_WINDOW_MINUTES = env.int("SUPPLIER_HEALTH_WINDOW_MINUTES", default=60)
+SUPPLIER_HEALTH_MAX_CALLS = env.int("SUPPLIER_HEALTH_MAX_CALLS", default=200)
+SUPPLIER_HEALTH_MIN_CALLS = env.int("SUPPLIER_HEALTH_MIN_CALLS", default=10)
+SUPPLIER_HEALTH_MIN_SUCCESS_RATE = env.float(
+    "SUPPLIER_HEALTH_MIN_SUCCESS_RATE", default=0.8
+)
+
+# Suppliers (catalog.services.suppliers, catalog.sandbox). The sandbox supplier only
+# serves merchants of Supplier rows marked is_sandbox; switch it off to hide it.
+SANDBOX_SUPPLIER_URL = env.str(
+    "SANDBOX_SUPPLIER_URL", default="http://127.0.0.1:8000/sandbox/supplier/"
+)
+# Off by default outside DEBUG: a production shop talks to real suppliers only.
+SANDBOX_SUPPLIER_ENABLED = env.bool("SANDBOX_SUPPLIER_ENABLED", default=DEBUG)
+SUPPLIER_CALLBACK_BASE_URL = env.str(
+    "SUPPLIER_CALLBACK_BASE_URL", default="http://127.0.0.1:8000"
+)
+SUPPLIER_BREAKER_THRESHOLD = env.int("SUPPLIER_BREAKER_THRESHOLD", default=5)
+SUPPLIER_BREAKER_COOLDOWN_SECONDS = env.int(
+    "SUPPLIER_BREAKER_COOLDOWN_SECONDS", default=60
+)
+
+# Imports (card codes, products): the largest file accepted, in bytes.
+CARD_IMPORT_MAX_BYTES = env.int("CARD_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+
+# Payments (orders.payments). The sandbox gateway is a fake payment page + signed
+# notify that behaves like a real gateway; it is on unless switched off (switch it
+# off in production). 易支付 (epay) is on when EPAY_URL, EPAY_PID and EPAY_KEY are set.
+# Unpaid orders are cancelled after ORDER_PAYMENT_TIMEOUT_MINUTES; gateway orders
+# pending longer than PAYMENT_QUERY_AFTER_MINUTES are queried at the gateway.
+ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=15)
+PAYMENT_QUERY_AFTER_MINUTES = env.int("PAYMENT_QUERY_AFTER_MINUTES", default=3)
+PAYMENT_NOTIFY_MAX_SKEW_SECONDS = env.int(
+    "PAYMENT_NOTIFY_MAX_SKEW_SECONDS", default=300
+)
+# The public address gateways reach us at (notify URLs are built on it).
+PAYMENT_PUBLIC_BASE_URL = env.str(
+    "PAYMENT_PUBLIC_BASE_URL", default="http://127.0.0.1:8000"
+)
+PAYMENT_CHANNELS = {
+    "sandbox": {
+        # Anyone can "pay" through it: on by default only for the demo and
+        # development (DEBUG), never in production unless switched on explicitly.
+        "enabled": env.bool("PAYMENT_SANDBOX_ENABLED", default=DEBUG),
+        # Signs the sandbox gateway's notifies; derived from SECRET_KEY if unset.
+        "key": env.str("PAYMENT_SANDBOX_KEY", default=""),
+    },
+    "epay": {
+        "enabled": bool(
+            env.str("EPAY_URL", default="")
+            and env.str("EPAY_PID", default="")
+            and env.str("EPAY_KEY", default="")
+        ),
+        "url": env.str("EPAY_URL", default=""),
+        "pid": env.str("EPAY_PID", default=""),
+        "key": env.str("EPAY_KEY", default=""),
+        "type": env.str("EPAY_TYPE", default="alipay"),
+    },
+}

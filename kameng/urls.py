@@ -9,6 +9,10 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("pay/", include("orders.payments.urls")),
+    path("shop/", include("orders.storefront.urls")),
+    path("sandbox/supplier/", include("catalog.sandbox.urls")),
+    path("supplier-callback/<int:supplier_id>/", include("catalog.suppliers.urls")),
     # Custom back-office pages first; their names never equal a model's admin URL.
     path("admin/catalog/", include("catalog.urls")),
     path("admin/orders/", include("orders.urls")),

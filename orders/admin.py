@@ -10,7 +10,8 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
 from kameng.exceptions import DomainError
-from orders.models import Order, OrderEvent, Ticket, TicketMessage
+from orders.models import Fulfilment, Order, OrderEvent, Ticket, TicketMessage
+from orders.payments.admin import register as register_payment_admin
 from orders.services import refund_to_wallet
 
 
@@ -143,3 +144,46 @@ class TicketAdmin(ModelAdmin):
             message.author = request.user
             message.save()
         formset.save_m2m()
+
+
+@admin.register(Fulfilment)
+class FulfilmentAdmin(ModelAdmin):
+    """Top-ups at suppliers: what is waiting, retrying or stuck (read-only)."""
+
+    list_display = (
+        "order",
+        "state",
+        "offer",
+        "attempts",
+        "next_attempt_at",
+        "trade_no",
+        "last_error",
+    )
+    list_filter = ("state",)
+    list_select_related = ("order", "offer__supplier")
+    search_fields = ("=order__order_no", "=trade_no")
+    show_full_result_count = False
+    readonly_fields = (
+        "order",
+        "state",
+        "offer",
+        "tried_offers",
+        "attempts",
+        "next_attempt_at",
+        "trade_no",
+        "last_error",
+        "created_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+register_payment_admin()

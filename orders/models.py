@@ -237,3 +237,152 @@ class TicketMessage(models.Model):
 
     def __str__(self):
         return f"{self.ticket_id}: {self.body[:40]}"
+
+
+class Payment(models.Model):
+    """Money a payment gateway says it took for an order: recorded once per
+    (channel, gateway trade number), whatever happened to the order after.
+
+    `outcome` says what the shop did with it; everything but `settled` and
+    `refunded_to_wallet` waits for finance (orders.payments.selectors).
+    """
+
+    class Outcome(models.TextChoices):
+        SETTLED = "settled", _("Paid the order")
+        REFUNDED_TO_WALLET = "refunded_to_wallet", _("Refunded to the wallet")
+        AMOUNT_MISMATCH = "amount_mismatch", _("Amount mismatch")
+        FOR_FINANCE = "for_finance", _("Waiting for finance")
+
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        verbose_name=_("order"),
+    )
+    channel = models.CharField(_("channel"), max_length=20)
+    trade_no = models.CharField(_("gateway trade number"), max_length=64)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    raw_notify = models.JSONField(_("gateway message"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-id"]
+        constraints = [
+            # One payment, one record: a replayed or racing notify finds this row.
+            models.UniqueConstraint(
+                fields=["channel", "trade_no"], name="orders_payment_trade_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="orders_payment_amount_gte_0"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["-id"],
+                condition=Q(outcome__in=["amount_mismatch", "for_finance"]),
+                name="orders_payment_review_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.channel}:{self.trade_no}"
+
+
+class PaymentAttempt(models.Model):
+    """The buyer was sent to a gateway for this order: what the settle-pending
+    sweeper asks the gateway about when no notify arrived."""
+
+    class Check(models.TextChoices):
+        NONE = "", _("Not asked yet")
+        PAID = "paid", _("Paid")
+        UNPAID = "unpaid", _("Unpaid")
+        UNKNOWN = "unknown", _("Gateway could not tell")
+
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.CASCADE,
+        related_name="payment_attempts",
+        verbose_name=_("order"),
+    )
+    channel = models.CharField(_("channel"), max_length=20)
+    created_at = models.DateTimeField(_("sent to gateway at"), auto_now_add=True)
+    checked_at = models.DateTimeField(_("last asked at"), null=True, blank=True)
+    check_result = models.CharField(
+        _("last answer"), max_length=10, choices=Check, blank=True, default=""
+    )
+    check_note = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("payment attempt")
+        verbose_name_plural = _("payment attempts")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "channel"], name="orders_payattempt_order_channel"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="orders_payattempt_at_idx")]
+
+    def __str__(self):
+        return f"{self.order_id} via {self.channel}"
+
+
+class Fulfilment(models.Model):
+    """The outbox row of a paid top-up: written in the paying transaction, worked
+    by Celery after commit, re-enqueued by the sweeper if a message was lost.
+
+    `offer` is the supplier offer being tried; offers given up on (a definite
+    failure) are in `tried_offers`. SUBMITTED means a call went out without a clear
+    answer (timeout, garbage): the next step asks the supplier before anything is
+    sent again, so a top-up is never placed twice.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to submit")
+        SUBMITTED = "submitted", _("Submitted, answer unclear")
+        PROCESSING = "processing", _("Processing at the supplier")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    order = models.OneToOneField(
+        Order,
+        on_delete=models.CASCADE,
+        related_name="fulfilment",
+        verbose_name=_("order"),
+    )
+    state = models.CharField(
+        _("state"), max_length=12, choices=State, default=State.PENDING
+    )
+    offer = models.ForeignKey(
+        "catalog.SupplierOffer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("current offer"),
+    )
+    tried_offers = models.JSONField(_("offers given up on"), default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts on this offer"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    trade_no = models.CharField(_("supplier trade number"), max_length=64, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("top-up fulfilment")
+        verbose_name_plural = _("top-up fulfilments")
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state__in=["pending", "submitted", "processing"]),
+                name="orders_fulfilment_due_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} {self.state}"

@@ -177,8 +177,9 @@ def pay_with_wallet(*, order: Order, actor=None) -> Order:
 
 
 def _deliver_on_payment(*, order: Order, actor) -> None:
-    """Card orders are delivered inside the paying transaction; manual orders wait
-    in the staff queue (status paid)."""
+    """Card orders are delivered inside the paying transaction; top-ups get their
+    outbox row (worked by Celery after commit); manual orders wait in the staff
+    queue (status paid)."""
     if order.sku.delivery_type == Sku.DeliveryType.CARD:
         try:
             sold = take_codes(
@@ -195,7 +196,9 @@ def _deliver_on_payment(*, order: Order, actor) -> None:
         transition_order(order=order, to=S.DELIVERED, actor=actor, reason="card codes")
         _send_after_commit(events.order_delivered, order_id=order.pk)
     elif order.sku.delivery_type == Sku.DeliveryType.TOPUP:
-        raise CheckoutRefused(_("Top-up delivery is not open yet for this shop."))
+        from orders.fulfilment import start_fulfilment
+
+        start_fulfilment(order=order)
 
 
 @transaction.atomic

@@ -80,3 +80,15 @@ def role_user(db):
         return user
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_gateway_on(settings):
+    """The sandbox payment gateway and supplier are off by default outside DEBUG
+    (anyone could pay with the one; the other fakes deliveries); the tests use
+    them, as the demo does."""
+    settings.PAYMENT_CHANNELS = {
+        **settings.PAYMENT_CHANNELS,
+        "sandbox": {**settings.PAYMENT_CHANNELS["sandbox"], "enabled": True},
+    }
+    settings.SANDBOX_SUPPLIER_ENABLED = True

@@ -22,10 +22,25 @@ class Role:
     permissions: tuple[str, ...]
 
 
-CATALOG_READ = ("catalog.view_category", "catalog.view_product", "catalog.view_sku")
+CATALOG_READ = (
+    "catalog.view_category",
+    "catalog.view_product",
+    "catalog.view_sku",
+    "catalog.view_levelprice",
+    "catalog.view_quantitytier",
+    "catalog.view_pricechange",
+    "catalog.view_stockalert",
+)
 BUYERS_READ = ("users.view_user",)
 MONEY_READ = ("users.view_wallet", "users.view_ledgerentry")
-ORDERS_READ = ("orders.view_order", "orders.view_ticket", "orders.view_ticketmessage")
+ORDERS_READ = (
+    "orders.view_order",
+    "orders.view_ticket",
+    "orders.view_ticketmessage",
+    "orders.view_payment",
+    "orders.view_paymentattempt",
+    "orders.view_fulfilment",
+)
 TICKETS_WORK = ("orders.change_ticket", "orders.add_ticketmessage")
 
 ROLES: tuple[Role, ...] = (
@@ -54,6 +69,9 @@ ROLES: tuple[Role, ...] = (
         (
             *CATALOG_READ,
             "catalog.view_cost",
+            "catalog.view_costplusrule",
+            "catalog.view_supplier",
+            "catalog.view_supplieroffer",
             *BUYERS_READ,
             *MONEY_READ,
             "users.adjust_wallet",

@@ -6,6 +6,7 @@ import time
 import pytest
 from django.core.cache import cache
 
+from kameng.celery import app as celery_app
 from kameng.health import HEARTBEAT_KEY
 
 pytestmark = pytest.mark.django_db
@@ -14,8 +15,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def queue_configured(settings):
     settings.REDIS_URL = "redis://127.0.0.1:6379/0"
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    celery_app.conf.task_always_eager = False
     cache.delete(HEARTBEAT_KEY)
+    yield
+    celery_app.conf.task_always_eager = True
 
 
 def test_banner_when_no_worker_reported(client, role_user, queue_configured):
@@ -40,7 +43,8 @@ def test_stale_heartbeat_shows_the_banner(
 
 
 def test_no_banner_when_tasks_run_in_process(client, role_user, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    celery_app.conf.task_always_eager = True
     cache.delete(HEARTBEAT_KEY)
     client.force_login(role_user("operations"))
     assert 'data-testid="worker-banner"' not in client.get("/admin/").content.decode()

@@ -37,6 +37,17 @@ ROLE_URLS = [
     ("finance", "/admin/catalog/sku/add/", 403),
     ("finance", "/admin/auth/group/", 403),
     ("finance", "/admin/django_celery_beat/periodictask/", 403),
+    # pricing: price history (read-only), cost-plus rules (cost: view_cost only)
+    ("superadmin", "/admin/catalog/pricechange/", 200),
+    ("superadmin", "/admin/catalog/costplusrule/", 200),
+    ("superadmin", "/admin/users/memberlevel/", 200),
+    ("operations", "/admin/catalog/pricechange/", 200),
+    ("operations", "/admin/catalog/pricechange/add/", 403),
+    ("operations", "/admin/catalog/costplusrule/add/", 200),
+    ("support", "/admin/catalog/costplusrule/", 403),
+    ("support", "/admin/users/memberlevel/add/", 403),
+    ("marketing", "/admin/catalog/costplusrule/", 403),
+    ("finance", "/admin/catalog/pricechange/add/", 403),
 ]
 
 

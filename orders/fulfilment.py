@@ -1,0 +1,346 @@
+"""Top-up fulfilment through suppliers: outbox, retries, failover, callbacks.
+
+The paying transaction writes a Fulfilment row (start_fulfilment) and enqueues
+`orders.advance_fulfilment` after commit. Each step claims the row with a lease
+(FOR UPDATE SKIP LOCKED, then next_attempt_at pushed ahead) and makes the supplier
+call outside any transaction, with the supplier's own timeout.
+
+Rules, in order:
+- A definite answer moves on: success delivers; "processing" waits for the signed
+  callback (or the sweeper's status query); a definite failure, or a supplier we
+  may not call (disabled, breaker open), fails over to the next healthy offer.
+- An unclear answer (timeout, garbage, bad signature) is never followed by a
+  second submission blind: the next step queries that supplier first and only
+  resubmits when it says it never saw the order. The supplier's idempotency key is
+  our order number, so a resubmission to the same supplier cannot top up twice.
+- A supplier that cannot be reached at all is retried with backoff, then dropped
+  for the next offer.
+- When no offer is left, the order fails, an abnormal-order ticket opens and the
+  buyer's wallet is refunded (guests: the ticket asks finance to refund).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.models import SupplierOffer
+from catalog.services.suppliers import call_supplier, healthy_offers
+from catalog.suppliers.base import (
+    ResultStatus,
+    SupplierError,
+    SupplierResult,
+    SupplierUnavailable,
+)
+from kameng import events
+from orders.models import Fulfilment, Order
+from orders.services import (
+    open_abnormal_ticket,
+    refund_to_wallet,
+    transition_order,
+)
+
+logger = logging.getLogger(__name__)
+
+S = Order.Status
+F = Fulfilment.State
+LEASE = timedelta(seconds=90)  # longer than any supplier timeout
+POLL_AFTER = timedelta(seconds=30)
+MAX_ATTEMPTS_PER_OFFER = 3
+MAX_UNCLEAR_QUERIES = 8
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(5 * 2**attempts, 300))
+
+
+def start_fulfilment(*, order: Order) -> Fulfilment:
+    """Inside the paying transaction: the outbox row, then the task after commit."""
+    job = Fulfilment.objects.create(order=order, next_attempt_at=timezone.now())
+    transaction.on_commit(lambda: enqueue(order_id=order.pk))
+    return job
+
+
+def enqueue(*, order_id: int) -> None:
+    from orders.tasks import advance_fulfilment_task
+
+    advance_fulfilment_task.delay(order_id)
+
+
+def _claim(order_id: int) -> Fulfilment | None:
+    """Take the job for one step, or None when it is done, not due, or another
+    worker holds it. The lease keeps the sweeper off it while we call out."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = (
+            Fulfilment.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related(
+                "order__sku", "order__buyer__member_level", "offer__supplier"
+            )
+            .filter(
+                order_id=order_id,
+                state__in=[F.PENDING, F.SUBMITTED, F.PROCESSING],
+                next_attempt_at__lte=now,
+            )
+            .first()
+        )
+        if job is not None:
+            job.next_attempt_at = now + LEASE
+            job.save(update_fields=["next_attempt_at", "updated_at"])
+        return job
+
+
+def _save(job: Fulfilment, **changes) -> bool:
+    """Write `changes` unless the job has meanwhile finished (a callback may
+    deliver while our own call is still returning): a final state never moves."""
+    changed = (
+        Fulfilment.objects.filter(pk=job.pk)
+        .exclude(state__in=[F.SUCCEEDED, F.FAILED])
+        .update(**changes, updated_at=timezone.now())
+    )
+    for name, value in changes.items():
+        setattr(job, name, value)
+    return bool(changed)
+
+
+def advance_fulfilment(*, order_id: int) -> str | None:
+    """One step of the job (several when failing over at once). Returns the state
+    it left the job in, or None when there was nothing to do."""
+    for _hop in range(20):  # each hop drops an offer; bounded all the same
+        job = _claim(order_id)
+        if job is None:
+            return None
+        outcome = _step(job)
+        if outcome != "next_offer":
+            return outcome
+    return None
+
+
+def _next_offer(job: Fulfilment) -> SupplierOffer | None:
+    order = job.order
+    level = getattr(order.buyer, "member_level", None) if order.buyer_id else None
+    prefer_fastest = bool(level and level.prefers_fastest_supplier)
+    for offer in healthy_offers(sku=order.sku, prefer_fastest=prefer_fastest):
+        if offer.pk not in job.tried_offers:
+            return offer
+    return None
+
+
+def _step(job: Fulfilment) -> str:
+    order = job.order
+    if job.offer_id is None:
+        offer = _next_offer(job)
+        if offer is None:
+            _give_up(job, reason=job.last_error or _("No supplier could deliver."))
+            return F.FAILED
+        _save(job, offer=offer, attempts=0, state=F.PENDING)
+        _mark_delivering(order)
+    offer = job.offer
+    unclear = job.state in (F.SUBMITTED, F.PROCESSING)
+    try:
+        result = call_supplier(
+            offer=offer,
+            operation="query" if unclear else "submit",
+            order_no=order.order_no,
+            quantity=order.quantity,
+            account=order.recharge_account,
+        )
+    except SupplierUnavailable as exc:
+        return _drop_offer(job, reason=str(exc.message))
+    except SupplierError as exc:
+        attempts = job.attempts + 1
+        if exc.ambiguous or unclear:
+            if attempts >= MAX_UNCLEAR_QUERIES:
+                _stuck(job, reason=str(exc.message))
+                return F.SUBMITTED
+            _save(
+                job,
+                state=F.SUBMITTED,
+                attempts=attempts,
+                last_error=str(exc.message)[:300],
+                next_attempt_at=timezone.now() + backoff(attempts),
+            )
+            return F.SUBMITTED
+        if attempts >= MAX_ATTEMPTS_PER_OFFER:
+            return _drop_offer(job, reason=str(exc.message))
+        _save(
+            job,
+            attempts=attempts,
+            last_error=str(exc.message)[:300],
+            next_attempt_at=timezone.now() + backoff(attempts),
+        )
+        return F.PENDING
+    return apply_result(job=job, result=result, queried=unclear)
+
+
+def apply_result(*, job: Fulfilment, result: SupplierResult, queried: bool) -> str:
+    if result.status == ResultStatus.SUCCESS:
+        _complete(job, trade_no=result.trade_no)
+        return F.SUCCEEDED
+    if result.status == ResultStatus.PROCESSING:
+        _save(
+            job,
+            state=F.PROCESSING,
+            trade_no=result.trade_no or job.trade_no,
+            next_attempt_at=timezone.now() + POLL_AFTER,
+        )
+        return F.PROCESSING
+    if queried and result.code == "not_found":
+        # The supplier never received the order: submitting it now is safe (we
+        # still hold the lease, so nobody else submits meanwhile).
+        _save(job, state=F.PENDING)
+        return advance_again(job)
+    if result.code == "invalid_account":
+        _give_up(
+            job,
+            reason=_("The supplier refused the recharge account: %(msg)s")
+            % {"msg": result.message},
+            flag=Order.Flag.INVALID_ACCOUNT,
+        )
+        return F.FAILED
+    return _drop_offer(job, reason=result.message or result.code)
+
+
+def advance_again(job: Fulfilment) -> str:
+    outcome = _step(job)
+    return F.PENDING if outcome == "next_offer" else outcome
+
+
+def _drop_offer(job: Fulfilment, *, reason: str) -> str:
+    """This offer will not deliver: on to the next one at once."""
+    if not _save(
+        job,
+        tried_offers=[*job.tried_offers, job.offer_id],
+        offer=None,
+        attempts=0,
+        state=F.PENDING,
+        last_error=reason[:300],
+        next_attempt_at=timezone.now(),
+    ):
+        # Finished meanwhile (a callback delivered it): report what it became.
+        return Fulfilment.objects.values_list("state", flat=True).get(pk=job.pk)
+    return "next_offer"
+
+
+def _mark_delivering(order: Order) -> None:
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status == S.PAID:
+            transition_order(order=locked, to=S.DELIVERING, reason="supplier")
+            order.status = locked.status
+
+
+@transaction.atomic
+def _complete(job: Fulfilment, *, trade_no: str) -> None:
+    job = Fulfilment.objects.select_for_update().get(pk=job.pk)
+    if job.state == F.SUCCEEDED:
+        return
+    order = Order.objects.select_for_update().get(pk=job.order_id)
+    job.state, job.trade_no = F.SUCCEEDED, trade_no or job.trade_no
+    job.save(update_fields=["state", "trade_no", "updated_at"])
+    if order.status == S.PAID:
+        transition_order(order=order, to=S.DELIVERING, reason="supplier")
+    order.delivery = {
+        "supplier_id": job.offer.supplier_id if job.offer_id else None,
+        "trade_no": job.trade_no,
+    }
+    order.save(update_fields=["delivery"])
+    transition_order(
+        order=order,
+        to=S.DELIVERED,
+        reason=_("Topped up by %(supplier)s") % {"supplier": job.offer.supplier}
+        if job.offer_id
+        else "",
+    )
+    transaction.on_commit(
+        lambda: events.order_delivered.send(sender=Order, order_id=order.pk)
+    )
+
+
+def _stuck(job: Fulfilment, *, reason: str) -> None:
+    """The supplier keeps giving no clear answer: we may not resubmit or fail over
+    (it may have topped up). Staff check it with the supplier."""
+    _save(
+        job,
+        last_error=reason[:300],
+        next_attempt_at=timezone.now() + timedelta(minutes=30),
+    )
+    open_abnormal_ticket(
+        order=job.order,
+        flag=Order.Flag.SUPPLIER_FAILURE,
+        message=_(
+            "Supplier %(supplier)s gives no clear answer for this top-up (%(reason)s). "
+            "Check with the supplier before refunding or resubmitting."
+        )
+        % {"supplier": job.offer.supplier if job.offer_id else "-", "reason": reason},
+    )
+
+
+def _give_up(job: Fulfilment, *, reason: str, flag: str = "") -> None:
+    flag = flag or Order.Flag.SUPPLIER_FAILURE
+    with transaction.atomic():
+        job = Fulfilment.objects.select_for_update().get(pk=job.pk)
+        if job.state in (F.FAILED, F.SUCCEEDED):
+            return
+        order = Order.objects.select_for_update().get(pk=job.order_id)
+        job.state, job.last_error = F.FAILED, reason[:300]
+        job.save(update_fields=["state", "last_error", "updated_at"])
+        transition_order(order=order, to=S.FAILED, reason=reason)
+        ticket_text = _("No supplier could deliver: %(reason)s") % {"reason": reason}
+        if order.buyer_id:
+            refund_to_wallet(order=order, reason=_("Top-up failed"))
+            ticket_text += " " + _("Refunded to the wallet.")
+        else:
+            ticket_text += " " + _("Guest order: refund through the payment channel.")
+        open_abnormal_ticket(order=order, flag=flag, message=ticket_text)
+        transaction.on_commit(
+            lambda: events.order_failed.send(
+                sender=Order, order_id=order.pk, reason=reason
+            )
+        )
+
+
+def apply_callback(
+    *, supplier_id: int, order_no: str, status: str, trade_no: str, **_kw
+):
+    """A verified supplier callback: idempotent, however often it arrives."""
+    with transaction.atomic():
+        # Locked, so a callback and a running step never both move the job.
+        job = (
+            Fulfilment.objects.select_for_update(of=("self",))
+            .select_related("offer__supplier", "order")
+            .filter(order__order_no=order_no)
+            .first()
+        )
+        if job is None or job.state in (F.SUCCEEDED, F.FAILED):
+            return
+        if job.offer_id is None or job.offer.supplier_id != supplier_id:
+            logger.warning(
+                "callback for %s from supplier %s, which is not the current one",
+                order_no,
+                supplier_id,
+            )
+            return
+        if status == ResultStatus.SUCCESS:
+            _complete(job, trade_no=trade_no)
+        elif status == ResultStatus.FAILED:
+            _drop_offer(job, reason=_("The supplier reported a failure."))
+            transaction.on_commit(lambda: enqueue(order_id=job.order_id))
+        elif job.state != F.PROCESSING:
+            _save(job, state=F.PROCESSING, trade_no=trade_no or job.trade_no)
+
+
+def due_fulfilments(*, limit: int = 500) -> list[int]:
+    """Order ids whose job is due: lost messages, processing orders to poll."""
+    return list(
+        Fulfilment.objects.filter(
+            state__in=[F.PENDING, F.SUBMITTED, F.PROCESSING],
+            next_attempt_at__lte=timezone.now(),
+        )
+        .order_by("next_attempt_at")
+        .values_list("order_id", flat=True)[:limit]
+    )

@@ -1,0 +1,87 @@
+"""Gateway payments in the back office: read-only, searchable by exact trade or
+order number, filtered by outcome (the finance page lists what needs review).
+
+Not registered on import: orders/admin.py calls `register()` (tests check the
+classes on a private AdminSite without touching the real one)."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+
+from orders.models import Payment, PaymentAttempt
+
+
+class PaymentAdmin(ModelAdmin):
+    list_display = (
+        "created_at",
+        "order",
+        "channel",
+        "trade_no",
+        "amount",
+        "outcome",
+        "note",
+    )
+    list_filter = ("outcome", "channel")
+    list_select_related = ("order",)
+    search_fields = ("=trade_no", "=order__order_no")
+    show_full_result_count = False
+    fields = (
+        "order",
+        "channel",
+        "trade_no",
+        "amount",
+        "outcome",
+        "note",
+        "raw_notify",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PaymentAttemptAdmin(ModelAdmin):
+    list_display = ("created_at", "order", "channel", "order_status", "check_result")
+    list_filter = ("check_result", "channel")
+    list_select_related = ("order",)
+    search_fields = ("=order__order_no",)
+    show_full_result_count = False
+    fields = (
+        "order",
+        "channel",
+        "created_at",
+        "checked_at",
+        "check_result",
+        "check_note",
+    )
+    readonly_fields = fields
+
+    @display(description=_("order status"))
+    def order_status(self, attempt):
+        return attempt.order.get_status_display()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def register(site: admin.AdminSite = admin.site) -> None:
+    for model, model_admin in (
+        (Payment, PaymentAdmin),
+        (PaymentAttempt, PaymentAttemptAdmin),
+    ):
+        if not site.is_registered(model):
+            site.register(model, model_admin)

@@ -1,0 +1,125 @@
+"""The payment gateway interface: what the shop needs from any gateway.
+
+A gateway adapter turns an order into a URL to send the buyer to (`start`),
+checks an asynchronous notify and reads it into a `Notice` (`verify_notify`,
+raising `NotifyRejected` for anything not provably from the gateway), asks the
+gateway about an order whose notify never came (`query`), and answers the notify
+the way that gateway expects (`answer`). Settling the money is not the adapter's
+business: orders.payments.services does it, the same way for every gateway.
+Alipay or WeChat Pay is one more subclass registered in orders.payments.registry.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+
+from kameng.exceptions import DomainError
+
+
+class PaymentError(DomainError):
+    code = "payment_error"
+
+
+class UnknownChannel(PaymentError):
+    code = "payment_unknown_channel"
+
+
+class NotifyRejected(PaymentError):
+    """A notify we will not act on. `reason` is a stable code for the log:
+    missing_field, bad_signature, stale_timestamp, reused_nonce, bad_amount,
+    unknown_order, trade_conflict, ..."""
+
+    code = "payment_notify_rejected"
+
+    def __init__(self, reason: str, message: str, **extra):
+        super().__init__(message, **extra)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class NotifyRequest:
+    """An incoming notify, as the view received it (no Django request inside)."""
+
+    method: str
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)  # query string + form
+
+    def header(self, name: str) -> str:
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A verified statement of the gateway about one order."""
+
+    order_no: str
+    trade_no: str
+    amount: Decimal
+    paid: bool
+    raw: dict
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    PAID = "paid"
+    UNPAID = "unpaid"
+    UNKNOWN = "unknown"
+
+    state: str
+    notice: Notice | None = None
+    detail: str = ""
+
+
+def parse_money(value, *, field_name: str = "money") -> Decimal:
+    """A positive amount with at most two decimals, or NotifyRejected."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        amount = None
+    if (
+        amount is None
+        or not amount.is_finite()
+        or amount <= 0
+        or amount.as_tuple().exponent < -2
+        or amount >= Decimal("1e12")
+    ):
+        raise NotifyRejected(
+            "bad_amount",
+            _("Field %(field)s is not a valid amount.") % {"field": field_name},
+        )
+    return amount.quantize(Decimal("0.01"))
+
+
+class Gateway(ABC):
+    channel: str = ""
+    label = ""
+
+    def __init__(self, config: dict):
+        self.config = config
+
+    @abstractmethod
+    def start(self, *, order, notify_url: str, return_url: str) -> str:
+        """The URL the buyer is sent to, to pay `order`."""
+
+    @abstractmethod
+    def verify_notify(self, request: NotifyRequest) -> Notice:
+        """Read a notify; raise NotifyRejected unless it is genuine and fresh."""
+
+    @abstractmethod
+    def query(self, *, order) -> QueryResult:
+        """Ask the gateway whether `order` was paid (never raises for a network
+        problem: that is QueryResult.UNKNOWN)."""
+
+    @abstractmethod
+    def answer(self, *, ok: bool, reason: str = "") -> HttpResponse:
+        """The response the gateway expects to a notify."""

@@ -1,0 +1,14 @@
+"""Public payment endpoints, mounted at /pay/ (gateway notifies, sandbox page),
+and the finance page of unsettled gateway payments."""
+
+from django.urls import path
+
+from orders.payments import views
+
+app_name = "payments"
+
+urlpatterns = [
+    path("finance/", views.finance, name="finance"),
+    path("<slug:channel>/notify/", views.notify, name="notify"),
+    path("sandbox/<str:order_no>/", views.sandbox_page, name="sandbox_page"),
+]

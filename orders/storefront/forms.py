@@ -1,0 +1,92 @@
+"""Storefront forms. The recharge fields come from the SKU's definition, so the
+checkout form is built per SKU; the server validates again in place_order."""
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from catalog.recharge import parse_recharge_fields
+from users.models import User
+
+# Hints for the browser, so a bad phone or QQ number shows while typing; the
+# server's rules (catalog.recharge) are the ones that count.
+RULE_HINTS = {
+    "phone": {"pattern": r"(\+86|0086)?1[3-9][0-9]{9}", "inputmode": "tel"},
+    "qq": {"pattern": r"[1-9][0-9]{4,10}", "inputmode": "numeric"},
+    "email": {"type": "email", "inputmode": "email"},
+    "game_id": {"pattern": r"[A-Za-z0-9_\-]{4,32}"},
+}
+
+
+class CheckoutForm(forms.Form):
+    quantity = forms.IntegerField(label=_("Quantity"))  # limits set per SKU
+    contact = forms.CharField(
+        label=_("Email or phone"),
+        max_length=120,
+        required=False,
+        help_text=_("To find your order without an account."),
+    )
+    lookup_password = forms.CharField(
+        label=_("Lookup password"),
+        min_length=4,
+        max_length=32,
+        required=False,
+        widget=forms.PasswordInput(render_value=True),
+        help_text=_("You need it with the order number to look the order up."),
+    )
+    payment = forms.ChoiceField(label=_("Pay with"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, sku, buyer, channels, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sku, self.buyer = sku, buyer
+        self.fields["quantity"] = forms.IntegerField(
+            label=_("Quantity"),
+            min_value=sku.min_quantity,
+            max_value=sku.max_quantity,
+            initial=sku.min_quantity,
+        )
+        choices = list(channels)
+        if buyer is not None:
+            choices.insert(0, ("wallet", _("Wallet balance")))
+            del self.fields["contact"], self.fields["lookup_password"]
+        else:
+            self.fields["contact"].required = True
+            self.fields["lookup_password"].required = True
+        self.fields["payment"].choices = choices
+        if choices:
+            self.fields["payment"].initial = choices[0][0]
+        self.recharge_keys = []
+        for field in parse_recharge_fields(sku.recharge_fields or []):
+            name = f"account_{field['key']}"
+            attrs = {"maxlength": 64, "autocomplete": "off"}
+            attrs.update(RULE_HINTS.get(field["rule"], {}))
+            self.fields[name] = forms.CharField(
+                label=field["label"],
+                required=field["required"],
+                max_length=64,
+                widget=forms.TextInput(attrs=attrs),
+            )
+            self.recharge_keys.append(field["key"])
+
+    def recharge_account(self) -> dict:
+        return {
+            key: self.cleaned_data.get(f"account_{key}", "")
+            for key in self.recharge_keys
+        }
+
+    def account_fields(self):
+        return [self[f"account_{key}"] for key in self.recharge_keys]
+
+
+class LookupForm(forms.Form):
+    order_no = forms.CharField(label=_("Order number"), max_length=24)
+    contact = forms.CharField(label=_("Email or phone"), max_length=120)
+    password = forms.CharField(
+        label=_("Lookup password"), max_length=32, widget=forms.PasswordInput
+    )
+
+
+class SignupForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "email")

@@ -1,0 +1,31 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from orders.storefront import views
+
+app_name = "shop"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("p/<int:pk>/", views.product, name="product"),
+    path("quote/<int:pk>/", views.quote, name="quote"),
+    path("orders/", views.my_orders, name="orders"),
+    path("orders/<str:order_no>/", views.order_detail, name="order"),
+    path("lookup/", views.lookup, name="lookup"),
+    path("wallet/", views.wallet, name="wallet"),
+    path("signup/", views.signup, name="signup"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="shop/login.html",
+            redirect_authenticated_user=True,
+            next_page=reverse_lazy("shop:home"),
+        ),
+        name="login",
+    ),
+    path(
+        "logout/",
+        auth_views.LogoutView.as_view(next_page=reverse_lazy("shop:home")),
+        name="logout",
+    ),
+]

@@ -1,0 +1,271 @@
+"""The minimal storefront (/shop/): browse, buy, see the codes, look an order up.
+
+Views parse input, call orders services or selectors, and render. No supplier or
+gateway call happens here: paying by gateway only redirects the buyer.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Min, Prefetch, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from catalog.models import Category, Product, Sku
+from catalog.services.pricing import quote_price
+from kameng import events
+from kameng.exceptions import DomainError
+from orders.models import Order
+from orders.selectors import delivered_codes, find_guest_order
+from orders.services import pay_with_wallet, place_order
+from orders.storefront.forms import CheckoutForm, LookupForm, SignupForm
+
+GUEST_ORDERS_KEY = "shop_guest_orders"
+LOOKUP_LIMIT = 10  # attempts per client address per window
+LOOKUP_WINDOW_SECONDS = 600
+PAGE_SIZE = 20
+
+
+def _buyer(request):
+    return request.user if request.user.is_authenticated else None
+
+
+def _channels():
+    """Gateway channels the shop offers, as (code, label)."""
+    from orders.payments import available_channels
+
+    return available_channels()
+
+
+def _listed_products():
+    return Product.objects.filter(status=Product.Status.LISTED).select_related(
+        "category"
+    )
+
+
+def home(request):
+    categories = list(
+        Category.objects.filter(is_active=True, parent=None).prefetch_related(
+            Prefetch("children", queryset=Category.objects.filter(is_active=True))
+        )
+    )
+    products = _listed_products().annotate(
+        from_price=Min("skus__price", filter=Q(skus__is_active=True))
+    )
+    current = None
+    if slug := request.GET.get("c"):
+        current = get_object_or_404(Category, slug=slug, is_active=True)
+        products = products.filter(category__in=[current, *current.children.all()])
+    products = products.filter(from_price__isnull=False).order_by("category_id", "id")
+    return render(
+        request,
+        "shop/home.html",
+        {"categories": categories, "products": products[:60], "current": current},
+    )
+
+
+def _stock_state(sku: Sku) -> tuple[str, str]:
+    if sku.stock_mode == Sku.StockMode.UNLIMITED:
+        return "ok", _("In stock")
+    if sku.stock <= 0:
+        return "out", _("Sold out")
+    if sku.stock < sku.low_stock_threshold:
+        return "low", _("Only %(n)s left") % {"n": sku.stock}
+    return "ok", _("In stock")
+
+
+def product(request, pk: int):
+    item = get_object_or_404(_listed_products(), pk=pk)
+    skus = list(item.skus.filter(is_active=True).order_by("price", "id"))
+    if not skus:
+        raise Http404
+    chosen = next((s for s in skus if str(s.pk) == request.GET.get("sku")), skus[0])
+    buyer = _buyer(request)
+    form = CheckoutForm(
+        request.POST or None, sku=chosen, buyer=buyer, channels=_channels()
+    )
+    if request.method == "POST" and form.is_valid():
+        response = _checkout(request, form=form, sku=chosen, buyer=buyer)
+        if response is not None:
+            return response
+    quantity = form["quantity"].value() or chosen.min_quantity
+    return render(
+        request,
+        "shop/product.html",
+        {
+            "product": item,
+            "skus": [(sku, _stock_state(sku)) for sku in skus],
+            "sku": chosen,
+            "stock": _stock_state(chosen),
+            "form": form,
+            "quote": _safe_quote(sku=chosen, buyer=buyer, quantity=quantity),
+        },
+    )
+
+
+def _checkout(request, *, form, sku, buyer):
+    """Place the order and pay it; returns a redirect, or None with the errors
+    added to the form (nothing was charged)."""
+    data = form.cleaned_data
+    try:
+        order = place_order(
+            sku=sku,
+            quantity=data["quantity"],
+            buyer=buyer,
+            contact=data.get("contact", ""),
+            lookup_password=data.get("lookup_password", ""),
+            recharge_account=form.recharge_account(),
+        )
+        if data["payment"] == "wallet":
+            pay_with_wallet(order=order, actor=buyer)
+            return redirect("shop:order", order_no=order.order_no)
+        from orders.payments import start_gateway_payment
+
+        if buyer is None:
+            _remember_guest_order(request, order)
+        return redirect(start_gateway_payment(order=order, channel=data["payment"]))
+    except DomainError as exc:
+        for key, field_errors in exc.extra.get("fields", {}).items():
+            for message in field_errors:
+                form.add_error(
+                    f"account_{key}" if f"account_{key}" in form.fields else None,
+                    message,
+                )
+        if not exc.extra.get("fields"):
+            form.add_error(None, exc.message)
+        return None
+
+
+def _safe_quote(*, sku, buyer, quantity):
+    try:
+        return quote_price(sku=sku, buyer=buyer, quantity=int(quantity))
+    except (DomainError, TypeError, ValueError):
+        return None
+
+
+@require_GET
+def quote(request, pk: int):
+    """The price breakdown fragment, refreshed as the buyer changes the quantity."""
+    sku = get_object_or_404(
+        Sku.objects.filter(is_active=True, product__status=Product.Status.LISTED),
+        pk=pk,
+    )
+    quantity = request.GET.get("quantity", "1")
+    return render(
+        request,
+        "shop/_quote.html",
+        {
+            "quote": _safe_quote(sku=sku, buyer=_buyer(request), quantity=quantity),
+            "sku": sku,
+        },
+    )
+
+
+def _remember_guest_order(request, order: Order) -> None:
+    seen = request.session.get(GUEST_ORDERS_KEY, [])
+    if order.pk not in seen:
+        request.session[GUEST_ORDERS_KEY] = [*seen[-19:], order.pk]
+
+
+def order_detail(request, order_no: str):
+    order = get_object_or_404(
+        Order.objects.select_related("sku__product"), order_no=order_no
+    )
+    own = request.user.is_authenticated and order.buyer_id == request.user.pk
+    if not own and order.pk not in request.session.get(GUEST_ORDERS_KEY, []):
+        raise Http404  # the same answer as an order that does not exist
+    return render(
+        request,
+        "shop/order.html",
+        {
+            "order": order,
+            "codes": delivered_codes(order=order),
+            "note": order.delivery.get("note", ""),
+        },
+    )
+
+
+@login_required(login_url="shop:login")
+def my_orders(request):
+    """The buyer's orders, newest first, by keyset (no COUNT)."""
+    orders = (
+        Order.objects.filter(buyer=request.user)
+        .select_related("sku__product")
+        .order_by("-id")
+    )
+    if before := request.GET.get("before", ""):
+        if not before.isdigit():
+            raise Http404
+        orders = orders.filter(id__lt=int(before))
+    page = list(orders[: PAGE_SIZE + 1])
+    return render(
+        request,
+        "shop/orders.html",
+        {
+            "orders": page[:PAGE_SIZE],
+            "next_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
+        },
+    )
+
+
+def _client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def lookup(request):
+    """Order lookup without an account: number + contact + lookup password,
+    rate-limited per client address, one answer for every kind of miss."""
+    form = LookupForm(request.POST if request.method == "POST" else None)
+    limited = False
+    if request.method == "POST":
+        key = f"shop:lookup:{_client_address(request)}"
+        cache.add(key, 0, LOOKUP_WINDOW_SECONDS)
+        attempts = cache.incr(key)
+        limited = attempts > LOOKUP_LIMIT
+        if limited:
+            form.is_valid()  # errors can only be added to a validated form
+            form.add_error(None, _("Too many attempts. Try again in a few minutes."))
+        elif form.is_valid():
+            order = find_guest_order(
+                order_no=form.cleaned_data["order_no"],
+                contact=form.cleaned_data["contact"],
+                password=form.cleaned_data["password"],
+            )
+            if order is not None:
+                _remember_guest_order(request, order)
+                return redirect("shop:order", order_no=order.order_no)
+            form.add_error(
+                None, _("No order matches this number, contact and password.")
+            )
+    return render(
+        request, "shop/lookup.html", {"form": form}, status=429 if limited else 200
+    )
+
+
+def signup(request):
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+            transaction.on_commit(
+                lambda: events.user_registered.send(sender=Order, user_id=user.pk)
+            )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome! Your account is ready."))
+        return redirect("shop:home")
+    return render(request, "shop/signup.html", {"form": form})
+
+
+@login_required(login_url="shop:login")
+def wallet(request):
+    from users.services import get_or_create_wallet
+
+    account = get_or_create_wallet(user=request.user)
+    entries = account.entries.order_by("-id")[:20]
+    return render(request, "shop/wallet.html", {"wallet": account, "entries": entries})
