@@ -37,12 +37,17 @@ def reveal_code(*, code: CardCode, actor, reason: str = "", ip_address=None) -> 
 @dataclass(frozen=True)
 class SoldCode:
     id: int
-    text: str
+    secret: str
+
+    @property
+    def text(self) -> str:
+        """Decrypted on demand: the paying transaction itself never needs it."""
+        return crypto.decrypt(self.secret)
 
 
 @transaction.atomic
 def take_codes(*, sku: Sku, quantity: int, order_ref: str) -> list[SoldCode]:
-    """Mark `quantity` codes of `sku` sold to `order_ref` and return them decrypted.
+    """Mark `quantity` codes of `sku` sold to `order_ref` and return them.
 
     Meant to run inside the transaction that marks the order paid: the codes are
     locked with FOR UPDATE SKIP LOCKED, so two buyers paying at the same moment
@@ -60,7 +65,7 @@ def take_codes(*, sku: Sku, quantity: int, order_ref: str) -> list[SoldCode]:
         if code is None:
             raise NotEnoughCodes(sku=sku.code, wanted=quantity, available=0)
         record_sale(sku=sku, quantity=quantity, at=now)
-        return [SoldCode(code.pk, crypto.decrypt(code.secret))] * quantity
+        return [SoldCode(code.pk, code.secret)] * quantity
 
     codes = list(
         available.select_for_update(skip_locked=True).values_list("id", "secret")[
@@ -75,7 +80,7 @@ def take_codes(*, sku: Sku, quantity: int, order_ref: str) -> list[SoldCode]:
     )
     Sku.objects.filter(pk=sku.pk).update(stock=F("stock") - quantity)
     record_sale(sku=sku, quantity=quantity, at=now)
-    return [SoldCode(pk, crypto.decrypt(secret)) for pk, secret in codes]
+    return [SoldCode(pk, secret) for pk, secret in codes]
 
 
 def record_sale(*, sku: Sku, quantity: int, at=None) -> None:
