@@ -193,12 +193,25 @@ def _deliver_on_payment(*, order: Order, actor) -> None:
             ) from exc
         order.delivery = {"code_ids": [code.id for code in sold]}
         order.save(update_fields=["delivery"])
+        _check_stock_after_sale(sku=order.sku, sold=order.quantity)
         transition_order(order=order, to=S.DELIVERED, actor=actor, reason="card codes")
         _send_after_commit(events.order_delivered, order_id=order.pk)
     elif order.sku.delivery_type == Sku.DeliveryType.TOPUP:
         from orders.fulfilment import start_fulfilment
 
         start_fulfilment(order=order)
+
+
+def _check_stock_after_sale(*, sku: Sku, sold: int) -> None:
+    """A sale that takes the SKU to its low-stock threshold raises the alert now,
+    not at the next minute's beat run (and may pause a sold-out SKU). The stock
+    read when the order was locked is recent enough to decide; no extra query."""
+    if sku.reusable_code or sku.stock - sold > sku.low_stock_threshold:
+        return
+    from catalog.tasks.inventory import check_stock_alerts_task
+
+    sku_id = sku.pk
+    transaction.on_commit(lambda: check_stock_alerts_task.delay(sku_ids=[sku_id]))
 
 
 @transaction.atomic

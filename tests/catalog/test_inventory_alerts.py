@@ -222,7 +222,7 @@ def test_open_alerts_show_on_the_dashboard(client, role_user):
     check_stock_alerts()
     client.force_login(role_user("operations"))
     body = client.get("/admin/").content.decode()
-    assert "Open stock alerts" in body
+    assert "未处理的库存预警" in body
 
 
 @pytest.mark.postgres

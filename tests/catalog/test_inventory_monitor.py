@@ -216,7 +216,7 @@ def test_auto_paused_skus_show_why_and_hand_paused_ones_show_paused(
     assert states(body)["F-DEGRADED"] == "degraded"
     assert states(body)["D-PAUSED"] == "paused"
     row = body.split('data-sku="C-OUT"')[1].split("</tr>")[0]
-    assert "(paused automatically)" in row
+    assert "（已自动暂停）" in row
     paused = client.get(ROWS_URL, {"state": "paused"}).content.decode()
     assert codes(paused) == ["D-PAUSED"]
 

@@ -90,7 +90,7 @@ def test_failing_on_the_sandbox_page_leaves_the_order_unpaid(client):
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING_PAYMENT
-    assert "try again" in client.get(url).content.decode()
+    assert "您可以重试" in client.get(url).content.decode()
 
 
 def test_the_sandbox_page_of_an_unknown_order_is_404(client):
@@ -266,7 +266,7 @@ def test_sold_out_on_a_gateway_payment_refunds_the_buyer_at_once(client):
     assert order.status == Order.Status.REFUNDED
     assert order.flag == Order.Flag.SOLD_OUT
     assert order.refunded_amount == order.amount
-    assert "Sold out" in order.delivery["note"]
+    assert "已售罄" in order.delivery["note"]
     payment = Payment.objects.get(order=order)  # the payment is kept
     assert payment.outcome == Payment.Outcome.REFUNDED_TO_WALLET
     order.buyer.wallet.refresh_from_db()
@@ -282,7 +282,7 @@ def test_sold_out_on_a_guest_payment_fails_the_order_with_a_ticket(client):
     order.refresh_from_db()
     assert order.status == Order.Status.FAILED  # never 'paid' without codes
     assert order.flag == Order.Flag.SOLD_OUT
-    assert "Sold out" in order.delivery["note"]
+    assert "已售罄" in order.delivery["note"]
     assert Payment.objects.get(order=order).outcome == Payment.Outcome.FOR_FINANCE
     assert Ticket.objects.filter(order=order, kind="abnormal").exists()
 

@@ -90,7 +90,7 @@ def test_sold_out_charges_nothing_and_says_so():
     stock_codes(sku, 1)
     buyer = make_buyer(Decimal("20.00"))
     order = place_order(sku=sku, quantity=2, buyer=buyer)
-    with pytest.raises(SoldOut, match="only 1 left"):
+    with pytest.raises(SoldOut, match="仅剩 1 件"):
         pay_with_wallet(order=order, actor=buyer)
     buyer.wallet.refresh_from_db()
     assert buyer.wallet.balance == Decimal("20.00")
@@ -102,12 +102,12 @@ def test_sold_out_charges_nothing_and_says_so():
 def test_checkout_refuses_what_is_not_for_sale():
     buyer = make_buyer()
     paused = make_sku(is_active=False)
-    with pytest.raises(CheckoutRefused, match="not on sale"):
+    with pytest.raises(CheckoutRefused, match="未在售"):
         place_order(sku=paused, quantity=1, buyer=buyer)
     limited = make_sku(min_quantity=1, max_quantity=5)
     with pytest.raises(CheckoutRefused):
         place_order(sku=limited, quantity=6, buyer=buyer)
-    with pytest.raises(CheckoutRefused, match="email or phone"):
+    with pytest.raises(CheckoutRefused, match="邮箱或手机号"):
         place_order(sku=limited, quantity=1)
     assert not Order.objects.exists()
 
@@ -169,3 +169,21 @@ def test_an_abnormal_order_opens_one_ticket():
     assert [m.body for m in first.messages.all()] == ["A", "B"]
     order.refresh_from_db()
     assert order.flag == "supplier_failure"
+
+
+def test_a_sale_down_to_the_threshold_raises_the_stock_alert_at_once(
+    django_capture_on_commit_callbacks,
+):
+    from catalog.models import StockAlert
+
+    sku = make_sku(price=Decimal("1.00"), low_stock_threshold=2)
+    stock_codes(sku, 3)
+    buyer = make_buyer(Decimal("10.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        pay_with_wallet(order=place_order(sku=sku, quantity=1, buyer=buyer))
+    assert StockAlert.objects.filter(sku=sku, status="open", kind="low").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        pay_with_wallet(order=place_order(sku=sku, quantity=2, buyer=buyer))
+    sku.refresh_from_db()
+    assert StockAlert.objects.filter(sku=sku, status="open", kind="out").exists()
+    assert sku.auto_paused and not sku.is_active
