@@ -8,4 +8,5 @@ app_name = "orders"
 
 urlpatterns = [
     path("deliver/<int:pk>/", views.deliver, name="deliver"),
+    path("manual-queue/", views.queue, name="manual_queue"),
 ]

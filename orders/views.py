@@ -8,8 +8,39 @@ from django.utils.translation import gettext_lazy
 
 from kameng.admin_pages import render_page, staff_page
 from kameng.exceptions import DomainError
+from kameng.navigation import Page, register_page
 from orders.models import Order
+from orders.selectors import manual_queue
 from orders.services import deliver_manually
+
+QUEUE_PAGE_SIZE = 100
+
+register_page(
+    Page(
+        app_label="orders",
+        title=gettext_lazy("Manual delivery queue"),
+        url_name="orders:manual_queue",
+        permission="orders.deliver_order",
+        icon="pending_actions",
+    )
+)
+
+
+@staff_page("orders.deliver_order")
+def queue(request):
+    """What staff must hand over by hand: paid manual orders, oldest first."""
+    orders = list(manual_queue()[: QUEUE_PAGE_SIZE + 1])
+    return render_page(
+        request,
+        "orders/manual_queue.html",
+        {
+            "orders": orders[:QUEUE_PAGE_SIZE],
+            "more": len(orders) > QUEUE_PAGE_SIZE,
+            "page_size": QUEUE_PAGE_SIZE,
+            "page_id": "manual-queue",
+        },
+        title=_("Manual delivery queue"),
+    )
 
 
 class DeliverForm(forms.Form):

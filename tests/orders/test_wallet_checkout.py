@@ -187,3 +187,30 @@ def test_a_sale_down_to_the_threshold_raises_the_stock_alert_at_once(
     sku.refresh_from_db()
     assert StockAlert.objects.filter(sku=sku, status="open", kind="out").exists()
     assert sku.auto_paused and not sku.is_active
+
+
+def test_manual_orders_wait_in_the_queue_until_staff_deliver(client, role_user):
+    sku = make_sku(
+        delivery_type=Sku.DeliveryType.MANUAL,
+        stock_mode=Sku.StockMode.COUNTER,
+        stock=5,
+        price=Decimal("58.00"),
+    )
+    buyer = make_buyer(Decimal("100.00"))
+    order = pay_with_wallet(order=place_order(sku=sku, quantity=1, buyer=buyer))
+    assert order.status == Order.Status.PAID
+
+    client.force_login(role_user("support"))
+    assert client.get("/admin/orders/manual-queue/").status_code == 403
+    client.force_login(role_user("operations"))
+    page = client.get("/admin/orders/manual-queue/")
+    assert f"/admin/orders/deliver/{order.pk}/" in page.content.decode()
+
+    url = f"/admin/orders/deliver/{order.pk}/"
+    assert client.post(url, {"note": ""}).status_code == 200  # a note is required
+    response = client.post(url, {"note": "账号：vip123 密码：abc456"})
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == Order.Status.DELIVERED
+    assert order.delivery == {"note": "账号：vip123 密码：abc456"}
+    assert url not in client.get("/admin/orders/manual-queue/").content.decode()
