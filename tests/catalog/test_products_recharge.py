@@ -4,9 +4,18 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from catalog.models import Sku
 from catalog.recharge import parse_recharge_fields, validate_recharge_fields
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the wording of each message; the catalogue's Chinese is
+    checked elsewhere (the checkout and admin tests see it)."""
+    with translation.override("en"):
+        yield
 
 
 def sku_with(*fields):
