@@ -38,9 +38,12 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 
-def transition_order(*, order: Order, to: str, actor=None, reason: str = "") -> Order:
+def transition_order(
+    *, order: Order, to: str, actor=None, reason: str = "", also: tuple = ()
+) -> Order:
     """Move `order` (locked by the caller) to `to`, or raise IllegalTransition.
-    Writes the OrderEvent in the caller's transaction."""
+    Writes the OrderEvent in the caller's transaction; `also` names fields the
+    caller changed on the instance, saved in the same UPDATE."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("transition_order must run inside a transaction")
     if to not in ALLOWED[order.status]:
@@ -63,7 +66,7 @@ def transition_order(*, order: Order, to: str, actor=None, reason: str = "") -> 
     )
     now = timezone.now()
     order.status = to
-    fields = ["status", "updated_at"]
+    fields = ["status", "updated_at", *also]
     if to == S.PAID:
         order.paid_at = now
         fields.append("paid_at")
@@ -169,8 +172,9 @@ def pay_with_wallet(*, order: Order, actor=None) -> Order:
         actor=actor,
     )
     order.payment_method = Order.PaymentMethod.WALLET
-    order.save(update_fields=["payment_method"])
-    transition_order(order=order, to=S.PAID, actor=actor, reason="wallet")
+    transition_order(
+        order=order, to=S.PAID, actor=actor, reason="wallet", also=("payment_method",)
+    )
     _deliver_on_payment(order=order, actor=actor)
     _send_after_commit(events.order_paid, order_id=order.pk)
     return order
@@ -192,9 +196,14 @@ def _deliver_on_payment(*, order: Order, actor) -> None:
                 **exc.extra,
             ) from exc
         order.delivery = {"code_ids": [code.id for code in sold]}
-        order.save(update_fields=["delivery"])
-        _check_stock_after_sale(sku=order.sku, sold=order.quantity)
-        transition_order(order=order, to=S.DELIVERED, actor=actor, reason="card codes")
+        _check_stock_after_sale(sku=order.sku)
+        transition_order(
+            order=order,
+            to=S.DELIVERED,
+            actor=actor,
+            reason="card codes",
+            also=("delivery",),
+        )
         _send_after_commit(events.order_delivered, order_id=order.pk)
     elif order.sku.delivery_type == Sku.DeliveryType.TOPUP:
         from orders.fulfilment import start_fulfilment
@@ -202,16 +211,27 @@ def _deliver_on_payment(*, order: Order, actor) -> None:
         start_fulfilment(order=order)
 
 
-def _check_stock_after_sale(*, sku: Sku, sold: int) -> None:
+def _check_stock_after_sale(*, sku: Sku) -> None:
     """A sale that takes the SKU to its low-stock threshold raises the alert now,
-    not at the next minute's beat run (and may pause a sold-out SKU). The stock
-    read when the order was locked is recent enough to decide; no extra query."""
-    if sku.reusable_code or sku.stock - sold > sku.low_stock_threshold:
-        return
-    from catalog.tasks.inventory import check_stock_alerts_task
+    not at the next minute's beat run (and may pause a sold-out SKU).
 
-    sku_id = sku.pk
-    transaction.on_commit(lambda: check_stock_alerts_task.delay(sku_ids=[sku_id]))
+    The stock is read after commit, not taken from the row read when the order
+    was locked: with buyers paying at the same moment that value can be dozens
+    of sales old, and the sale that empties the SKU would not see it (the SKU
+    stayed on sale until the beat run). One primary-key read, outside the
+    paying transaction, so the SKU row lock is not held any longer."""
+    if sku.reusable_code:
+        return
+    sku_id, threshold = sku.pk, sku.low_stock_threshold
+
+    def check() -> None:
+        from catalog.tasks.inventory import check_stock_alerts_task
+
+        stock = Sku.objects.filter(pk=sku_id).values_list("stock", flat=True).first()
+        if stock is not None and stock <= threshold:
+            check_stock_alerts_task.delay(sku_ids=[sku_id])
+
+    transaction.on_commit(check)
 
 
 @transaction.atomic

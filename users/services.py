@@ -2,9 +2,9 @@
 
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils.translation import gettext
 
+from kameng.db import joins_transaction
 from users.exceptions import InsufficientBalance, InvalidAmount
 from users.models import LedgerEntry, User, Wallet
 
@@ -30,7 +30,7 @@ def get_or_create_wallet(*, user: User) -> Wallet:
     return wallet
 
 
-@transaction.atomic
+@joins_transaction  # refuses (raises) before it writes anything
 def change_balance(
     *,
     user: User,
@@ -49,8 +49,10 @@ def change_balance(
     amount = _checked_amount(amount)
     if amount == 0:
         raise InvalidAmount(gettext("A balance change cannot be zero."))
-    get_or_create_wallet(user=user)
-    wallet = Wallet.objects.select_for_update().get(user=user)
+    wallet = Wallet.objects.select_for_update().filter(user=user).first()
+    if wallet is None:  # the first movement of a new buyer
+        get_or_create_wallet(user=user)
+        wallet = Wallet.objects.select_for_update().get(user=user)
     new_balance = wallet.balance + amount
     if new_balance < 0:
         raise InsufficientBalance(

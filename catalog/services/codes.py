@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from catalog.exceptions import NotEnoughCodes
 from catalog.models import CardCode, CodeReveal, Sku, SkuSalesDay
 from kameng import crypto
+from kameng.db import joins_transaction
 
 
 @transaction.atomic
@@ -45,7 +46,7 @@ class SoldCode:
         return crypto.decrypt(self.secret)
 
 
-@transaction.atomic
+@joins_transaction  # raises NotEnoughCodes before it writes anything
 def take_codes(*, sku: Sku, quantity: int, order_ref: str) -> list[SoldCode]:
     """Mark `quantity` codes of `sku` sold to `order_ref` and return them.
 
