@@ -5,6 +5,7 @@ var/ with Celery tasks executed eagerly in-process. Setting both switches to the
 stack with no code change.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -353,3 +354,7 @@ PAYMENT_CHANNELS = {
         "type": env.str("EPAY_TYPE", default="alipay"),
     },
 }
+
+# Wallet top-ups through a payment gateway (/shop/wallet/): the largest amount one
+# top-up may add (the smallest is 1.00).
+WALLET_TOPUP_MAX = Decimal(env.str("WALLET_TOPUP_MAX", default="5000.00"))

@@ -240,7 +240,8 @@ class TicketMessage(models.Model):
 
 
 class Payment(models.Model):
-    """Money a payment gateway says it took for an order: recorded once per
+    """Money a payment gateway says it took for an order or a wallet top-up
+    (exactly one of the two): recorded once per
     (channel, gateway trade number), whatever happened to the order after.
 
     `outcome` says what the shop did with it; everything but `settled` and
@@ -252,12 +253,24 @@ class Payment(models.Model):
         REFUNDED_TO_WALLET = "refunded_to_wallet", _("Refunded to the wallet")
         AMOUNT_MISMATCH = "amount_mismatch", _("Amount mismatch")
         FOR_FINANCE = "for_finance", _("Waiting for finance")
+        TOPPED_UP = "topped_up", _("Credited the wallet top-up")
 
     order = models.ForeignKey(
         Order,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="payments",
         verbose_name=_("order"),
+    )
+    # A payment pays either an order or a wallet top-up (exactly one is set).
+    topup = models.ForeignKey(
+        "WalletTopUp",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        verbose_name=_("wallet top-up"),
     )
     channel = models.CharField(_("channel"), max_length=20)
     trade_no = models.CharField(_("gateway trade number"), max_length=64)
@@ -278,6 +291,11 @@ class Payment(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(amount__gte=0), name="orders_payment_amount_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(order__isnull=False, topup__isnull=True)
+                | Q(order__isnull=True, topup__isnull=False),
+                name="orders_payment_order_xor_topup",
             ),
         ]
         indexes = [
@@ -386,3 +404,80 @@ class Fulfilment(models.Model):
 
     def __str__(self):
         return f"{self.order_id} {self.state}"
+
+
+class WalletTopUp(models.Model):
+    """A buyer adds money to their wallet through a payment gateway.
+
+    Its number starts with TOPUP_PREFIX (order numbers are all digits), so a
+    gateway notify is routed by the number alone. Paid only through
+    orders.payments.topups, which credits the wallet once per gateway trade.
+    """
+
+    TOPUP_PREFIX = "W"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending payment")
+        PAID = "paid", _("Paid")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Check(models.TextChoices):
+        NONE = "", _("Not asked yet")
+        PAID = "paid", _("Paid")
+        UNPAID = "unpaid", _("Unpaid")
+        UNKNOWN = "unknown", _("Gateway could not tell")
+
+    topup_no = models.CharField(_("top-up number"), max_length=24, unique=True)
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="wallet_topups",
+        verbose_name=_("buyer"),
+    )
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status, default=Status.PENDING
+    )
+    channel = models.CharField(_("channel"), max_length=20)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # What the settle-pending sweeper last heard from the gateway.
+    checked_at = models.DateTimeField(_("last asked at"), null=True, blank=True)
+    check_result = models.CharField(
+        _("last answer"), max_length=10, choices=Check, blank=True, default=""
+    )
+    check_note = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("wallet top-up")
+        verbose_name_plural = _("wallet top-ups")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="orders_topup_amount_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(topup_no__startswith="W"), name="orders_topup_no_prefix"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["buyer", "-id"], name="orders_topup_buyer_idx"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="pending"),
+                name="orders_topup_pending_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return self.topup_no
+
+    @property
+    def order_no(self) -> str:
+        """The number gateways know it by (their out_trade_no), as for orders."""
+        return self.topup_no
+
+    @property
+    def payment_subject(self) -> str:
+        return str(_("Wallet top-up"))

@@ -13,10 +13,12 @@ def settle_pending_payments_task() -> dict[str, int]:
 
 @shared_task(name="orders.cancel_unpaid_orders", ignore_result=True)
 def cancel_unpaid_orders_task() -> int:
-    """Every minute: cancel orders unpaid after ORDER_PAYMENT_TIMEOUT_MINUTES."""
+    """Every minute: cancel orders and wallet top-ups unpaid after
+    ORDER_PAYMENT_TIMEOUT_MINUTES."""
     from orders.payments.services import cancel_expired_orders
+    from orders.payments.topups import cancel_expired_topups
 
-    return cancel_expired_orders()
+    return cancel_expired_orders() + cancel_expired_topups()
 
 
 @shared_task(

@@ -40,6 +40,7 @@ ORDERS_READ = (
     "orders.view_payment",
     "orders.view_paymentattempt",
     "orders.view_fulfilment",
+    "orders.view_wallettopup",
 )
 TICKETS_WORK = ("orders.change_ticket", "orders.add_ticketmessage")
 

@@ -9,13 +9,14 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
-from orders.models import Payment, PaymentAttempt
+from orders.models import Payment, PaymentAttempt, WalletTopUp
 
 
 class PaymentAdmin(ModelAdmin):
     list_display = (
         "created_at",
         "order",
+        "topup",
         "channel",
         "trade_no",
         "amount",
@@ -23,11 +24,12 @@ class PaymentAdmin(ModelAdmin):
         "note",
     )
     list_filter = ("outcome", "channel")
-    list_select_related = ("order",)
-    search_fields = ("=trade_no", "=order__order_no")
+    list_select_related = ("order", "topup")
+    search_fields = ("=trade_no", "=order__order_no", "=topup__topup_no")
     show_full_result_count = False
     fields = (
         "order",
+        "topup",
         "channel",
         "trade_no",
         "amount",
@@ -78,10 +80,50 @@ class PaymentAttemptAdmin(ModelAdmin):
         return False
 
 
+class WalletTopUpAdmin(ModelAdmin):
+    list_display = (
+        "topup_no",
+        "created_at",
+        "buyer",
+        "amount",
+        "channel",
+        "status",
+        "paid_at",
+        "check_result",
+    )
+    list_filter = ("status", "channel", "check_result")
+    list_select_related = ("buyer",)
+    search_fields = ("=topup_no", "=buyer__username")
+    show_full_result_count = False
+    fields = (
+        "topup_no",
+        "buyer",
+        "amount",
+        "channel",
+        "status",
+        "created_at",
+        "paid_at",
+        "checked_at",
+        "check_result",
+        "check_note",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def register(site: admin.AdminSite = admin.site) -> None:
     for model, model_admin in (
         (Payment, PaymentAdmin),
         (PaymentAttempt, PaymentAttemptAdmin),
+        (WalletTopUp, WalletTopUpAdmin),
     ):
         if not site.is_registered(model):
             site.register(model, model_admin)

@@ -1,11 +1,13 @@
 """The payment gateway interface: what the shop needs from any gateway.
 
-A gateway adapter turns an order into a URL to send the buyer to (`start`),
-checks an asynchronous notify and reads it into a `Notice` (`verify_notify`,
-raising `NotifyRejected` for anything not provably from the gateway), asks the
-gateway about an order whose notify never came (`query`), and answers the notify
-the way that gateway expects (`answer`). Settling the money is not the adapter's
-business: orders.payments.services does it, the same way for every gateway.
+A gateway adapter turns an order (or a wallet top-up: anything with
+`order_no`, `amount` and an SKU or a `payment_subject`) into a URL to send the
+buyer to (`start`), checks an asynchronous notify and reads it into a `Notice`
+(`verify_notify`, raising `NotifyRejected` for anything not provably from the
+gateway), asks the gateway about an order whose notify never came (`query`),
+and answers the notify the way that gateway expects (`answer`). Settling the
+money is not the adapter's business: orders.payments.services does it, the same
+way for every gateway.
 Alipay or WeChat Pay is one more subclass registered in orders.payments.registry.
 """
 
@@ -98,6 +100,13 @@ def parse_money(value, *, field_name: str = "money") -> Decimal:
             _("Field %(field)s is not a valid amount.") % {"field": field_name},
         )
     return amount.quantize(Decimal("0.01"))
+
+
+def payment_subject(payable) -> str:
+    """What the gateway shows the buyer: the SKU of an order, or the payable's
+    own `payment_subject` (a wallet top-up)."""
+    subject = getattr(payable, "payment_subject", None)
+    return str(subject if subject is not None else payable.sku)[:100]
 
 
 class Gateway(ABC):

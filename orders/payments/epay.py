@@ -37,6 +37,7 @@ from orders.payments.base import (
     NotifyRequest,
     QueryResult,
     parse_money,
+    payment_subject,
 )
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class EpayGateway(Gateway):
             "out_trade_no": order.order_no,
             "notify_url": notify_url,
             "return_url": return_url,
-            "name": str(order.sku)[:100],
+            "name": payment_subject(order),
             "money": f"{order.amount:.2f}",
         }
         params["sign"] = epay_sign(params, self.config["key"])

@@ -25,6 +25,8 @@ Rules (the same for every gateway):
   order is asked about once more first). Nothing is released because nothing
   is held before payment: codes are taken when paid. A plain timeout is not
   flagged (abandoned checkouts are normal).
+- Wallet top-ups paid through a gateway follow orders.payments.topups; their
+  notifies arrive here and are routed there by the number's "W" prefix.
 """
 
 from __future__ import annotations
@@ -105,7 +107,12 @@ def start_gateway_payment(*, order: Order, channel: str) -> str:
 def settle_payment(*, channel: str, notice: Notice) -> Payment:
     """Record the payment `notice` reports and act on the order (module rules).
     Idempotent per (channel, trade_no). Raises NotifyRejected for an unknown
-    order or a trade number already recorded with other facts."""
+    order or a trade number already recorded with other facts. A notify for a
+    wallet top-up (number "W…") is settled by orders.payments.topups."""
+    from orders.payments.topups import is_topup_number, settle_topup_payment
+
+    if is_topup_number(notice.order_no):
+        return settle_topup_payment(channel=channel, notice=notice)
     order = (
         Order.objects.select_for_update(of=("self",))  # the order row, not its SKU
         .select_related("sku")
@@ -313,9 +320,9 @@ def _loggable(request: NotifyRequest) -> str:
 
 # Sweepers ---------------------------------------------------------------------------
 def settle_pending_gateway_orders(*, limit: int = 200) -> dict[str, int]:
-    """Ask the gateway about orders sent to it and still pending after
-    PAYMENT_QUERY_AFTER_MINUTES (a notify lost on the way), and settle the paid
-    ones. What the gateway cannot tell stays listed for finance."""
+    """Ask the gateway about orders (and wallet top-ups) sent to it and still
+    pending after PAYMENT_QUERY_AFTER_MINUTES (a notify lost on the way), and
+    settle the paid ones. What the gateway cannot tell stays listed for finance."""
     now = timezone.now()
     since = now - timedelta(minutes=settings.PAYMENT_QUERY_AFTER_MINUTES)
     attempts = (
@@ -329,6 +336,10 @@ def settle_pending_gateway_orders(*, limit: int = 200) -> dict[str, int]:
     counts = {"paid": 0, "unpaid": 0, "unknown": 0, "rejected": 0}
     for attempt in attempts:
         counts[_check_attempt(attempt)] += 1
+    from orders.payments.topups import settle_pending_topups
+
+    for state, n in settle_pending_topups(limit=limit).items():
+        counts[state] += n
     return counts
 
 

@@ -14,12 +14,17 @@ from django.views.decorators.http import require_http_methods
 
 from kameng.admin_pages import render_page, staff_page
 from kameng.navigation import Page, register_page
-from orders.models import Order, PaymentAttempt
+from orders.models import Order, PaymentAttempt, WalletTopUp
 from orders.payments import sandbox
 from orders.payments.base import NotifyRequest, UnknownChannel
 from orders.payments.registry import enabled_channels, get_gateway
-from orders.payments.selectors import payments_for_finance, unsettled_gateway_orders
+from orders.payments.selectors import (
+    payments_for_finance,
+    unsettled_gateway_orders,
+    unsettled_gateway_topups,
+)
 from orders.payments.services import notify_url, receive_notify, return_url
+from orders.payments.topups import is_topup_number, topup_return_url
 
 FINANCE_PERMISSION = "orders.refund_order"
 FINANCE_ROWS = 100
@@ -69,11 +74,22 @@ def _local(url: str) -> str:
 
 @require_http_methods(["GET", "POST"])
 def sandbox_page(request, order_no: str):
-    """The sandbox gateway's payment page: amount, "pay" and "fail"."""
+    """The sandbox gateway's payment page: amount, "pay" and "fail" (for an
+    order or a wallet top-up)."""
     if "sandbox" not in enabled_channels():
         raise Http404
+    is_topup = is_topup_number(order_no)
     trade = sandbox.get_trade(order_no)
-    if trade is None:  # the gateway's memory was lost: reopen from our attempt
+    if trade is None and is_topup:  # the gateway's memory was lost: reopen
+        topup = WalletTopUp.objects.filter(
+            topup_no=order_no, channel="sandbox", status=WalletTopUp.Status.PENDING
+        ).first()
+        if topup is None:
+            raise Http404
+        trade = sandbox.open_trade(
+            order=topup, notify_url=notify_url("sandbox"), return_url=topup_return_url()
+        )
+    elif trade is None:  # the gateway's memory was lost: reopen from our attempt
         attempt = (
             PaymentAttempt.objects.filter(
                 order__order_no=order_no,
@@ -99,7 +115,11 @@ def sandbox_page(request, order_no: str):
     return render(
         request,
         "orders/pay/sandbox.html",
-        {"trade": trade, "back_url": _local(trade["return_url"])},
+        {
+            "trade": trade,
+            "back_url": _local(trade["return_url"]),
+            "is_topup": is_topup,
+        },
     )
 
 
@@ -111,6 +131,7 @@ def finance(request):
         {
             "payments": list(payments_for_finance()[:FINANCE_ROWS]),
             "attempts": list(unsettled_gateway_orders()[:FINANCE_ROWS]),
+            "topups": list(unsettled_gateway_topups()[:FINANCE_ROWS]),
             "page_id": "payments-finance",
         },
         title=_("Unsettled gateway payments"),

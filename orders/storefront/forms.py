@@ -1,8 +1,12 @@
 """Storefront forms. The recharge fields come from the SKU's definition, so the
 checkout form is built per SKU; the server validates again in place_order."""
 
+from decimal import Decimal
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
+from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from catalog.recharge import parse_recharge_fields
@@ -90,3 +94,30 @@ class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username", "email")
+
+
+class WalletTopUpForm(forms.Form):
+    """Amount and gateway channel of a wallet top-up; the limits are checked
+    again by orders.payments.topups.start_topup."""
+
+    amount = forms.DecimalField(
+        label=_("Amount (yuan)"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("1.00"),
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )
+    channel = forms.ChoiceField(label=_("Pay with"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, channels, **kwargs):
+        super().__init__(*args, **kwargs)
+        top = Decimal(str(settings.WALLET_TOPUP_MAX))
+        amount = self.fields["amount"]
+        amount.max_value = top
+        amount.validators.append(MaxValueValidator(top))
+        amount.widget.attrs.update(min="1.00", max=f"{top:.2f}")
+        amount.help_text = _("From 1.00 to %(max)s yuan.") % {"max": f"{top:.2f}"}
+        choices = list(channels)
+        self.fields["channel"].choices = choices
+        if choices:
+            self.fields["channel"].initial = choices[0][0]

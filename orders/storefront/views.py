@@ -24,12 +24,18 @@ from kameng.exceptions import DomainError
 from orders.models import Order
 from orders.selectors import delivered_codes, find_guest_order
 from orders.services import pay_with_wallet, place_order
-from orders.storefront.forms import CheckoutForm, LookupForm, SignupForm
+from orders.storefront.forms import (
+    CheckoutForm,
+    LookupForm,
+    SignupForm,
+    WalletTopUpForm,
+)
 
 GUEST_ORDERS_KEY = "shop_guest_orders"
 LOOKUP_LIMIT = 10  # attempts per client address per window
 LOOKUP_WINDOW_SECONDS = 600
 PAGE_SIZE = 20
+RECENT_TOPUPS = 10  # top-ups listed on the wallet page
 
 
 def _buyer(request):
@@ -264,8 +270,35 @@ def signup(request):
 
 @login_required(login_url="shop:login")
 def wallet(request):
+    """Balance, recent movements and top-ups, and the top-up form: a valid form
+    sends the buyer to the gateway, which sends them back here."""
+    from orders.payments.selectors import topups_of
+    from orders.payments.topups import start_topup
     from users.services import get_or_create_wallet
 
+    form = WalletTopUpForm(
+        request.POST if request.method == "POST" else None, channels=_channels()
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            _topup, url = start_topup(
+                buyer=request.user,
+                amount=form.cleaned_data["amount"],
+                channel=form.cleaned_data["channel"],
+            )
+            return redirect(url)
+        except DomainError as exc:
+            field = exc.extra.get("field")
+            form.add_error(field if field in form.fields else None, exc.message)
     account = get_or_create_wallet(user=request.user)
     entries = account.entries.order_by("-id")[:20]
-    return render(request, "shop/wallet.html", {"wallet": account, "entries": entries})
+    return render(
+        request,
+        "shop/wallet.html",
+        {
+            "wallet": account,
+            "entries": entries,
+            "form": form,
+            "topups": topups_of(buyer=request.user)[:RECENT_TOPUPS],
+        },
+    )

@@ -199,4 +199,4 @@ def test_the_payment_admin_passes_the_admin_checks():
         for error in model_admin.check()
     ]
     assert errors == []
-    assert len(site._registry) == 2
+    assert len(site._registry) == 3  # payments, attempts, wallet top-ups
