@@ -116,12 +116,6 @@ class CardCodeAdmin(ReadOnlyAdmin):
     )
     readonly_fields = fields
 
-    def get_list_display(self, request):
-        columns = super().get_list_display(request)
-        if request.user.has_perm("catalog.reveal_cardcode"):
-            return columns
-        return [c for c in columns if c != "reveal_link"]
-
     @display(description=_("batch"), ordering="batch_id")
     def batch_link(self, obj):
         return format_html(
