@@ -141,6 +141,10 @@ def _step(job: Fulfilment) -> str:
         _mark_delivering(order)
     offer = job.offer
     unclear = job.state in (F.SUBMITTED, F.PROCESSING)
+    if not unclear:
+        # From here on the supplier may hold the order whatever becomes of this
+        # worker (killed mid-call): whoever steps next asks before resubmitting.
+        _save(job, state=F.SUBMITTED)
     try:
         result = call_supplier(
             offer=offer,
@@ -169,6 +173,7 @@ def _step(job: Fulfilment) -> str:
             return _drop_offer(job, reason=str(exc.message))
         _save(
             job,
+            state=F.PENDING,  # a definite refusal: the supplier has no order
             attempts=attempts,
             last_error=str(exc.message)[:300],
             next_attempt_at=timezone.now() + backoff(attempts),
