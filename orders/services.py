@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from catalog.exceptions import NotEnoughCodes
 from catalog.models import Product, Sku
-from catalog.services.codes import take_codes
+from catalog.services.codes import count_sale, take_codes
 from kameng import events
 from kameng.exceptions import DomainError
 from orders.exceptions import CheckoutRefused, IllegalTransition, RefundRefused, SoldOut
@@ -154,7 +154,11 @@ def pay_with_wallet(*, order: Order, actor=None) -> Order:
     """Debit the buyer's wallet and mark the order paid, in one transaction; card
     codes are taken in the same transaction. Sold out or short of balance: the
     transaction rolls back, nothing is charged, the order stays pending."""
-    order = Order.objects.select_for_update().select_related("sku").get(pk=order.pk)
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("sku")
+        .get(pk=order.pk)
+    )
     if order.status != S.PENDING_PAYMENT:
         if order.payment_method == Order.PaymentMethod.WALLET and order.paid_at:
             return order  # a double click: already paid by this very path
@@ -187,7 +191,10 @@ def _deliver_on_payment(*, order: Order, actor) -> None:
     if order.sku.delivery_type == Sku.DeliveryType.CARD:
         try:
             sold = take_codes(
-                sku=order.sku, quantity=order.quantity, order_ref=order.order_no
+                sku=order.sku,
+                quantity=order.quantity,
+                order_ref=order.order_no,
+                count=False,
             )
         except NotEnoughCodes as exc:
             raise SoldOut(
@@ -204,6 +211,8 @@ def _deliver_on_payment(*, order: Order, actor) -> None:
             reason="card codes",
             also=("delivery",),
         )
+        # Last: the SKU's stock and sales rows are locked by every buyer of it.
+        count_sale(sku=order.sku, quantity=order.quantity)
         _send_after_commit(events.order_delivered, order_id=order.pk)
     elif order.sku.delivery_type == Sku.DeliveryType.TOPUP:
         from orders.fulfilment import start_fulfilment

@@ -47,13 +47,20 @@ class SoldCode:
 
 
 @joins_transaction  # raises NotEnoughCodes before it writes anything
-def take_codes(*, sku: Sku, quantity: int, order_ref: str) -> list[SoldCode]:
+def take_codes(
+    *, sku: Sku, quantity: int, order_ref: str, count: bool = True
+) -> list[SoldCode]:
     """Mark `quantity` codes of `sku` sold to `order_ref` and return them.
 
     Meant to run inside the transaction that marks the order paid: the codes are
     locked with FOR UPDATE SKIP LOCKED, so two buyers paying at the same moment
     never get the same code and never wait for each other. Raises NotEnoughCodes
     (and changes nothing) when fewer are available.
+
+    With count=False the caller moves the SKU's counters itself with count_sale()
+    as the last statement of its transaction: the stock and daily-sales rows are
+    the only rows every buyer of a SKU locks, so the less happens between that
+    update and the commit, the less the buyers queue behind each other.
     """
     if quantity < 1:
         raise ValueError("quantity must be positive")
@@ -65,7 +72,8 @@ def take_codes(*, sku: Sku, quantity: int, order_ref: str) -> list[SoldCode]:
         code = available.first()  # never used up, so nothing to lock
         if code is None:
             raise NotEnoughCodes(sku=sku.code, wanted=quantity, available=0)
-        record_sale(sku=sku, quantity=quantity, at=now)
+        if count:
+            record_sale(sku=sku, quantity=quantity, at=now)
         return [SoldCode(code.pk, code.secret)] * quantity
 
     codes = _lock_available(sku_id=sku.pk, quantity=quantity)
@@ -75,9 +83,17 @@ def take_codes(*, sku: Sku, quantity: int, order_ref: str) -> list[SoldCode]:
     CardCode.objects.filter(pk__in=ids).update(
         status=CardCode.Status.SOLD, order_ref=order_ref, sold_at=now
     )
-    Sku.objects.filter(pk=sku.pk).update(stock=F("stock") - quantity)
-    record_sale(sku=sku, quantity=quantity, at=now)
+    if count:
+        count_sale(sku=sku, quantity=quantity, at=now)
     return [SoldCode(pk, secret) for pk, secret in codes]
+
+
+def count_sale(*, sku: Sku, quantity: int, at=None) -> None:
+    """Move the SKU's counters for a sale of card codes: stock (unless the code is
+    reusable, which is never used up) and the daily-sales rollup."""
+    if not sku.reusable_code:
+        Sku.objects.filter(pk=sku.pk).update(stock=F("stock") - quantity)
+    record_sale(sku=sku, quantity=quantity, at=at)
 
 
 # On Postgres, "sku_id = x ... ORDER BY id" lets the planner walk the primary key

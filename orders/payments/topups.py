@@ -131,7 +131,7 @@ def settle_topup_payment(*, channel: str, notice: Notice) -> Payment:
     """Record the payment `notice` reports for a top-up and credit the wallet
     (module rules). Idempotent per (channel, trade_no)."""
     topup = (
-        WalletTopUp.objects.select_for_update()
+        WalletTopUp.objects.select_for_update(of=("self",))
         .select_related("buyer")
         .filter(topup_no=notice.order_no)
         .first()
