@@ -482,11 +482,19 @@ def _ceiling(*, sku_id: int, buyer_ids: list[int], seconds: float, connections: 
         ("--seconds", {"type": float, "default": 20.0}),
         ("--codes", {"type": int, "default": 30000}),
         ("--gunicorn-workers", {"type": int, "default": 4}),
+        ("--gunicorn-threads", {"type": int, "default": 8}),
         ("--ceiling-connections", {"type": int, "default": 8}),
     ],
 )
 def checkout(
-    *, buyers, seconds, codes, gunicorn_workers, ceiling_connections, stdout
+    *,
+    buyers,
+    seconds,
+    codes,
+    gunicorn_workers,
+    gunicorn_threads,
+    ceiling_connections,
+    stdout,
 ) -> dict:
     _require_full_stack()
     import re
@@ -523,10 +531,8 @@ def checkout(
             f"127.0.0.1:{port}",
             "--workers",
             str(gunicorn_workers),
-            "--worker-class",
-            "gthread",
             "--threads",
-            "8",
+            str(gunicorn_threads),
             "--log-level",
             "warning",
         ],
