@@ -104,6 +104,23 @@ def start_gateway_payment(*, order: Order, channel: str) -> str:
 
 # Settling ---------------------------------------------------------------------------
 @transaction.atomic
+def recorded_payment(*, channel: str, notice: Notice, **owner) -> Payment | None:
+    """The Payment already recorded for this (channel, trade number), if any.
+    `owner` is order_id=… or topup_id=…: the same trade reported for another
+    order or top-up, or with another amount, is refused, never re-applied."""
+    existing = Payment.objects.filter(channel=channel, trade_no=notice.trade_no).first()
+    if existing is None:
+        return None
+    ((field, value),) = owner.items()
+    if getattr(existing, field) != value or existing.amount != notice.amount:
+        raise NotifyRejected(
+            "trade_conflict",
+            _("Trade %(trade)s was already recorded with another order or amount.")
+            % {"trade": notice.trade_no},
+        )
+    return existing
+
+
 def settle_payment(*, channel: str, notice: Notice) -> Payment:
     """Record the payment `notice` reports and act on the order (module rules).
     Idempotent per (channel, trade_no). Raises NotifyRejected for an unknown
@@ -124,14 +141,8 @@ def settle_payment(*, channel: str, notice: Notice) -> Payment:
             "unknown_order",
             _("Order %(no)s does not exist.") % {"no": notice.order_no},
         )
-    existing = Payment.objects.filter(channel=channel, trade_no=notice.trade_no).first()
+    existing = recorded_payment(channel=channel, notice=notice, order_id=order.pk)
     if existing is not None:
-        if existing.order_id != order.pk or existing.amount != notice.amount:
-            raise NotifyRejected(
-                "trade_conflict",
-                _("Trade %(trade)s was already recorded with another order or amount.")
-                % {"trade": notice.trade_no},
-            )
         return existing  # a replay or a racing duplicate: already done
     payment = Payment(
         order=order,

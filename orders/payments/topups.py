@@ -141,14 +141,10 @@ def settle_topup_payment(*, channel: str, notice: Notice) -> Payment:
             "unknown_order",
             _("Top-up %(no)s does not exist.") % {"no": notice.order_no},
         )
-    existing = Payment.objects.filter(channel=channel, trade_no=notice.trade_no).first()
+    from orders.payments.services import recorded_payment
+
+    existing = recorded_payment(channel=channel, notice=notice, topup_id=topup.pk)
     if existing is not None:
-        if existing.topup_id != topup.pk or existing.amount != notice.amount:
-            raise NotifyRejected(
-                "trade_conflict",
-                _("Trade %(trade)s was already recorded with another order or amount.")
-                % {"trade": notice.trade_no},
-            )
         return existing  # a replay or a racing duplicate: already done
     payment = Payment(
         topup=topup,
