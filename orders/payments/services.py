@@ -103,7 +103,6 @@ def start_gateway_payment(*, order: Order, channel: str) -> str:
 
 
 # Settling ---------------------------------------------------------------------------
-@transaction.atomic
 def recorded_payment(*, channel: str, notice: Notice, **owner) -> Payment | None:
     """The Payment already recorded for this (channel, trade number), if any.
     `owner` is order_id=… or topup_id=…: the same trade reported for another
@@ -121,6 +120,7 @@ def recorded_payment(*, channel: str, notice: Notice, **owner) -> Payment | None
     return existing
 
 
+@transaction.atomic
 def settle_payment(*, channel: str, notice: Notice) -> Payment:
     """Record the payment `notice` reports and act on the order (module rules).
     Idempotent per (channel, trade_no). Raises NotifyRejected for an unknown
