@@ -246,6 +246,8 @@ def with_sales(queryset: QuerySet[Sku], *, now: datetime | None = None) -> Query
 def sales_sort_keys(now: datetime | None = None) -> dict:
     """The database's sold_24h() and days_cover(), over with_sales() columns."""
     share = share_of_yesterday(timezone.localtime(now))
+    # Units sold and days of cover, used only to sort rows: quantities, not money
+    # (no price or cost passes through here), so float arithmetic is fine.
     return {
         "sold_24h": Cast(F("sold_today"), FloatField())
         + Cast(F("sold_yesterday"), FloatField()) * Value(share),
