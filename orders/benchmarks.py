@@ -356,43 +356,65 @@ def _checkout_fixture(*, buyers: int, codes: int):
 
 
 class _Browser:
-    """A buyer's HTTP session: cookies, CSRF token, form posts."""
+    """A buyer's HTTP session, as a browser holds it: one persistent (keep-alive)
+    HTTP/1.1 connection, cookies, the CSRF token, every response read to the end.
+
+    urllib is not used on purpose: it asks for ``Connection: close`` on every request
+    and leaves an unread response's socket open until garbage collection. gunicorn's
+    gthread worker closes such a connection on its event-loop thread and lingers up to
+    two seconds for the client's FIN (RFC 9112 section 9.6), so each leaked socket
+    stalls a whole worker: that, not Kameng, is what a urllib client measures."""
+
+    IDLE_SECONDS = 1.0  # gunicorn keeps an idle connection for 2 s (--keep-alive)
 
     def __init__(self, base_url: str):
-        import http.cookiejar
+        import http.client
+        from urllib.parse import urlsplit
 
+        address = urlsplit(base_url)
         self.base = base_url
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
+        self.cookies: dict[str, str] = {}
+        self.used = 0.0
+        self.connection = http.client.HTTPConnection(
+            address.hostname, address.port, timeout=30
         )
+
+    def close(self) -> None:
+        self.connection.close()
 
     def csrf(self) -> str:
-        return next(c.value for c in self.jar if c.name == "csrftoken")
+        return self.cookies["csrftoken"]
 
-    def get(self, path: str):
-        return self.opener.open(self.base + path, timeout=30)
+    def get(self, path: str) -> tuple[int, dict, str]:
+        return self._send("GET", path, None, {})
 
-    def post(self, path: str, data: dict):
-        import urllib.parse
+    def post(self, path: str, data: dict) -> tuple[int, dict, str]:
+        from urllib.parse import urlencode
 
-        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.csrf()})
-        request = urllib.request.Request(
-            self.base + path,
-            data=body.encode(),
-            headers={"Referer": self.base + path},
-        )
-        try:
-            return self.opener.open(request, timeout=30)
-        except urllib.error.HTTPError as exc:
-            if exc.code in (301, 302, 303):
-                return exc
-            raise
+        body = urlencode({**data, "csrfmiddlewaretoken": self.csrf()})
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": self.base + path,
+        }
+        return self._send("POST", path, body, headers)
 
+    def _send(self, method, path, body, headers) -> tuple[int, dict, str]:
+        from http.cookies import SimpleCookie
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
+        if time.monotonic() - self.used > self.IDLE_SECONDS:
+            self.connection.close()  # the server has dropped it (or is about to)
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        self.connection.request(method, path, body=body, headers=headers)
+        response = self.connection.getresponse()
+        text = response.read().decode()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        if response.will_close:
+            self.connection.close()  # reconnects on the next request
+        self.used = time.monotonic()
+        return response.status, dict(response.headers), text
 
 
 def _ceiling(*, sku_id: int, buyer_ids: list[int], seconds: float, connections: int):
@@ -560,13 +582,13 @@ def checkout(
             while time.monotonic() < stop:
                 begun = time.perf_counter()
                 try:
-                    answer = browser.post(
+                    status, headers, _ = browser.post(
                         product_path, {"quantity": "1", "payment": "wallet"}
                     )
-                    location = answer.headers.get("Location", "")
+                    location = headers.get("Location", "")
                     if not location.startswith("/shop/orders/"):
-                        raise RuntimeError(f"no redirect to the order: {answer.status}")
-                    page = browser.get(location).read().decode()
+                        raise RuntimeError(f"no redirect to the order: {status}")
+                    _, _, page = browser.get(location)
                     if not re.search(r"<li><code>BENCH-", page):
                         raise RuntimeError("order page without the code")
                 except Exception as exc:  # noqa: BLE001 - counted and reported
@@ -583,6 +605,8 @@ def checkout(
         for thread in threads:
             thread.join()
         http_rate = len(timings) / (time.monotonic() - started)
+        for browser in sessions:
+            browser.close()
     finally:
         _stop(web)
 
