@@ -52,4 +52,5 @@ USER kameng
 
 EXPOSE 8000
 
-CMD ["gunicorn", "kameng.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Workers, threads, bind and logs come from gunicorn.conf.py (read from /app).
+CMD ["gunicorn", "kameng.wsgi:application"]

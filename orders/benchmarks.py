@@ -503,8 +503,9 @@ def _ceiling(*, sku_id: int, buyer_ids: list[int], seconds: float, connections: 
         ("--buyers", {"type": int, "default": 32}),
         ("--seconds", {"type": float, "default": 20.0}),
         ("--codes", {"type": int, "default": 30000}),
-        ("--gunicorn-workers", {"type": int, "default": 4}),
-        ("--gunicorn-threads", {"type": int, "default": 8}),
+        # Default: gunicorn.conf.py's, as production runs.
+        ("--gunicorn-workers", {"type": int, "default": None}),
+        ("--gunicorn-threads", {"type": int, "default": None}),
         ("--ceiling-connections", {"type": int, "default": 8}),
     ],
 )
@@ -551,12 +552,10 @@ def checkout(
             "kameng.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            str(gunicorn_workers),
-            "--threads",
-            str(gunicorn_threads),
             "--log-level",
             "warning",
+            *(["--workers", str(gunicorn_workers)] if gunicorn_workers else []),
+            *(["--threads", str(gunicorn_threads)] if gunicorn_threads else []),
         ],
         env,
     )
@@ -626,9 +625,14 @@ def checkout(
     double_sold = (
         sold.values("order_ref").annotate(n=Count("id")).filter(n__gt=1).count()
     )
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     figures = {
         "buyers": buyers,
         "seconds": seconds,
+        "gunicorn_workers": gunicorn_workers or conf["workers"],
+        "gunicorn_threads": gunicorn_threads or conf["threads"],
         "http_orders": len(timings),
         "http_failures": len(failures),
         "http_orders_per_s": round(http_rate, 1),

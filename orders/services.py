@@ -168,8 +168,31 @@ def pay_with_wallet(*, order: Order, actor=None) -> Order:
         )
     if order.buyer_id is None:
         raise CheckoutRefused(_("Log in to pay with your balance."))
+    return _settle_from_wallet(order=order, buyer=order.buyer, actor=actor)
+
+
+@transaction.atomic
+def buy_with_wallet(
+    *, sku: Sku, quantity: int, buyer, recharge_account: dict | None = None
+) -> Order:
+    """The storefront's wallet checkout: place the order and pay it from the
+    buyer's balance in one transaction. A refusal (off sale, sold out, short of
+    balance) rolls all of it back: nothing charged, no pending order left behind.
+
+    The order is new in this transaction, so no other can see it, let alone pay
+    it: it needs no row lock, and the buyer is the one already loaded."""
+    if buyer is None:
+        raise CheckoutRefused(_("Log in to pay with your balance."))
+    order = place_order(
+        sku=sku, quantity=quantity, buyer=buyer, recharge_account=recharge_account
+    )
+    return _settle_from_wallet(order=order, buyer=buyer, actor=buyer)
+
+
+def _settle_from_wallet(*, order: Order, buyer, actor) -> Order:
+    """Debit, mark paid and deliver an order its caller holds in this transaction."""
     debit_wallet(
-        user=order.buyer,
+        user=buyer,
         amount=order.amount,
         kind=LedgerEntry.Kind.PURCHASE,
         reference=order.order_no,
@@ -203,7 +226,6 @@ def _deliver_on_payment(*, order: Order, actor) -> None:
                 **exc.extra,
             ) from exc
         order.delivery = {"code_ids": [code.id for code in sold]}
-        _check_stock_after_sale(sku=order.sku)
         transition_order(
             order=order,
             to=S.DELIVERED,
@@ -212,7 +234,8 @@ def _deliver_on_payment(*, order: Order, actor) -> None:
             also=("delivery",),
         )
         # Last: the SKU's stock and sales rows are locked by every buyer of it.
-        count_sale(sku=order.sku, quantity=order.quantity)
+        stock = count_sale(sku=order.sku, quantity=order.quantity)
+        _check_stock_after_sale(sku=order.sku, stock=stock)
         _send_after_commit(events.order_delivered, order_id=order.pk)
     elif order.sku.delivery_type == Sku.DeliveryType.TOPUP:
         from orders.fulfilment import start_fulfilment
@@ -220,27 +243,19 @@ def _deliver_on_payment(*, order: Order, actor) -> None:
         start_fulfilment(order=order)
 
 
-def _check_stock_after_sale(*, sku: Sku) -> None:
+def _check_stock_after_sale(*, sku: Sku, stock: int | None) -> None:
     """A sale that takes the SKU to its low-stock threshold raises the alert now,
     not at the next minute's beat run (and may pause a sold-out SKU).
 
-    The stock is read after commit, not taken from the row read when the order
-    was locked: with buyers paying at the same moment that value can be dozens
-    of sales old, and the sale that empties the SKU would not see it (the SKU
-    stayed on sale until the beat run). One primary-key read, outside the
-    paying transaction, so the SKU row lock is not held any longer."""
-    if sku.reusable_code:
+    `stock` is what count_sale() left, read under the SKU's row lock, so the sale
+    that empties the SKU always sees it (a value read when the order was locked
+    can be dozens of concurrent sales old). The check runs after commit."""
+    if stock is None or stock > sku.low_stock_threshold:
         return
-    sku_id, threshold = sku.pk, sku.low_stock_threshold
+    from catalog.tasks.inventory import check_stock_alerts_task
 
-    def check() -> None:
-        from catalog.tasks.inventory import check_stock_alerts_task
-
-        stock = Sku.objects.filter(pk=sku_id).values_list("stock", flat=True).first()
-        if stock is not None and stock <= threshold:
-            check_stock_alerts_task.delay(sku_ids=[sku_id])
-
-    transaction.on_commit(check)
+    sku_id = sku.pk
+    transaction.on_commit(lambda: check_stock_alerts_task.delay(sku_ids=[sku_id]))
 
 
 @transaction.atomic

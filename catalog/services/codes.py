@@ -88,12 +88,26 @@ def take_codes(
     return [SoldCode(pk, secret) for pk, secret in codes]
 
 
-def count_sale(*, sku: Sku, quantity: int, at=None) -> None:
+# The stock this sale leaves, read in the statement that moves it: under the SKU's
+# row lock it is exact, whereas a value read earlier in the transaction can be many
+# concurrent sales old. (Django's update() cannot return it; both Postgres and
+# SQLite >= 3.35 know RETURNING.)
+_COUNT_SALE_SQL = (
+    f"UPDATE {Sku._meta.db_table} SET stock = stock - %s WHERE id = %s RETURNING stock"
+)
+
+
+def count_sale(*, sku: Sku, quantity: int, at=None) -> int | None:
     """Move the SKU's counters for a sale of card codes: stock (unless the code is
-    reusable, which is never used up) and the daily-sales rollup."""
+    reusable, which is never used up) and the daily-sales rollup. Returns the
+    stock left after this sale (None for a reusable code)."""
+    stock = None
     if not sku.reusable_code:
-        Sku.objects.filter(pk=sku.pk).update(stock=F("stock") - quantity)
+        with connection.cursor() as cursor:
+            cursor.execute(_COUNT_SALE_SQL, [quantity, sku.pk])
+            stock = cursor.fetchone()[0]
     record_sale(sku=sku, quantity=quantity, at=at)
+    return stock
 
 
 # On Postgres, "sku_id = x ... ORDER BY id" lets the planner walk the primary key

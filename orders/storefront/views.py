@@ -23,7 +23,7 @@ from kameng import events
 from kameng.exceptions import DomainError
 from orders.models import Order
 from orders.selectors import delivered_codes, find_guest_order
-from orders.services import pay_with_wallet, place_order
+from orders.services import buy_with_wallet, place_order
 from orders.storefront.forms import (
     CheckoutForm,
     LookupForm,
@@ -120,6 +120,14 @@ def _checkout(request, *, form, sku, buyer):
     added to the form (nothing was charged)."""
     data = form.cleaned_data
     try:
+        if data["payment"] == "wallet":
+            order = buy_with_wallet(
+                sku=sku,
+                quantity=data["quantity"],
+                buyer=buyer,
+                recharge_account=form.recharge_account(),
+            )
+            return redirect("shop:order", order_no=order.order_no)
         order = place_order(
             sku=sku,
             quantity=data["quantity"],
@@ -128,9 +136,6 @@ def _checkout(request, *, form, sku, buyer):
             lookup_password=data.get("lookup_password", ""),
             recharge_account=form.recharge_account(),
         )
-        if data["payment"] == "wallet":
-            pay_with_wallet(order=order, actor=buyer)
-            return redirect("shop:order", order_no=order.order_no)
         from orders.payments import start_gateway_payment
 
         if buyer is None:

@@ -11,6 +11,7 @@ from orders.exceptions import CheckoutRefused, IllegalTransition, SoldOut
 from orders.models import Order
 from orders.selectors import delivered_codes, find_guest_order
 from orders.services import (
+    buy_with_wallet,
     cancel_order,
     open_abnormal_ticket,
     pay_with_wallet,
@@ -97,6 +98,51 @@ def test_sold_out_charges_nothing_and_says_so():
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING_PAYMENT
     assert order.events.count() == 0
+
+
+def test_buying_with_balance_places_and_pays_in_one_go():
+    sku = make_sku(price=Decimal("4.50"))
+    texts = stock_codes(sku, 2)
+    buyer = make_buyer(Decimal("10.00"))
+    order = buy_with_wallet(sku=sku, quantity=2, buyer=buyer)
+    assert order.status == Order.Status.DELIVERED
+    assert delivered_codes(order=order) == texts
+    assert [(e.from_status, e.to_status) for e in order.events.order_by("id")] == [
+        ("pending_payment", "paid"),
+        ("paid", "delivered"),
+    ]
+    buyer.wallet.refresh_from_db()
+    assert buyer.wallet.balance == Decimal("1.00")
+
+
+@pytest.mark.parametrize(
+    ("balance", "stocked", "refusal", "says"),
+    [
+        (Decimal("20.00"), 1, SoldOut, "仅剩 1 件"),
+        (Decimal("5.00"), 2, InsufficientBalance, "余额不足"),
+    ],
+)
+def test_a_refused_purchase_leaves_no_order_and_no_charge(
+    balance, stocked, refusal, says
+):
+    sku = make_sku(price=Decimal("5.00"))
+    stock_codes(sku, stocked)
+    buyer = make_buyer(balance)
+    with pytest.raises(refusal, match=says):
+        buy_with_wallet(sku=sku, quantity=2, buyer=buyer)
+    assert not Order.objects.exists()
+    assert CardCode.objects.filter(status="available").count() == stocked
+    sku.refresh_from_db()
+    assert sku.stock == stocked
+    buyer.wallet.refresh_from_db()
+    assert buyer.wallet.balance == balance
+    assert not LedgerEntry.objects.filter(kind="purchase").exists()
+
+
+def test_guests_cannot_buy_with_balance():
+    with pytest.raises(CheckoutRefused, match="登录"):
+        buy_with_wallet(sku=make_sku(), quantity=1, buyer=None)
+    assert not Order.objects.exists()
 
 
 def test_checkout_refuses_what_is_not_for_sale():
