@@ -22,6 +22,16 @@ RULE_HINTS = {
 }
 
 
+def _offer_payments(field, *, buyer, channels) -> None:
+    """The balance for a logged-in buyer, then the gateway channels on offer."""
+    choices = list(channels)
+    if buyer is not None:
+        choices.insert(0, ("wallet", _("Wallet balance")))
+    field.choices = choices
+    if choices:
+        field.initial = choices[0][0]
+
+
 class CheckoutForm(forms.Form):
     quantity = forms.IntegerField(label=_("Quantity"))  # limits set per SKU
     contact = forms.CharField(
@@ -49,16 +59,12 @@ class CheckoutForm(forms.Form):
             max_value=sku.max_quantity,
             initial=sku.min_quantity,
         )
-        choices = list(channels)
         if buyer is not None:
-            choices.insert(0, ("wallet", _("Wallet balance")))
             del self.fields["contact"], self.fields["lookup_password"]
         else:
             self.fields["contact"].required = True
             self.fields["lookup_password"].required = True
-        self.fields["payment"].choices = choices
-        if choices:
-            self.fields["payment"].initial = choices[0][0]
+        _offer_payments(self.fields["payment"], buyer=buyer, channels=channels)
         self.recharge_keys = []
         for field in parse_recharge_fields(sku.recharge_fields or []):
             name = f"account_{field['key']}"
@@ -80,6 +86,17 @@ class CheckoutForm(forms.Form):
 
     def account_fields(self):
         return [self[f"account_{key}"] for key in self.recharge_keys]
+
+
+class PayOrderForm(forms.Form):
+    """Paying an order left unpaid (the gateway page was closed, the balance was
+    short): the balance for its logged-in buyer, or a gateway channel."""
+
+    payment = forms.ChoiceField(label=_("Pay with"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, buyer, channels, **kwargs):
+        super().__init__(*args, **kwargs)
+        _offer_payments(self.fields["payment"], buyer=buyer, channels=channels)
 
 
 class LookupForm(forms.Form):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("quote/<int:pk>/", views.quote, name="quote"),
     path("orders/", views.my_orders, name="orders"),
     path("orders/<str:order_no>/", views.order_detail, name="order"),
+    path("orders/<str:order_no>/pay/", views.pay_order, name="pay_order"),
     path("lookup/", views.lookup, name="lookup"),
     path("wallet/", views.wallet, name="wallet"),
     path("signup/", views.signup, name="signup"),

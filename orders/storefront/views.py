@@ -15,7 +15,7 @@ from django.db.models import Min, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Category, Product, Sku
 from catalog.services.pricing import quote_price
@@ -23,10 +23,11 @@ from kameng import events
 from kameng.exceptions import DomainError
 from orders.models import Order
 from orders.selectors import delivered_codes, find_guest_order
-from orders.services import buy_with_wallet, place_order
+from orders.services import buy_with_wallet, pay_with_wallet, place_order
 from orders.storefront.forms import (
     CheckoutForm,
     LookupForm,
+    PayOrderForm,
     SignupForm,
     WalletTopUpForm,
 )
@@ -184,13 +185,30 @@ def _remember_guest_order(request, order: Order) -> None:
         request.session[GUEST_ORDERS_KEY] = [*seen[-19:], order.pk]
 
 
-def order_detail(request, order_no: str):
+def _visible_order(request, order_no: str) -> tuple[Order, bool]:
+    """The order and whether it is the logged-in buyer's own. Someone else's
+    order gets the same 404 as one that does not exist."""
     order = get_object_or_404(
         Order.objects.select_related("sku__product"), order_no=order_no
     )
     own = request.user.is_authenticated and order.buyer_id == request.user.pk
     if not own and order.pk not in request.session.get(GUEST_ORDERS_KEY, []):
-        raise Http404  # the same answer as an order that does not exist
+        raise Http404
+    return order, own
+
+
+def _pay_form(request, order: Order, own: bool) -> PayOrderForm | None:
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return None
+    return PayOrderForm(
+        request.POST if request.method == "POST" else None,
+        buyer=request.user if own else None,
+        channels=_channels(),
+    )
+
+
+def order_detail(request, order_no: str):
+    order, own = _visible_order(request, order_no)
     return render(
         request,
         "shop/order.html",
@@ -198,8 +216,32 @@ def order_detail(request, order_no: str):
             "order": order,
             "codes": delivered_codes(order=order),
             "note": order.delivery.get("note", ""),
+            "pay_form": _pay_form(request, order, own),
         },
     )
+
+
+@require_POST
+def pay_order(request, order_no: str):
+    """Pay an order left unpaid: with the balance (its own buyer only) or by
+    going to a gateway again. A refusal comes back as a message on the order."""
+    order, own = _visible_order(request, order_no)
+    form = _pay_form(request, order, own)
+    if form is None or not form.is_valid():
+        messages.error(request, _("This order cannot be paid now."))
+        return redirect("shop:order", order_no=order.order_no)
+    try:
+        if form.cleaned_data["payment"] == "wallet":
+            pay_with_wallet(order=order, actor=request.user)
+            return redirect("shop:order", order_no=order.order_no)
+        from orders.payments import start_gateway_payment
+
+        return redirect(
+            start_gateway_payment(order=order, channel=form.cleaned_data["payment"])
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("shop:order", order_no=order.order_no)
 
 
 @login_required(login_url="shop:login")
