@@ -13,7 +13,7 @@ from django.db.models import Sum
 from catalog.models import CardCode
 from orders.exceptions import CheckoutRefused, SoldOut
 from orders.models import Order
-from orders.services import pay_with_wallet, place_order
+from orders.services import buy_with_wallet, pay_with_wallet, place_order
 from tests.catalog.factories import make_sku
 from tests.orders.factories import make_buyer, stock_codes
 from users.models import LedgerEntry, Wallet
@@ -23,9 +23,20 @@ SCALE = float(os.environ.get("KAMENG_RACE_SCALE", "1"))
 BUYERS, CODES, ATTEMPTS = 64, int(500 * SCALE), int(2000 * SCALE)
 
 
+def storefront_checkout(sku, buyer):
+    """What the shop's buy button does: place and pay in one transaction."""
+    buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+
+
+def pay_an_unpaid_order(sku, buyer):
+    """An order placed first and paid from its page afterwards."""
+    pay_with_wallet(order=place_order(sku=sku, quantity=1, buyer=buyer), actor=buyer)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_buyers_racing_for_codes_get_exactly_the_pool():
+@pytest.mark.parametrize("buy", [storefront_checkout, pay_an_unpaid_order])
+def test_buyers_racing_for_codes_get_exactly_the_pool(buy):
     sku = make_sku(price=Decimal("1.00"), max_quantity=5)
     stock_codes(sku, CODES)
     buyers = [make_buyer(Decimal("100.00")) for _ in range(BUYERS)]
@@ -38,8 +49,7 @@ def test_buyers_racing_for_codes_get_exactly_the_pool():
             start.wait()
             for _ in range(attempts):
                 try:
-                    order = place_order(sku=sku, quantity=1, buyer=buyer)
-                    pay_with_wallet(order=order, actor=buyer)
+                    buy(sku, buyer)
                     result = "sold"
                 except (SoldOut, CheckoutRefused):
                     # Sold out at payment, or refused at checkout once the empty
