@@ -365,7 +365,7 @@ class _Browser:
     two seconds for the client's FIN (RFC 9112 section 9.6), so each leaked socket
     stalls a whole worker: that, not Kameng, is what a urllib client measures."""
 
-    IDLE_SECONDS = 1.0  # gunicorn keeps an idle connection for 2 s (--keep-alive)
+    IDLE_SECONDS = 1.0  # well under gunicorn's keep-alive (gunicorn.conf.py)
 
     def __init__(self, base_url: str):
         import http.client
