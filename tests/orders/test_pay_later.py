@@ -26,6 +26,17 @@ def pending(sku, buyer=None) -> Order:
     return place_order(sku=sku, quantity=1, buyer=buyer)
 
 
+def pay(client, order: Order, payment: str, **kwargs):
+    return client.post(
+        f"/shop/orders/{order.order_no}/pay/", {"payment": payment}, **kwargs
+    )
+
+
+def still_unpaid(order: Order) -> bool:
+    order.refresh_from_db()
+    return order.status == Order.Status.PENDING_PAYMENT
+
+
 def test_the_buyer_pays_an_unpaid_order_with_balance(client, sku):
     buyer = make_buyer(Decimal("20.00"))
     order = pending(sku, buyer)
@@ -34,9 +45,7 @@ def test_the_buyer_pays_an_unpaid_order_with_balance(client, sku):
     assert 'data-testid="pay-order"' in page
     assert 'value="wallet"' in page and 'value="sandbox"' in page
 
-    response = client.post(
-        f"/shop/orders/{order.order_no}/pay/", {"payment": "wallet"}, follow=True
-    )
+    response = pay(client, order, "wallet", follow=True)
     order.refresh_from_db()
     assert order.status == Order.Status.DELIVERED
     assert response.content.decode().count("<li><code>") == 1
@@ -48,21 +57,16 @@ def test_a_short_balance_is_said_on_the_order_and_changes_nothing(client, sku):
     buyer = make_buyer(Decimal("1.00"))
     order = pending(sku, buyer)
     client.force_login(buyer)
-    response = client.post(
-        f"/shop/orders/{order.order_no}/pay/", {"payment": "wallet"}, follow=True
-    )
+    response = pay(client, order, "wallet", follow=True)
     assert "余额不足" in response.content.decode()
-    order.refresh_from_db()
-    assert order.status == Order.Status.PENDING_PAYMENT
+    assert still_unpaid(order)
 
 
 def test_the_gateway_can_be_tried_again(client, sku):
     buyer = make_buyer(Decimal("0.00"))
     order = pending(sku, buyer)
     client.force_login(buyer)
-    response = client.post(
-        f"/shop/orders/{order.order_no}/pay/", {"payment": "sandbox"}
-    )
+    response = pay(client, order, "sandbox")
     assert response.status_code == 302
     assert response["Location"] == f"/pay/sandbox/{order.order_no}/"
 
@@ -74,33 +78,26 @@ def test_a_guest_is_offered_the_gateway_but_never_a_balance(client, sku):
     session.save()
     page = client.get(f"/shop/orders/{order.order_no}/").content.decode()
     assert 'value="sandbox"' in page and 'value="wallet"' not in page
-    response = client.post(
-        f"/shop/orders/{order.order_no}/pay/", {"payment": "wallet"}, follow=True
-    )
+    response = pay(client, order, "wallet", follow=True)
     assert "当前无法支付" in response.content.decode()
-    order.refresh_from_db()
-    assert order.status == Order.Status.PENDING_PAYMENT
+    assert still_unpaid(order)
 
 
 def test_someone_elses_order_cannot_be_paid_or_seen(client, sku):
     order = pending(sku, make_buyer(Decimal("20.00")))
     client.force_login(make_buyer(Decimal("20.00")))
-    url = f"/shop/orders/{order.order_no}/pay/"
-    assert client.post(url, {"payment": "wallet"}).status_code == 404
-    order.refresh_from_db()
-    assert order.status == Order.Status.PENDING_PAYMENT
+    assert pay(client, order, "wallet").status_code == 404
+    assert still_unpaid(order)
 
 
 def test_a_paid_order_offers_no_payment_and_refuses_one(client, sku):
     buyer = make_buyer(Decimal("30.00"))
     order = pending(sku, buyer)
     client.force_login(buyer)
-    client.post(f"/shop/orders/{order.order_no}/pay/", {"payment": "wallet"})
+    pay(client, order, "wallet")
     page = client.get(f"/shop/orders/{order.order_no}/").content.decode()
     assert 'data-testid="pay-order"' not in page
-    response = client.post(
-        f"/shop/orders/{order.order_no}/pay/", {"payment": "wallet"}, follow=True
-    )
+    response = pay(client, order, "wallet", follow=True)
     assert "当前无法支付" in response.content.decode()
     buyer.wallet.refresh_from_db()
     assert buyer.wallet.balance == Decimal("20.20")  # charged once
