@@ -794,15 +794,13 @@ def _pool_queries(sku, buyer) -> list[str]:
 
 
 def _pick_plan(sku) -> dict:
-    """How Postgres finds the next code to sell in this pool."""
-    from catalog.models import CardCode
+    """How Postgres finds the next code to sell in this pool: the plan of the very
+    statement the sale runs (its row lock ends with the EXPLAIN's own transaction)."""
+    from catalog.services.codes import _PICK_SQL
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT id, secret FROM "
-            f"{CardCode._meta.db_table} WHERE sku_id = %s AND status = 'available' "
-            "ORDER BY id LIMIT 1",
-            [sku.pk],
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + _PICK_SQL, [[sku.pk], 1]
         )
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
