@@ -125,6 +125,23 @@ def start_topup(*, buyer, amount: Decimal, channel: str) -> tuple[WalletTopUp, s
     return topup, url
 
 
+def resume_topup(*, buyer, topup_no: str) -> str:
+    """The gateway URL to pay one of the buyer's own unpaid top-ups again (the
+    gateway page was closed). Someone else's, or one no longer pending, is
+    refused with the same message."""
+    topup = WalletTopUp.objects.filter(
+        buyer_id=getattr(buyer, "pk", None), topup_no=topup_no, status=T.PENDING
+    ).first()
+    if topup is None:
+        raise TopUpRefused(_("This top-up cannot be paid now."))
+    from orders.payments.services import notify_url
+
+    gateway = get_gateway(topup.channel)  # UnknownChannel when switched off since
+    return gateway.start(
+        order=topup, notify_url=notify_url(topup.channel), return_url=topup_return_url()
+    )
+
+
 # Settling ---------------------------------------------------------------------------
 @transaction.atomic
 def settle_topup_payment(*, channel: str, notice: Notice) -> Payment:

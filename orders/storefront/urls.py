@@ -14,6 +14,7 @@ urlpatterns = [
     path("orders/<str:order_no>/pay/", views.pay_order, name="pay_order"),
     path("lookup/", views.lookup, name="lookup"),
     path("wallet/", views.wallet, name="wallet"),
+    path("wallet/topups/<str:topup_no>/pay/", views.pay_topup, name="pay_topup"),
     path("signup/", views.signup, name="signup"),
     path(
         "login/",

@@ -245,6 +245,19 @@ def pay_order(request, order_no: str):
 
 
 @login_required(login_url="shop:login")
+@require_POST
+def pay_topup(request, topup_no: str):
+    """Go to the gateway again for one of the buyer's unpaid top-ups."""
+    from orders.payments.topups import resume_topup
+
+    try:
+        return redirect(resume_topup(buyer=request.user, topup_no=topup_no))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("shop:wallet")
+
+
+@login_required(login_url="shop:login")
 def my_orders(request):
     """The buyer's orders, newest first, by keyset (no COUNT)."""
     orders = (

@@ -166,6 +166,32 @@ def test_too_many_unpaid_top_ups_are_refused(client):
     assert WalletTopUp.objects.count() == 5
 
 
+def test_an_unpaid_top_up_can_be_paid_again_from_the_wallet(client):
+    buyer = make_buyer()
+    topup = _topup(buyer)
+    client.force_login(buyer)
+    page = client.get("/shop/wallet/").content.decode()
+    assert f"/shop/wallet/topups/{topup.topup_no}/pay/" in page
+    response = client.post(f"/shop/wallet/topups/{topup.topup_no}/pay/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/pay/sandbox/{topup.topup_no}/"
+
+
+def test_someone_elses_or_a_paid_top_up_cannot_be_paid_again(client):
+    topup = _topup()
+    client.force_login(make_buyer())
+    response = client.post(f"/shop/wallet/topups/{topup.topup_no}/pay/", follow=True)
+    assert "该充值当前无法支付" in response.content.decode()
+    body, headers = sandbox_message(topup)
+    post_sandbox_notify(client, body, headers)
+    client.force_login(topup.buyer)
+    page = client.get("/shop/wallet/").content.decode()
+    assert 'data-testid="pay-topup"' not in page
+    response = client.post(f"/shop/wallet/topups/{topup.topup_no}/pay/", follow=True)
+    assert "该充值当前无法支付" in response.content.decode()
+    assert client.get(f"/shop/wallet/topups/{topup.topup_no}/pay/").status_code == 405
+
+
 def test_guests_are_sent_to_log_in(client):
     response = client.post("/shop/wallet/", {"amount": "10", "channel": "sandbox"})
     assert response.status_code == 302 and "/shop/login/" in response["Location"]
