@@ -41,6 +41,7 @@ from orders.models import Fulfilment, Order
 from orders.services import (
     open_abnormal_ticket,
     refund_to_wallet,
+    send_after_commit,
     transition_order,
 )
 
@@ -253,17 +254,15 @@ def _complete(job: Fulfilment, *, trade_no: str) -> None:
         "supplier_id": job.offer.supplier_id if job.offer_id else None,
         "trade_no": job.trade_no,
     }
-    order.save(update_fields=["delivery"])
     transition_order(
         order=order,
         to=S.DELIVERED,
         reason=_("Topped up by %(supplier)s") % {"supplier": job.offer.supplier}
         if job.offer_id
         else "",
+        also=("delivery",),
     )
-    transaction.on_commit(
-        lambda: events.order_delivered.send(sender=Order, order_id=order.pk)
-    )
+    send_after_commit(events.order_delivered, order_id=order.pk)
 
 
 def _stuck(job: Fulfilment, *, reason: str) -> None:
@@ -302,11 +301,7 @@ def _give_up(job: Fulfilment, *, reason: str, flag: str = "") -> None:
         else:
             ticket_text += " " + _("Guest order: refund through the payment channel.")
         open_abnormal_ticket(order=order, flag=flag, message=ticket_text)
-        transaction.on_commit(
-            lambda: events.order_failed.send(
-                sender=Order, order_id=order.pk, reason=reason
-            )
-        )
+        send_after_commit(events.order_failed, order_id=order.pk, reason=reason)
 
 
 def apply_callback(

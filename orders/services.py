@@ -77,7 +77,8 @@ def transition_order(
     return order
 
 
-def _send_after_commit(signal, **kwargs) -> None:
+def send_after_commit(signal, **kwargs) -> None:
+    """Send one of kameng.events once the current transaction has committed."""
     transaction.on_commit(lambda: signal.send(sender=Order, **kwargs))
 
 
@@ -203,7 +204,7 @@ def _settle_from_wallet(*, order: Order, buyer, actor) -> Order:
         order=order, to=S.PAID, actor=actor, reason="wallet", also=("payment_method",)
     )
     _deliver_on_payment(order=order, actor=actor)
-    _send_after_commit(events.order_paid, order_id=order.pk)
+    send_after_commit(events.order_paid, order_id=order.pk)
     return order
 
 
@@ -236,7 +237,7 @@ def _deliver_on_payment(*, order: Order, actor) -> None:
         # Last: the SKU's stock and sales rows are locked by every buyer of it.
         stock = count_sale(sku=order.sku, quantity=order.quantity)
         _check_stock_after_sale(sku=order.sku, stock=stock)
-        _send_after_commit(events.order_delivered, order_id=order.pk)
+        send_after_commit(events.order_delivered, order_id=order.pk)
     elif order.sku.delivery_type == Sku.DeliveryType.TOPUP:
         from orders.fulfilment import start_fulfilment
 
@@ -265,9 +266,14 @@ def deliver_manually(*, order: Order, actor, note: str) -> Order:
     if not note.strip():
         raise CheckoutRefused(_("Write what was delivered: the buyer reads it."))
     order.delivery = {"note": note.strip()[:2000]}
-    order.save(update_fields=["delivery"])
-    transition_order(order=order, to=S.DELIVERED, actor=actor, reason=note.strip())
-    _send_after_commit(events.order_delivered, order_id=order.pk)
+    transition_order(
+        order=order,
+        to=S.DELIVERED,
+        actor=actor,
+        reason=note.strip(),
+        also=("delivery",),
+    )
+    send_after_commit(events.order_delivered, order_id=order.pk)
     return order
 
 
@@ -308,7 +314,7 @@ def refund_to_wallet(
     to = S.REFUNDED if full else S.PARTIALLY_REFUNDED
     if order.status != to:
         transition_order(order=order, to=to, actor=actor, reason=reason)
-    _send_after_commit(events.order_refunded, order_id=order.pk, amount=amount)
+    send_after_commit(events.order_refunded, order_id=order.pk, amount=amount)
     return order
 
 

@@ -57,9 +57,9 @@ from orders.payments.base import (
 from orders.payments.registry import get_gateway
 from orders.services import (
     _deliver_on_payment,
-    _send_after_commit,
     open_abnormal_ticket,
     refund_to_wallet,
+    send_after_commit,
     transition_order,
 )
 from users.models import LedgerEntry
@@ -159,8 +159,12 @@ def settle_payment(*, channel: str, notice: Notice) -> Payment:
     payment.outcome = Payment.Outcome.SETTLED
     payment.save()
     order.payment_method = Order.PaymentMethod.GATEWAY
-    order.save(update_fields=["payment_method"])
-    transition_order(order=order, to=S.PAID, reason=f"{channel} {notice.trade_no}")
+    transition_order(
+        order=order,
+        to=S.PAID,
+        reason=f"{channel} {notice.trade_no}",
+        also=("payment_method",),
+    )
     try:
         with transaction.atomic():  # a savepoint: a failed delivery undoes itself
             _deliver_on_payment(order=order, actor=None)
@@ -173,7 +177,7 @@ def settle_payment(*, channel: str, notice: Notice) -> Payment:
         open_abnormal_ticket(
             order=order, flag=Order.Flag.SUPPLIER_FAILURE, message=exc.message
         )
-    _send_after_commit(events.order_paid, order_id=order.pk)
+    send_after_commit(events.order_paid, order_id=order.pk)
     return payment
 
 
