@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from kameng.db import joins_transaction
@@ -60,7 +61,10 @@ def change_balance(
             % {"balance": wallet.balance, "needed": -amount},
             balance=wallet.balance,
         )
-    Wallet.objects.filter(pk=wallet.pk).update(balance=new_balance)
+    # update() skips auto_now: the time of the movement is set here.
+    Wallet.objects.filter(pk=wallet.pk).update(
+        balance=new_balance, updated_at=timezone.now()
+    )
     wallet.balance = new_balance
     return LedgerEntry.objects.create(
         wallet=wallet,
