@@ -67,6 +67,11 @@ def heartbeat_age_seconds() -> int | None:
     return round(timezone.now().timestamp() - last) if last else None
 
 
+def heartbeat_is_fresh(age: int | None) -> bool:
+    """A worker recorded its heartbeat within WORKER_STALE_AFTER_SECONDS."""
+    return age is not None and age <= settings.WORKER_STALE_AFTER_SECONDS
+
+
 def workers_look_down() -> bool:
     """For the back-office banner: a queue is configured (tasks are not run
     in-process) and no worker has recorded a heartbeat recently. One cache read."""
@@ -74,8 +79,7 @@ def workers_look_down() -> bool:
 
     if app.conf.task_always_eager or not settings.REDIS_URL:
         return False
-    age = heartbeat_age_seconds()
-    return age is None or age > settings.WORKER_STALE_AFTER_SECONDS
+    return not heartbeat_is_fresh(heartbeat_age_seconds())
 
 
 def check_worker(*, broker_ok: bool) -> dict:
@@ -91,9 +95,8 @@ def check_worker(*, broker_ok: bool) -> dict:
         replies = app.control.ping(timeout=1.0) or []
         workers = sorted(name for reply in replies for name in reply)
         age = heartbeat_age_seconds()
-        fresh = age is not None and age <= settings.WORKER_STALE_AFTER_SECONDS
         result = {
-            "ok": bool(workers) or fresh,
+            "ok": bool(workers) or heartbeat_is_fresh(age),
             "configured": True,
             "workers": workers,
             "heartbeat_age_s": age,
