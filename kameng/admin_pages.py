@@ -40,3 +40,18 @@ def render_page(request, template: str, context: dict, *, title: str, status=200
         {**admin.site.each_context(request), "title": title, **context},
         status=status,
     )
+
+
+class ReadOnlyMixin:
+    """For records that only services write (ledgers, payments, audit rows, events):
+    the admin shows them and never adds, edits or deletes one. Works for model
+    admins and inlines alike."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
+from kameng.admin_pages import ReadOnlyMixin
 from kameng.exceptions import DomainError
 from orders.models import Fulfilment, Order, OrderEvent, Ticket, TicketMessage
 from orders.payments.admin import register as register_payment_admin
@@ -147,7 +148,7 @@ class TicketAdmin(ModelAdmin):
 
 
 @admin.register(Fulfilment)
-class FulfilmentAdmin(ModelAdmin):
+class FulfilmentAdmin(ReadOnlyMixin, ModelAdmin):
     """Top-ups at suppliers: what is waiting, retrying or stuck (read-only)."""
 
     list_display = (
@@ -175,15 +176,6 @@ class FulfilmentAdmin(ModelAdmin):
         "created_at",
         "updated_at",
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 register_payment_admin()

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from kameng.admin_pages import ReadOnlyMixin
 from users.models import LedgerEntry, MemberLevel, User, Wallet
 
 admin.site.unregister(Group)
@@ -31,19 +32,6 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
     )
 
 
-class ReadOnlyAdmin(ModelAdmin):
-    """Money moves only through services; the admin shows it, never edits it."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class LedgerEntryInline(TabularInline):
     model = LedgerEntry
     fields = ("created_at", "kind", "amount", "balance_after", "reference", "actor")
@@ -56,7 +44,7 @@ class LedgerEntryInline(TabularInline):
 
 
 @admin.register(Wallet)
-class WalletAdmin(ReadOnlyAdmin):
+class WalletAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ("user", "balance", "updated_at")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__phone")
@@ -66,7 +54,7 @@ class WalletAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = (
         "id",
         "wallet",

@@ -4,22 +4,14 @@ from django.contrib import admin
 from unfold.admin import ModelAdmin
 
 from catalog.models import CodeReveal
+from kameng.admin_pages import ReadOnlyMixin
 
 
 @admin.register(CodeReveal)
-class CodeRevealAdmin(ModelAdmin):
+class CodeRevealAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ("created_at", "actor", "code", "code__sku", "reason", "ip_address")
     list_select_related = ("actor", "code__sku")
     list_filter = ("created_at",)
     search_fields = ("actor__username", "code__sku__code", "reason")
     show_full_result_count = False
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -15,6 +15,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from catalog.models import CardBatch, CardCode, Sku
+from kameng.admin_pages import ReadOnlyMixin
 
 
 class CardSkuFilter(admin.SimpleListFilter):
@@ -34,19 +35,8 @@ class CardSkuFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadOnlyAdmin(ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(CardBatch)
-class CardBatchAdmin(ReadOnlyAdmin):
+class CardBatchAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = (
         "id",
         "file_name",
@@ -85,7 +75,7 @@ class CardBatchAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CardCode)
-class CardCodeAdmin(ReadOnlyAdmin):
+class CardCodeAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = (
         "id",
         "hint",

@@ -5,10 +5,11 @@ from django.contrib import admin
 from unfold.admin import ModelAdmin
 
 from catalog.models import StockAlert
+from kameng.admin_pages import ReadOnlyMixin
 
 
 @admin.register(StockAlert)
-class StockAlertAdmin(ModelAdmin):
+class StockAlertAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = (
         "sku",
         "kind",
@@ -26,12 +27,3 @@ class StockAlertAdmin(ModelAdmin):
 
     # "open" sorts before "resolved": open alerts first, newest first.
     ordering = ("status", "-opened_at", "-id")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -18,6 +18,7 @@ from catalog.services.pricing import (
     save_level_prices,
     save_quantity_tiers,
 )
+from kameng.admin_pages import ReadOnlyMixin
 
 
 def can_see_cost(request) -> bool:
@@ -109,7 +110,7 @@ class CostPlusRuleAdmin(CostOnlyMixin, ModelAdmin):
 
 
 @admin.register(PriceChange)
-class PriceChangeAdmin(ModelAdmin):
+class PriceChangeAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = (
         "created_at",
         "sku_code",
@@ -137,12 +138,3 @@ class PriceChangeAdmin(ModelAdmin):
         if not can_see_cost(request):
             qs = qs.exclude(layer="cost")
         return qs
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

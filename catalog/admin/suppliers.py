@@ -28,6 +28,7 @@ from catalog.services.suppliers import (
     set_signing_key,
     update_offer_cost,
 )
+from kameng.admin_pages import ReadOnlyMixin
 
 SANDBOX_PATH = "/sandbox/supplier"
 BREAKER_COLOURS = {
@@ -312,7 +313,7 @@ class SandboxOrderAdmin(ModelAdmin):
 
 
 @admin.register(SupplierCall)
-class SupplierCallAdmin(ModelAdmin):
+class SupplierCallAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = (
         "created_at",
         "supplier",
@@ -332,12 +333,3 @@ class SupplierCallAdmin(ModelAdmin):
     @display(description=_("outcome"), ordering="outcome", label=OUTCOME_COLOURS)
     def outcome_label(self, obj):
         return obj.outcome, obj.get_outcome_display()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -9,10 +9,11 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from kameng.admin_pages import ReadOnlyMixin
 from orders.models import Payment, PaymentAttempt, WalletTopUp
 
 
-class PaymentAdmin(ModelAdmin):
+class PaymentAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = (
         "created_at",
         "order",
@@ -40,17 +41,8 @@ class PaymentAdmin(ModelAdmin):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class PaymentAttemptAdmin(ModelAdmin):
+class PaymentAttemptAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ("created_at", "order", "channel", "order_status", "check_result")
     list_filter = ("check_result", "channel")
     list_select_related = ("order",)
@@ -70,17 +62,8 @@ class PaymentAttemptAdmin(ModelAdmin):
     def order_status(self, attempt):
         return attempt.order.get_status_display()
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class WalletTopUpAdmin(ModelAdmin):
+class WalletTopUpAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = (
         "topup_no",
         "created_at",
@@ -108,15 +91,6 @@ class WalletTopUpAdmin(ModelAdmin):
         "check_note",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def register(site: admin.AdminSite = admin.site) -> None:
