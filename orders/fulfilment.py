@@ -154,9 +154,11 @@ def _step(job: Fulfilment) -> str:
             quantity=order.quantity,
             account=order.recharge_account,
         )
-    except SupplierUnavailable as exc:
-        return _drop_offer(job, reason=str(exc.message))
     except SupplierError as exc:
+        if isinstance(exc, SupplierUnavailable) and not unclear:
+            # Not called (disabled, breaker open) and it never had the order.
+            # One that may hold it is asked again later, never failed over.
+            return _drop_offer(job, reason=str(exc.message))
         attempts = job.attempts + 1
         if exc.ambiguous or unclear:
             if attempts >= MAX_UNCLEAR_QUERIES:

@@ -135,6 +135,27 @@ def test_an_unclear_answer_is_queried_never_submitted_twice(sandbox, sku):
     assert ops == ["submit", "query"]
 
 
+def test_a_breaker_opening_on_an_unclear_order_does_not_fail_it_over(sandbox, sku):
+    offer = offer_on(sandbox, sku, 1, timeout_rate=Decimal("1"), hang_seconds=2)
+    Supplier.objects.filter(pk=offer.supplier_id).update(timeout_seconds=Decimal("0.5"))
+    second = offer_on(sandbox, sku, 2)
+    order = buy(sku)  # timed out: the first supplier may hold the order
+    job = Fulfilment.objects.get(order=order)
+    assert job.state == Fulfilment.State.SUBMITTED
+
+    Supplier.objects.filter(pk=offer.supplier_id).update(
+        breaker_state=Supplier.Breaker.OPEN, breaker_changed_at=timezone.now()
+    )
+    Fulfilment.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
+    advance_fulfilment(order_id=order.pk)
+    job.refresh_from_db()
+    assert job.state == Fulfilment.State.SUBMITTED  # asked again later
+    assert job.offer_id == offer.pk and job.next_attempt_at > timezone.now()
+    assert not SupplierCall.objects.filter(supplier_id=second.supplier_id).exists()
+    order.refresh_from_db()
+    assert order.status == Order.Status.DELIVERING
+
+
 def test_processing_then_callback_delivers_once_despite_duplicates(sandbox, sku):
     offer_on(
         sandbox,
