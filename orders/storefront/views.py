@@ -82,7 +82,7 @@ def _stock_state(sku: Sku) -> tuple[str, str]:
         return "ok", _("In stock")
     if sku.stock <= 0:
         return "out", _("Sold out")
-    if sku.stock < sku.low_stock_threshold:
+    if sku.stock <= sku.low_stock_threshold:  # the back office's rule too
         return "low", _("Only %(n)s left") % {"n": sku.stock}
     return "ok", _("In stock")
 

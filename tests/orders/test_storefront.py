@@ -160,3 +160,10 @@ def test_sign_up_logs_the_buyer_in(client):
 def test_the_shop_speaks_chinese_first(client, card_sku):
     page = client.get("/shop/").content.decode()
     assert 'lang="zh-hans"' in page
+
+
+def test_stock_at_the_threshold_shows_as_low_as_in_the_back_office(client):
+    sku = make_sku(price=Decimal("1.00"), low_stock_threshold=3)
+    stock_codes(sku, 3)
+    page = client.get(f"/shop/p/{sku.product_id}/").content.decode()
+    assert "仅剩 3 件" in page
