@@ -27,6 +27,9 @@ class OrderEventInline(TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
 
 @admin.register(Order)
 class OrderAdmin(ModelAdmin):
@@ -124,6 +127,7 @@ class TicketMessageInline(TabularInline):
     fields = ("created_at", "author", "body")
     readonly_fields = ("created_at", "author")
     extra = 1
+    can_delete = False  # the conversation is a record: messages are only added
 
     def has_change_permission(self, request, obj=None):
         return False

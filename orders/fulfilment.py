@@ -244,7 +244,11 @@ def _mark_delivering(order: Order) -> None:
 
 @transaction.atomic
 def _complete(job: Fulfilment, *, trade_no: str) -> None:
-    job = Fulfilment.objects.select_for_update().get(pk=job.pk)
+    job = (
+        Fulfilment.objects.select_for_update(of=("self",))
+        .select_related("offer__supplier")
+        .get(pk=job.pk)
+    )
     if job.state == F.SUCCEEDED:
         return
     order = Order.objects.select_for_update().get(pk=job.order_id)

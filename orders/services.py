@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from catalog.exceptions import NotEnoughCodes
 from catalog.models import Product, Sku
 from catalog.services.codes import count_sale, take_codes
+from catalog.services.pricing import quote_price
 from kameng import events
 from kameng.exceptions import DomainError
 from orders.exceptions import CheckoutRefused, IllegalTransition, RefundRefused, SoldOut
@@ -89,12 +90,6 @@ def new_order_no(at=None) -> str:
     return f"{local:%y%m%d}{secrets.randbelow(10**8):08d}"
 
 
-def _quote(*, sku: Sku, buyer, quantity: int, at):
-    from catalog.services.pricing import quote_price
-
-    return quote_price(sku=sku, buyer=buyer, quantity=quantity, at=at)
-
-
 def place_order(
     *,
     sku: Sku,
@@ -125,7 +120,7 @@ def place_order(
                 " ".join(exc.messages), fields=getattr(exc, "message_dict", {})
             ) from exc
     try:
-        quote = _quote(sku=sku, buyer=buyer, quantity=quantity, at=now)
+        quote = quote_price(sku=sku, buyer=buyer, quantity=quantity, at=now)
     except DomainError as exc:  # quantity outside the SKU's limits, ...
         raise CheckoutRefused(exc.message, **exc.extra) from exc
     for _attempt in range(5):
@@ -157,7 +152,7 @@ def pay_with_wallet(*, order: Order, actor=None) -> Order:
     transaction rolls back, nothing is charged, the order stays pending."""
     order = (
         Order.objects.select_for_update(of=("self",))
-        .select_related("sku")
+        .select_related("sku", "buyer")
         .get(pk=order.pk)
     )
     if order.status != S.PENDING_PAYMENT:

@@ -25,7 +25,6 @@ Rules:
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -40,6 +39,7 @@ from kameng.exceptions import DomainError
 from orders.models import Payment, WalletTopUp
 from orders.payments.base import Notice, NotifyRejected, QueryResult, UnknownChannel
 from orders.payments.registry import get_gateway
+from orders.services import new_order_no
 from users.models import LedgerEntry
 from users.services import credit_wallet
 
@@ -62,8 +62,8 @@ def topup_max() -> Decimal:
 
 
 def new_topup_no(at=None) -> str:
-    local = timezone.localtime(at or timezone.now())
-    return f"{WalletTopUp.TOPUP_PREFIX}{local:%y%m%d}{secrets.randbelow(10**8):08d}"
+    """An order number's shape behind the top-up prefix: never mistaken for one."""
+    return WalletTopUp.TOPUP_PREFIX + new_order_no(at)
 
 
 def topup_return_url() -> str:
