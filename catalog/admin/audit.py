@@ -10,7 +10,7 @@ from kameng.admin_pages import ReadOnlyMixin
 @admin.register(CodeReveal)
 class CodeRevealAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ("created_at", "actor", "code", "code__sku", "reason", "ip_address")
-    list_select_related = ("actor", "code__sku")
+    list_select_related = ("actor", "code__sku__product")
     list_filter = ("created_at",)
     search_fields = ("actor__username", "code__sku__code", "reason")
     show_full_result_count = False

@@ -78,12 +78,6 @@ class CardBatch(models.Model):
     def __str__(self):
         return f"#{self.pk} {self.file_name}"
 
-    @property
-    def progress_percent(self) -> int:
-        if not self.total_rows:
-            return 100 if self.status == self.Status.DONE else 0
-        return min(100, self.processed_rows * 100 // self.total_rows)
-
 
 class CardCode(models.Model):
     """One code (and password), encrypted at rest.

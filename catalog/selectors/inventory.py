@@ -556,7 +556,3 @@ def open_alerts(*, limit: int = 10) -> dict:
         ],
         "latest": latest,
     }
-
-
-def open_alert_count() -> int:
-    return StockAlert.objects.filter(status=StockAlert.Status.OPEN).count()

@@ -64,16 +64,17 @@ def take_codes(
     """
     if quantity < 1:
         raise ValueError("quantity must be positive")
-    available = CardCode.objects.filter(
-        sku_id=sku.pk, status=CardCode.Status.AVAILABLE
-    ).order_by("id")
     now = timezone.now()
     if sku.reusable_code:
-        code = available.first()  # never used up, so nothing to lock
+        code = (  # never used up, so nothing to lock
+            CardCode.objects.filter(sku_id=sku.pk, status=CardCode.Status.AVAILABLE)
+            .order_by("id")
+            .first()
+        )
         if code is None:
             raise NotEnoughCodes(sku=sku.code, wanted=quantity, available=0)
         if count:
-            record_sale(sku=sku, quantity=quantity, at=now)
+            count_sale(sku=sku, quantity=quantity, at=now)
         return [SoldCode(code.pk, code.secret)] * quantity
 
     codes = _lock_available(sku_id=sku.pk, quantity=quantity)

@@ -25,7 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import Sku, Supplier, SupplierCall, SupplierOffer
+from catalog.models import PriceChange, Sku, Supplier, SupplierCall, SupplierOffer
+from catalog.services.pricing import apply_cost_plus
 from catalog.suppliers import (
     CallbackData,
     SupplierError,
@@ -33,7 +34,6 @@ from catalog.suppliers import (
     SupplierUnavailable,
     get_adapter,
 )
-from catalog.suppliers.base import ResultStatus
 from kameng import crypto
 from kameng.exceptions import DomainError
 
@@ -283,7 +283,7 @@ def call_supplier(
         latency_ms=latency,
         http_status=result.http_status,
         detail=" ".join(filter(None, [result.code, result.message, result.trade_no])),
-        failure=result.status == ResultStatus.FAILED and result.supplier_at_fault,
+        failure=_counts_as_failure(result.status, result),
     )
     return result
 
@@ -391,8 +391,6 @@ def reprice_skus(*, sku_ids, actor=None) -> None:
 
 
 def _apply_cost_plus(*, sku: Sku, actor, note: str) -> None:
-    try:
-        from catalog.services.pricing import apply_cost_plus
-    except ImportError:  # pricing not installed: the cost is saved anyway
-        return
-    apply_cost_plus(sku=sku, cause="cost_change", actor=actor, note=note)
+    apply_cost_plus(
+        sku=sku, cause=PriceChange.Cause.COST_CHANGE, actor=actor, note=note
+    )

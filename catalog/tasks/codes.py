@@ -1,1 +1,0 @@
-"""Celery tasks: catalog codes."""
