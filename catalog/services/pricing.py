@@ -150,6 +150,8 @@ def _member_candidate(ctx: QuoteContext):
 
 
 def _tier_candidate(ctx: QuoteContext):
+    if ctx.quantity < 2:  # no tier starts below 2 (constraint catalog_tier_min_2)
+        return None
     row = (
         QuantityTier.objects.filter(sku=ctx.sku, min_quantity__lte=ctx.quantity)
         .order_by("-min_quantity")
@@ -412,8 +414,49 @@ def save_sku_prices(
     return sku
 
 
-def _level_layer(level) -> str:
-    return f"level:{level.code}"
+def _save_price_rows(
+    *,
+    sku: Sku,
+    rows,
+    changed: Iterable,
+    deleted: Iterable,
+    key: Callable,
+    layer: Callable,
+    actor,
+    cause: str,
+) -> None:
+    """Shared body of save_level_prices / save_quantity_tiers.
+
+    `rows` is the SKU's existing rows, an unevaluated queryset read only after the
+    SKU is locked; `key(row)` tells whether an edited row is still the same layer
+    (level_id / min_quantity) and `layer(row)` names its history layer.
+    Call inside a transaction.
+    """
+    Sku.objects.select_for_update().filter(pk=sku.pk).first()
+    before = {row.pk: row for row in rows}
+
+    def record(name, old, new):
+        record_price_change(
+            sku=sku, layer=name, old=old, new=new, cause=cause, actor=actor
+        )
+
+    for row in deleted:
+        old = before.get(row.pk)
+        if old is None:
+            continue
+        old.delete()
+        record(layer(old), old.price, None)
+    for row in changed:
+        row.sku = sku
+        old = before.get(row.pk) if row.pk else None
+        row.save()
+        if old is not None and key(old) == key(row):
+            # same layer: name it from the old row (its relations are loaded)
+            record(layer(old), old.price, row.price)
+            continue
+        if old is not None:
+            record(layer(old), old.price, None)
+        record(layer(row), None, row.price)
 
 
 @transaction.atomic
@@ -426,46 +469,16 @@ def save_level_prices(
     cause: str = PriceChange.Cause.MANUAL,
 ) -> None:
     """Save/delete member-level prices of one SKU, one history row per change."""
-    Sku.objects.select_for_update().filter(pk=sku.pk).first()
-    before = {
-        row.pk: row
-        for row in LevelPrice.objects.filter(sku=sku).select_related("level")
-    }
-    for row in deleted:
-        old = before.get(row.pk)
-        if old is None:
-            continue
-        old.delete()
-        record_price_change(
-            sku=sku,
-            layer=_level_layer(old.level),
-            old=old.price,
-            new=None,
-            cause=cause,
-            actor=actor,
-        )
-    for row in changed:
-        row.sku = sku
-        old = before.get(row.pk) if row.pk else None
-        row.save()
-        if old is not None and old.level_id != row.level_id:
-            record_price_change(
-                sku=sku,
-                layer=_level_layer(old.level),
-                old=old.price,
-                new=None,
-                cause=cause,
-                actor=actor,
-            )
-            old = None
-        record_price_change(
-            sku=sku,
-            layer=_level_layer(row.level),
-            old=old.price if old else None,
-            new=row.price,
-            cause=cause,
-            actor=actor,
-        )
+    _save_price_rows(
+        sku=sku,
+        rows=LevelPrice.objects.filter(sku=sku).select_related("level"),
+        changed=changed,
+        deleted=deleted,
+        key=lambda row: row.level_id,
+        layer=lambda row: f"level:{row.level.code}",
+        actor=actor,
+        cause=cause,
+    )
 
 
 @transaction.atomic
@@ -478,43 +491,16 @@ def save_quantity_tiers(
     cause: str = PriceChange.Cause.MANUAL,
 ) -> None:
     """Save/delete quantity tiers of one SKU, one history row per change."""
-    Sku.objects.select_for_update().filter(pk=sku.pk).first()
-    before = {row.pk: row for row in QuantityTier.objects.filter(sku=sku)}
-    for row in deleted:
-        old = before.get(row.pk)
-        if old is None:
-            continue
-        old.delete()
-        record_price_change(
-            sku=sku,
-            layer=f"tier:{old.min_quantity}",
-            old=old.price,
-            new=None,
-            cause=cause,
-            actor=actor,
-        )
-    for row in changed:
-        row.sku = sku
-        old = before.get(row.pk) if row.pk else None
-        row.save()
-        if old is not None and old.min_quantity != row.min_quantity:
-            record_price_change(
-                sku=sku,
-                layer=f"tier:{old.min_quantity}",
-                old=old.price,
-                new=None,
-                cause=cause,
-                actor=actor,
-            )
-            old = None
-        record_price_change(
-            sku=sku,
-            layer=f"tier:{row.min_quantity}",
-            old=old.price if old else None,
-            new=row.price,
-            cause=cause,
-            actor=actor,
-        )
+    _save_price_rows(
+        sku=sku,
+        rows=QuantityTier.objects.filter(sku=sku),
+        changed=changed,
+        deleted=deleted,
+        key=lambda row: row.min_quantity,
+        layer=lambda row: f"tier:{row.min_quantity}",
+        actor=actor,
+        cause=cause,
+    )
 
 
 @transaction.atomic
