@@ -370,7 +370,9 @@ def run_card_batch(*, batch_id: int) -> CardBatch | None:
 
 
 def _fail(batch_id: int, message) -> CardBatch:
-    CardBatch.objects.filter(pk=batch_id).update(
+    # Only a batch still importing: once the import committed (DONE), a later
+    # error (e.g. in the cleanup) must not report "nothing was imported".
+    CardBatch.objects.filter(pk=batch_id, status=CardBatch.Status.IMPORTING).update(
         status=CardBatch.Status.FAILED,
         failure=str(message),
         finished_at=timezone.now(),
@@ -430,11 +432,19 @@ def _import_batch(batch_id: int) -> CardBatch:
             batch.save()
     finally:
         report.close()
-    cache.delete(progress_key(batch_id))
+    # The import has committed: a failure from here on is logged, never turned
+    # into a failed batch.
+    try:
+        cache.delete(progress_key(batch_id))
+    except Exception:
+        logger.exception("card batch %s: dropping the progress key failed", batch_id)
     # The codes now live encrypted in the table: drop the plaintext upload.
     if batch.upload:
-        batch.upload.delete(save=False)
-        CardBatch.objects.filter(pk=batch.pk).update(upload="")
+        try:
+            batch.upload.delete(save=False)
+            CardBatch.objects.filter(pk=batch.pk).update(upload="")
+        except Exception:
+            logger.exception("card batch %s: deleting the upload failed", batch_id)
     return batch
 
 
@@ -637,6 +647,8 @@ def _plan_products(rows, *, actor, lock: bool) -> ProductPreview:
         if existing
         else set()
     )
+    # Every existing SKU's category path, from one query for the whole tree.
+    tree = _category_tree() if existing else {}
     for row in valid:
         sku = existing.get(row.sku_code)
         values = _sku_values(row, sku, can_cost)
@@ -651,7 +663,7 @@ def _plan_products(rows, *, actor, lock: bool) -> ProductPreview:
         product = sku.product
         if (
             product.name != row.product
-            or _category_path(product.category) != row.category_path
+            or _category_path(product.category_id, tree) != row.category_path
         ):
             changes.insert(0, str(_("product")))
         if sku.pk in with_codes and (
@@ -704,13 +716,27 @@ def _plan_products(rows, *, actor, lock: bool) -> ProductPreview:
     return preview
 
 
-def _category_path(category) -> tuple[str, ...]:
+def _category_tree() -> dict[int, tuple[str, int | None]]:
+    """{pk: (name, parent id)} of every category (one query)."""
+    return {
+        pk: (name, parent_id)
+        for pk, name, parent_id in Category.objects.order_by().values_list(
+            "pk", "name", "parent_id"
+        )
+    }
+
+
+def _category_path(
+    category_id: int | None, tree: dict[int, tuple[str, int | None]]
+) -> tuple[str, ...]:
+    """Names from the root down to the category, from _category_tree() (no query)."""
     names = []
     seen = set()
-    while category is not None and category.pk not in seen:
-        seen.add(category.pk)
-        names.append(category.name)
-        category = category.parent
+    while category_id is not None and category_id not in seen and category_id in tree:
+        seen.add(category_id)
+        name, parent_id = tree[category_id]
+        names.append(name)
+        category_id = parent_id
     return tuple(reversed(names))
 
 
@@ -726,12 +752,20 @@ def preview_products(*, upload, name: str, actor) -> ProductPreview:
     return _plan_products(_open_product_file(upload, name), actor=actor, lock=False)
 
 
-def _category_for(path: tuple[str, ...]) -> Category:
+def _category_for(
+    path: tuple[str, ...], known: dict[tuple[str, ...], Category]
+) -> Category:
+    """The category at path, created level by level where missing. `known`
+    remembers every level found or created (path prefix → category), so a
+    path or prefix is looked up once per import."""
     parent = None
     for depth, name in enumerate(path, start=1):
-        category = Category.objects.filter(parent=parent, name=name).first()
+        prefix = path[:depth]
+        category = known.get(prefix)
         if category is None:
-            digest = hashlib.sha1("/".join(path[:depth]).encode()).hexdigest()[:8]
+            category = Category.objects.filter(parent=parent, name=name).first()
+        if category is None:
+            digest = hashlib.sha1("/".join(prefix).encode()).hexdigest()[:8]
             base = (slugify(name) or "cat")[:40]
             slug = f"{base}-{digest}"
             suffix = 1
@@ -739,6 +773,7 @@ def _category_for(path: tuple[str, ...]) -> Category:
                 suffix += 1
                 slug = f"{base}-{digest}-{suffix}"
             category = Category.objects.create(parent=parent, name=name, slug=slug)
+        known[prefix] = category
         parent = category
     return parent
 
@@ -759,6 +794,7 @@ def import_products(*, upload, name: str, actor) -> ProductPreview:
     can_cost = bool(actor is not None and actor.has_perm("catalog.view_cost"))
     note = _("Product import: %(file)s") % {"file": name[:150]}
     products: dict[tuple, Product] = {}
+    categories: dict[tuple[str, ...], Category] = {}
     for plan in preview.plans:
         if plan.action == "unchanged":
             continue
@@ -766,7 +802,7 @@ def import_products(*, upload, name: str, actor) -> ProductPreview:
         key = (row.category_path, row.product)
         product = products.get(key)
         if product is None:
-            category = _category_for(row.category_path)
+            category = _category_for(row.category_path, categories)
             product = Product.objects.filter(
                 category=category, name=row.product
             ).first()
