@@ -360,8 +360,14 @@ def settle_pending_gateway_orders(*, limit: int = 200) -> dict[str, int]:
 
 def _check_attempt(attempt: PaymentAttempt) -> str:
     """Ask the gateway about one attempt, settle it if paid, remember the answer."""
-    state, note = _ask_gateway(attempt)
-    PaymentAttempt.objects.filter(pk=attempt.pk).update(
+    state, note = ask_gateway(channel=attempt.channel, payable=attempt.order)
+    return record_check(PaymentAttempt.objects.filter(pk=attempt.pk), state, note)
+
+
+def record_check(rows, state: str, note: str) -> str:
+    """Write a gateway answer on the swept rows (attempts or top-ups): finance
+    reads it; the sweep asks the longest-unasked first."""
+    rows.update(
         checked_at=timezone.now(),
         check_result=state if state != "rejected" else QueryResult.UNKNOWN,
         check_note=note[:300],
@@ -369,26 +375,29 @@ def _check_attempt(attempt: PaymentAttempt) -> str:
     return state
 
 
-def _ask_gateway(attempt: PaymentAttempt) -> tuple[str, str]:
+def ask_gateway(*, channel: str, payable) -> tuple[str, str]:
+    """Ask `channel` whether `payable` (an order or a wallet top-up) was paid and
+    settle it if so (settle_payment routes a top-up's number). Returns the state
+    and a note; never raises, so one broken gateway does not stop a sweep."""
     try:
-        gateway = get_gateway(attempt.channel)
+        gateway = get_gateway(channel)
     except UnknownChannel as exc:
         return QueryResult.UNKNOWN, exc.message
     try:
-        result = gateway.query(order=attempt.order)
+        result = gateway.query(order=payable)
     except Exception as exc:  # a broken gateway must not stop the sweep
-        logger.exception("payment: query of %s failed", attempt.order.order_no)
+        logger.exception("payment: query of %s failed", payable.order_no)
         return QueryResult.UNKNOWN, repr(exc)
     if result.state != QueryResult.PAID:
         return result.state, result.detail
     try:
-        payment = settle_payment(channel=attempt.channel, notice=result.notice)
+        payment = settle_payment(channel=channel, notice=result.notice)
     except NotifyRejected as exc:
-        logger.warning("payment: query answer for %s rejected: %s", attempt, exc)
+        logger.warning(
+            "payment: query answer for %s rejected: %s", payable.order_no, exc
+        )
         return "rejected", exc.message
-    logger.info(
-        "payment: %s settled by query (%s)", attempt.order.order_no, payment.outcome
-    )
+    logger.info("payment: %s settled by query (%s)", payable.order_no, payment.outcome)
     return QueryResult.PAID, payment.trade_no
 
 

@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 
 from kameng.exceptions import DomainError
 from orders.models import Payment, WalletTopUp
-from orders.payments.base import Notice, NotifyRejected, QueryResult, UnknownChannel
+from orders.payments.base import Notice, NotifyRejected
 from orders.payments.registry import get_gateway
 from orders.services import new_order_no
 from users.models import LedgerEntry
@@ -229,34 +229,10 @@ def settle_pending_topups(*, limit: int = 200) -> dict[str, int]:
 
 def check_topup(topup: WalletTopUp) -> str:
     """Ask the gateway about one top-up, credit it if paid, remember the answer."""
-    state, note = _ask_gateway(topup)
-    WalletTopUp.objects.filter(pk=topup.pk).update(
-        checked_at=timezone.now(),
-        check_result=state if state != "rejected" else QueryResult.UNKNOWN,
-        check_note=note[:300],
-    )
-    return state
+    from orders.payments.services import ask_gateway, record_check
 
-
-def _ask_gateway(topup: WalletTopUp) -> tuple[str, str]:
-    try:
-        gateway = get_gateway(topup.channel)
-    except UnknownChannel as exc:
-        return QueryResult.UNKNOWN, exc.message
-    try:
-        result = gateway.query(order=topup)
-    except Exception as exc:  # a broken gateway must not stop the sweep
-        logger.exception("payment: query of top-up %s failed", topup.topup_no)
-        return QueryResult.UNKNOWN, repr(exc)
-    if result.state != QueryResult.PAID:
-        return result.state, result.detail
-    try:
-        payment = settle_topup_payment(channel=topup.channel, notice=result.notice)
-    except NotifyRejected as exc:
-        logger.warning("payment: query answer for %s rejected: %s", topup, exc)
-        return "rejected", exc.message
-    logger.info("payment: top-up %s settled by query (%s)", topup, payment.outcome)
-    return QueryResult.PAID, payment.trade_no
+    state, note = ask_gateway(channel=topup.channel, payable=topup)
+    return record_check(WalletTopUp.objects.filter(pk=topup.pk), state, note)
 
 
 def cancel_expired_topups(*, limit: int = 500) -> int:
