@@ -286,7 +286,11 @@ def refund_to_wallet(
 ) -> Order:
     """Give money back to the buyer's wallet, at most what is left to refund.
     The order row is locked, so two refunds racing each other pay out once."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("buyer")
+        .get(pk=order.pk)
+    )
     if order.buyer_id is None:
         raise RefundRefused(_("Guest orders are refunded through the gateway."))
     left = order.amount - order.refunded_amount
@@ -304,11 +308,14 @@ def refund_to_wallet(
         actor=actor,
     )
     order.refunded_amount += amount
-    order.save(update_fields=["refunded_amount"])
     full = order.refunded_amount == order.amount
     to = S.REFUNDED if full else S.PARTIALLY_REFUNDED
     if order.status != to:
-        transition_order(order=order, to=to, actor=actor, reason=reason)
+        transition_order(
+            order=order, to=to, actor=actor, reason=reason, also=("refunded_amount",)
+        )
+    else:
+        order.save(update_fields=["refunded_amount"])
     send_after_commit(events.order_refunded, order_id=order.pk, amount=amount)
     return order
 
