@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 
 
@@ -109,25 +110,19 @@ def sync_beat_schedule(schedule: list[Entry] | None = None) -> dict[str, int]:
                 day_of_week=entry.schedule.day_of_week,
                 day_of_month=entry.schedule.day_of_month,
                 month_of_year=entry.schedule.month_of_year,
-                timezone="Asia/Shanghai",
+                timezone=settings.CELERY_TIMEZONE,
             )
-        task, created = PeriodicTask.objects.get_or_create(
-            name=entry.name,
-            defaults={
-                "task": entry.task,
-                "kwargs": json.dumps(entry.kwargs),
-                "description": entry.description,
-                **timing,
-            },
-        )
-        if created:
-            counts["created"] += 1
-            continue
         wanted = {
             "task": entry.task,
             "kwargs": json.dumps(entry.kwargs),
             "description": entry.description,
         }
+        task, created = PeriodicTask.objects.get_or_create(
+            name=entry.name, defaults={**wanted, **timing}
+        )
+        if created:
+            counts["created"] += 1
+            continue
         changed = [k for k, v in wanted.items() if getattr(task, k) != v]
         if changed:
             for key in changed:
