@@ -70,14 +70,9 @@ def normalise_code(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
-@cache
-def _hash_key(value: str) -> bytes:
-    return value.encode("utf-8")
-
-
 def code_hash(text: str) -> str:
     """Keyed fingerprint of a normalised code: equal codes, equal hashes."""
-    key = _hash_key(settings.CARD_HASH_KEY)
+    key = settings.CARD_HASH_KEY.encode()
     return hmac.new(
         key, normalise_code(text).encode("utf-8"), hashlib.sha256
     ).hexdigest()

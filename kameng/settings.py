@@ -338,6 +338,9 @@ PAYMENT_NOTIFY_MAX_SKEW_SECONDS = env.int(
 PAYMENT_PUBLIC_BASE_URL = env.str(
     "PAYMENT_PUBLIC_BASE_URL", default="http://127.0.0.1:8000"
 )
+_EPAY = {
+    name: env.str(f"EPAY_{name.upper()}", default="") for name in ("url", "pid", "key")
+}
 PAYMENT_CHANNELS = {
     "sandbox": {
         # Anyone can "pay" through it: on by default only for the demo and
@@ -347,14 +350,8 @@ PAYMENT_CHANNELS = {
         "key": env.str("PAYMENT_SANDBOX_KEY", default=""),
     },
     "epay": {
-        "enabled": bool(
-            env.str("EPAY_URL", default="")
-            and env.str("EPAY_PID", default="")
-            and env.str("EPAY_KEY", default="")
-        ),
-        "url": env.str("EPAY_URL", default=""),
-        "pid": env.str("EPAY_PID", default=""),
-        "key": env.str("EPAY_KEY", default=""),
+        "enabled": all(_EPAY.values()),  # on once URL, PID and key are all set
+        **_EPAY,
         "type": env.str("EPAY_TYPE", default="alipay"),
     },
 }
