@@ -7,7 +7,6 @@ from django import forms
 
 from catalog.models import CostPlusRule, LevelPrice, PriceChange, QuantityTier
 from tests.catalog.factories import make_sku
-from users.models import MemberLevel
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -58,11 +57,6 @@ def ops(client, role_user):
     user = role_user("operations")
     client.force_login(user)
     return user
-
-
-@pytest.fixture
-def gold(db):
-    return MemberLevel.objects.create(code="gold", name="黄金", rank=20)
 
 
 def change_url(sku):

@@ -21,11 +21,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def gold():
-    return MemberLevel.objects.create(code="gold", name="黄金", rank=20)
-
-
-@pytest.fixture
 def sku(gold):
     sku = make_sku(price=D("10.00"), max_quantity=200)
     LevelPrice.objects.create(sku=sku, level=gold, price=D("9.50"))

@@ -20,11 +20,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def gold():
-    return MemberLevel.objects.create(code="gold", name="黄金", rank=20)
-
-
-@pytest.fixture
 def silver():
     return MemberLevel.objects.create(code="silver", name="白银", rank=10)
 
