@@ -418,8 +418,12 @@ class _Browser:
 
 
 def _ceiling(*, sku_id: int, buyer_ids: list[int], seconds: float, connections: int):
-    """The same sale transaction as plain SQL over psycopg: the database's limit."""
+    """The same sale transaction as plain SQL over psycopg: the database's limit.
+    The code is picked with the service's own statement (the plain "sku_id = x
+    ORDER BY id" form walks the primary key past every other SKU's codes)."""
     import psycopg
+
+    from catalog.services.codes import _PICK_SQL
 
     dsn = settings.DATABASES["default"]
     conninfo = psycopg.conninfo.make_conninfo(
@@ -461,12 +465,7 @@ def _ceiling(*, sku_id: int, buyer_ids: list[int], seconds: float, connections: 
                         "(%s, -1.00, %s, 'purchase', %s, '', now())",
                         (wallet_id, balance, order_no),
                     )
-                    code = conn.execute(
-                        "SELECT id, secret FROM catalog_cardcode WHERE sku_id = %s "
-                        "AND status = 'available' ORDER BY id LIMIT 1 "
-                        "FOR UPDATE SKIP LOCKED",
-                        (sku_id,),
-                    ).fetchone()
+                    code = conn.execute(_PICK_SQL, ([sku_id], 1)).fetchone()
                     conn.execute(
                         "UPDATE catalog_cardcode SET status = 'sold', order_ref = %s, "
                         "sold_at = now() WHERE id = %s",
