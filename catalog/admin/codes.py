@@ -16,6 +16,7 @@ from unfold.decorators import display
 
 from catalog.models import CardBatch, CardCode, Sku
 from kameng.admin_pages import ReadOnlyMixin
+from kameng.parsing import parse_ascii_int
 
 
 class CardSkuFilter(admin.SimpleListFilter):
@@ -29,9 +30,9 @@ class CardSkuFilter(admin.SimpleListFilter):
         return [(str(sku.pk), sku.code) for sku in skus.only("pk", "code")]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(sku_id=int(value))
+        sku_id = parse_ascii_int(self.value())
+        if sku_id is not None:
+            return queryset.filter(sku_id=sku_id)
         return queryset
 
 
@@ -69,8 +70,9 @@ class CardBatchAdmin(ReadOnlyMixin, ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # The batch page shows everything (progress, errors, void): go there.
-        if str(object_id).isdigit():
-            return redirect("catalog:import_batch", pk=int(object_id))
+        batch_id = parse_ascii_int(object_id)
+        if batch_id is not None:
+            return redirect("catalog:import_batch", pk=batch_id)
         return super().change_view(request, object_id, form_url, extra_context)
 
 

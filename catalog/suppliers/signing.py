@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
+from kameng.parsing import constant_time_equals, parse_ascii_int
+
 MAX_SKEW_SECONDS = 300
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -147,12 +149,13 @@ def verify(
     """Check a signed message against the candidate keys; returns the key that
     matched. Raises SignatureError. The nonce is remembered (per scope and
     merchant) only once the signature is valid, so a forger cannot burn nonces."""
-    if not signed.timestamp.isdigit():
+    timestamp = parse_ascii_int(signed.timestamp)
+    if timestamp is None:
         raise SignatureError(
             "bad_timestamp", _("X-Kameng-Timestamp must be unix seconds.")
         )
     current = time.time() if now is None else now
-    if abs(current - int(signed.timestamp)) > MAX_SKEW_SECONDS:
+    if abs(current - timestamp) > MAX_SKEW_SECONDS:
         raise SignatureError(
             "stale_timestamp",
             _("X-Kameng-Timestamp is more than %(n)s seconds away from our clock.")
@@ -172,7 +175,7 @@ def verify(
             nonce=signed.nonce,
             body=body,
         )
-        if hmac.compare_digest(expected, signed.signature):
+        if constant_time_equals(expected, signed.signature):
             matched = key
             break
     if matched is None:

@@ -29,6 +29,7 @@ from catalog.models import CardBatch, Sku
 from catalog.services import imports as services
 from kameng.admin_pages import render_page, staff_page
 from kameng.navigation import Page, register_page
+from kameng.parsing import parse_ascii_int
 
 IMPORT_CODES = "catalog.add_cardbatch"
 VIEW_BATCH = "catalog.view_cardbatch"
@@ -93,9 +94,8 @@ class ProductUploadForm(forms.Form):
 @staff_page(IMPORT_CODES)
 def import_codes(request):
     initial = {}
-    if sku_id := request.GET.get("sku", "").strip():
-        if sku_id.isdigit():
-            initial["sku"] = int(sku_id)
+    if (sku_id := parse_ascii_int(request.GET.get("sku", "").strip())) is not None:
+        initial["sku"] = sku_id
     form = CodeUploadForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
