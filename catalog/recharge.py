@@ -5,13 +5,19 @@
 `rule` is one of the named rules below or ``"regex:<pattern>"``; `required`
 defaults to true.
 
-Two entry points:
+Entry points:
 
 * `parse_recharge_fields(value)` checks a definition (the SKU admin calls it on
   save) and returns it normalised, or raises ValidationError naming the row/field.
+* `has_account_field(value)`: the rule that a top-up is never sold without the
+  account it credits. A definition names that account when it is valid and holds
+  at least one required field. `Sku.lacks_recharge_account()` applies it to a
+  top-up SKU; listing (admin, status service, scheduled listing, import) and
+  checkout all ask that one method.
 * `validate_recharge_fields(sku=..., data=...)` checks what a buyer sent (checkout
-  calls it) and returns the cleaned values, or raises ValidationError with one
-  message list per field key.
+  calls it for every SKU) and returns the cleaned values, or raises
+  ValidationError with one message list per field key; a top-up that lacks its
+  account field is refused whatever was sent (code "no_account").
 
 Custom regexes are run with `fullmatch` on input capped at MAX_VALUE_LENGTH
 characters, and the shapes that make a backtracking matcher blow up are refused when
@@ -171,13 +177,45 @@ def _backtracking_risk(tree) -> str | None:
     return "too_many" if variable > MAX_VARIABLE_REPEATS else None
 
 
-def parse_recharge_fields(value) -> list[dict]:
-    """Check a recharge-field definition; return it normalised ("required" filled).
+COLUMNS = {
+    "key": _("field key"),
+    "label": _("field label"),
+    "rule": _("check rule"),
+    "required": _("required field"),
+}
 
-    Raises ValidationError with one message per problem, each naming the row.
-    """
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One problem of one row of a recharge-field definition: `column` is a key
+    of COLUMNS, or None when the row as a whole is wrong."""
+
+    row: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.column is None:
+            return gettext("Row %(row)s: %(problem)s") % {
+                "row": self.row,
+                "problem": self.message,
+            }
+        return gettext("Row %(row)s, %(column)s: %(problem)s") % {
+            "row": self.row,
+            "column": COLUMNS[self.column],
+            "problem": self.message,
+        }
+
+
+def check_recharge_fields(
+    value, *, rows: list[int] | None = None
+) -> tuple[list[dict], list[FieldProblem]]:
+    """Check a recharge-field definition row by row; return the normalised rows
+    ("required" filled in) and every problem found. `rows` numbers the items as
+    the person sees them (default 1, 2, 3...). Raises ValidationError only when
+    the value is not a list at all or has too many rows."""
     if value in (None, "", []):
-        return []
+        return [], []
     if not isinstance(value, list):
         raise ValidationError(
             gettext(
@@ -191,80 +229,99 @@ def parse_recharge_fields(value) -> list[dict]:
             gettext("At most %(n)s recharge fields.") % {"n": MAX_FIELDS},
             code="invalid",
         )
-    errors: list[str] = []
+    numbers = rows or list(range(1, len(value) + 1))
+    problems: list[FieldProblem] = []
     cleaned: list[dict] = []
     seen: set[str] = set()
-    for index, item in enumerate(value, start=1):
+    for number, item in zip(numbers, value, strict=True):
+        found = len(problems)
 
-        def fail(message, *, _row=index, **params):
-            errors.append(
-                gettext("Field %(row)s: %(problem)s")
-                % {"row": _row, "problem": message % params if params else message}
-            )
+        def fail(column, message, *, _row=number):
+            problems.append(FieldProblem(_row, column, message))
 
         if not isinstance(item, dict):
-            fail(gettext('must be an object like {"key", "label", "rule"}.'))
+            fail(None, gettext('must be an object like {"key", "label", "rule"}.'))
             continue
         unknown = sorted(set(item) - ALLOWED_ITEM_KEYS)
         if unknown:
-            fail(gettext("unknown entries %(names)s."), names=", ".join(unknown))
+            fail(
+                None,
+                gettext("unknown entries %(names)s.") % {"names": ", ".join(unknown)},
+            )
         key, label, rule = item.get("key"), item.get("label"), item.get("rule")
         required = item.get("required", True)
-        ok = True
         if not isinstance(key, str) or not KEY_RE.fullmatch(key):
             fail(
+                "key",
                 gettext(
-                    '"key" must be 1 to 32 lowercase letters, digits or '
-                    "underscores, starting with a letter."
-                )
+                    "use 1 to 32 lowercase letters, digits or underscores, "
+                    "starting with a letter."
+                ),
             )
-            ok = False
         elif key in seen:
-            fail(gettext('"key" %(key)s is used twice.'), key=key)
-            ok = False
+            fail("key", gettext("%(key)s is used twice.") % {"key": key})
+        else:
+            seen.add(key)
         if (
             not isinstance(label, str)
             or not label.strip()
             or len(label) > MAX_LABEL_LENGTH
         ):
             fail(
-                gettext('"label" must be text of 1 to %(n)s characters.'),
-                n=MAX_LABEL_LENGTH,
+                "label",
+                gettext("enter 1 to %(n)s characters.") % {"n": MAX_LABEL_LENGTH},
             )
-            ok = False
-        if not isinstance(rule, str):
+        rules = ", ".join(RULES)
+        if not isinstance(rule, str) or not rule:
             fail(
-                gettext('"rule" must be one of %(rules)s or regex:<pattern>.'),
-                rules=", ".join(RULES),
+                "rule",
+                gettext("choose one of %(rules)s or regex:<pattern>.")
+                % {"rules": rules},
             )
-            ok = False
         elif rule.startswith(REGEX_PREFIX):
             try:
                 compile_rule_pattern(rule[len(REGEX_PREFIX) :])
             except ValueError as exc:
-                fail(gettext('"rule" regex: %(reason)s.'), reason=exc)
-                ok = False
+                fail(
+                    "rule",
+                    gettext("the regular expression is refused: %(reason)s.")
+                    % {"reason": exc},
+                )
         elif rule not in RULES:
             fail(
-                gettext(
-                    '"rule" %(rule)s is unknown; use one of %(rules)s '
-                    "or regex:<pattern>."
-                ),
-                rule=rule,
-                rules=", ".join(RULES),
+                "rule",
+                gettext("%(rule)s is unknown; use one of %(rules)s or regex:<pattern>.")
+                % {"rule": rule, "rules": rules},
             )
-            ok = False
         if not isinstance(required, bool):
-            fail(gettext('"required" must be true or false.'))
-            ok = False
-        if ok and not unknown:
-            seen.add(key)
+            fail("required", gettext("must be true or false."))
+        if len(problems) == found:
             cleaned.append(
                 {"key": key, "label": label.strip(), "rule": rule, "required": required}
             )
-    if errors:
-        raise ValidationError(errors, code="invalid")
+    return cleaned, problems
+
+
+def parse_recharge_fields(value) -> list[dict]:
+    """Check a recharge-field definition; return it normalised ("required" filled).
+
+    Raises ValidationError with one message per problem, each naming the row and
+    the column ("Row 2, check rule: ...").
+    """
+    cleaned, problems = check_recharge_fields(value)
+    if problems:
+        raise ValidationError([str(problem) for problem in problems], code="invalid")
     return cleaned
+
+
+def has_account_field(value) -> bool:
+    """Whether a recharge-field definition asks for the account a top-up credits:
+    it is valid and at least one of its fields is required."""
+    try:
+        fields = parse_recharge_fields(value)
+    except ValidationError:
+        return False
+    return any(field["required"] for field in fields)
 
 
 def _check(rule: str, value: str, label: str) -> tuple[str | None, str]:
@@ -285,6 +342,14 @@ def validate_recharge_fields(*, sku, data: dict) -> dict:
     stripped; an optional field left empty comes back as "". Raises ValidationError
     with {key: [message]} for every field that is wrong.
     """
+    if sku.lacks_recharge_account():
+        raise ValidationError(
+            gettext(
+                "This top-up cannot be bought right now: it does not ask for the "
+                "account to credit. Please contact support."
+            ),
+            code="no_account",
+        )
     fields = parse_recharge_fields(sku.recharge_fields)
     if not isinstance(data, dict):
         raise ValidationError(gettext("Recharge details are missing."), code="invalid")

@@ -17,7 +17,11 @@ from catalog.admin.pricing import (
 from catalog.models import Category, Product, Sku
 from catalog.recharge import parse_recharge_fields
 from catalog.services.pricing import save_sku_prices
-from catalog.services.products import duplicate_product, set_product_status
+from catalog.services.products import (
+    ProductStatusError,
+    duplicate_product,
+    set_product_status,
+)
 
 COST_FIELDS = ("cost_price",)
 
@@ -165,9 +169,13 @@ class ProductAdmin(ModelAdmin):
     )
 
     def _set_status(self, request, queryset, status):
-        changed = set_product_status(
-            products=queryset, status=status, actor=request.user
-        )
+        try:
+            changed = set_product_status(
+                products=queryset, status=status, actor=request.user
+            )
+        except ProductStatusError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
         self.message_user(
             request,
             ngettext(

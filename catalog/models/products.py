@@ -1,8 +1,12 @@
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from catalog.recharge import has_account_field
 
 ZERO = Decimal("0.00")
 
@@ -211,6 +215,31 @@ class Sku(models.Model):
 
     def __str__(self):
         return f"{self.product.name} {self.name}" if self.product_id else self.name
+
+    def clean(self):
+        """An active top-up of a product that is listed, or scheduled to list,
+        must ask for the account it credits (catalog.recharge)."""
+        try:
+            product = self.product
+        except Product.DoesNotExist:
+            return
+        on_sale = product.status == Product.Status.LISTED or product.list_at
+        if self.is_active and on_sale and self.lacks_recharge_account():
+            raise ValidationError(
+                gettext(
+                    "SKU %(sku)s is a top-up of a listed or scheduled product: add "
+                    "at least one required recharge field (the account it credits) "
+                    "before it can be sold."
+                )
+                % {"sku": self.code},
+                code="no_account",
+            )
+
+    def lacks_recharge_account(self) -> bool:
+        """A top-up that does not ask which account to credit: it cannot be sold."""
+        return self.delivery_type == self.DeliveryType.TOPUP and not has_account_field(
+            self.recharge_fields
+        )
 
 
 class SkuSalesDay(models.Model):

@@ -10,6 +10,11 @@ one-shot instruction, consumed once its time has come:
 * at `unlist_at` a listed product becomes unlisted;
 * either way the passed timestamp is cleared, whatever the product's status was.
 
+One exception: a product with an active top-up SKU that does not ask for the
+account it credits (`Sku.lacks_recharge_account`) is never listed, by hand or by
+schedule. Its passed `list_at` is kept, so the list shows the missed time, and the
+product lists itself within a minute of the SKU being fixed.
+
 So the task never fights an operator: once a time has passed and was applied, a
 status set by hand afterwards stays as it is. A manual status change does not clear
 a *future* timestamp; to cancel a planned listing, clear the field.
@@ -46,14 +51,39 @@ class ProductStatusError(DomainError):
     code = "catalog_product_status"
 
 
+def topups_without_account(*, product_ids: Iterable[int]) -> list[Sku]:
+    """The active top-up SKUs of these products that cannot be sold because they
+    do not ask for the account they credit, by code."""
+    candidates = Sku.objects.filter(
+        product_id__in=list(product_ids),
+        is_active=True,
+        delivery_type=Sku.DeliveryType.TOPUP,
+    ).order_by("code")
+    return [sku for sku in candidates if sku.lacks_recharge_account()]
+
+
 @transaction.atomic
 def set_product_status(*, products: Iterable[Product], status: str, actor=None) -> int:
-    """Set the status of several products at once; returns how many changed."""
+    """Set the status of several products at once; returns how many changed.
+    Listing is refused (nothing changes) while any of them has a top-up SKU
+    without a recharge field for the account it credits."""
     if status not in Product.Status.values:
         raise ProductStatusError(
             gettext("Unknown product status %(status)s.") % {"status": status}
         )
     ids = [p.pk for p in products]
+    if status == Product.Status.LISTED:
+        blocked = topups_without_account(product_ids=ids)
+        if blocked:
+            raise ProductStatusError(
+                gettext(
+                    "Nothing was listed: top-up SKU %(skus)s does not ask for the "
+                    "account it credits. Add a required recharge field on the SKU "
+                    "page first."
+                )
+                % {"skus": ", ".join(sku.code for sku in blocked[:20])},
+                skus=[sku.code for sku in blocked],
+            )
     changed = (
         Product.objects.filter(pk__in=ids)
         .exclude(status=status)
@@ -75,18 +105,37 @@ def set_product_status(*, products: Iterable[Product], status: str, actor=None) 
 def apply_product_schedules(*, now: datetime | None = None) -> dict[str, int]:
     """List and unlist products whose scheduled time has come (see module doc)."""
     now = now or timezone.now()
-    listed = (
-        Product.objects.filter(list_at__lte=now, status__in=LISTABLE_FROM)
-        .filter(Q(unlist_at__isnull=True) | Q(unlist_at__gt=now))
-        .update(status=Product.Status.LISTED, list_at=None, updated_at=now)
+    due = Product.objects.filter(list_at__lte=now, status__in=LISTABLE_FROM).filter(
+        Q(unlist_at__isnull=True) | Q(unlist_at__gt=now)
+    )
+    blocked = {
+        sku.product_id
+        for sku in topups_without_account(product_ids=due.values_list("pk", flat=True))
+    }
+    if blocked:
+        logger.warning(
+            "scheduled listing held back: top-up SKUs without recharge fields",
+            extra={"products": sorted(blocked)},
+        )
+    listed = due.exclude(pk__in=blocked).update(
+        status=Product.Status.LISTED, list_at=None, updated_at=now
     )
     unlisted = Product.objects.filter(
         unlist_at__lte=now, status=Product.Status.LISTED
     ).update(status=Product.Status.UNLISTED, unlist_at=None, updated_at=now)
     # Passed times that changed nothing are consumed too (see module doc).
-    consumed = Product.objects.filter(list_at__lte=now).update(list_at=None)
+    consumed = (
+        Product.objects.filter(list_at__lte=now)
+        .exclude(pk__in=blocked)
+        .update(list_at=None)
+    )
     consumed += Product.objects.filter(unlist_at__lte=now).update(unlist_at=None)
-    return {"listed": listed, "unlisted": unlisted, "cleared": consumed}
+    return {
+        "listed": listed,
+        "unlisted": unlisted,
+        "cleared": consumed,
+        "held": len(blocked),
+    }
 
 
 def _free_copy_code(code: str, taken: set[str]) -> str:

@@ -54,7 +54,7 @@ def test_running_twice_changes_nothing_more():
     first = apply_product_schedules(now=NOW)
     second = apply_product_schedules(now=NOW)
     assert (first["listed"], first["unlisted"]) == (1, 1)
-    assert second == {"listed": 0, "unlisted": 0, "cleared": 0}
+    assert second == {"listed": 0, "unlisted": 0, "cleared": 0, "held": 0}
 
 
 def test_an_operator_pausing_after_the_listing_is_not_overridden():
@@ -86,7 +86,7 @@ def test_passed_times_on_products_already_in_that_state_are_cleared():
     already = make_product(status="listed", list_at=NOW)
     make_product(status="draft", unlist_at=NOW)
     result = apply_product_schedules(now=NOW)
-    assert result == {"listed": 0, "unlisted": 0, "cleared": 2}
+    assert result == {"listed": 0, "unlisted": 0, "cleared": 2, "held": 0}
     already.refresh_from_db()
     assert already.list_at is None
     assert not Product.objects.filter(unlist_at__isnull=False).exists()
