@@ -23,8 +23,15 @@ from decimal import Decimal
 
 from django.core.files import File
 from django.db import connection
+from openpyxl import Workbook
 
-from kameng.bench import benchmark
+from bench.registry import benchmark
+from catalog.models import CardBatch, CardCode, Category, Product, Sku
+from catalog.services.imports import (
+    commit_card_batch,
+    preview_card_batch,
+    run_card_batch,
+)
 
 
 def _peak_rss_mb() -> float:
@@ -33,8 +40,6 @@ def _peak_rss_mb() -> float:
 
 
 def _write_xlsx(path: str, rows: int, prefix: str) -> None:
-    from openpyxl import Workbook
-
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("卡密")
     sheet.append(["卡号", "密码"])
@@ -50,13 +55,6 @@ def _write_xlsx(path: str, rows: int, prefix: str) -> None:
     arguments=[("--rows", {"type": int, "default": 100_000})],
 )
 def import_codes(*, rows: int, stdout) -> dict:
-    from catalog.models import CardBatch, CardCode, Category, Product, Sku
-    from catalog.services.imports import (
-        commit_card_batch,
-        preview_card_batch,
-        run_card_batch,
-    )
-
     run = secrets.token_hex(3).upper()
     prefix = f"BN{run}"
     category = Category.objects.create(name=f"bench-{run}", slug=f"bench-{run}")

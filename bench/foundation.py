@@ -3,9 +3,10 @@
 import statistics
 import time
 
+from django.contrib.auth import get_user_model
 from django.test import Client
 
-from kameng.bench import benchmark
+from bench.registry import benchmark
 
 
 @benchmark(
@@ -14,8 +15,6 @@ from kameng.bench import benchmark
     arguments=[("--requests", {"type": int, "default": 200})],
 )
 def healthz_and_dashboard(*, requests: int, stdout) -> dict:
-    from django.contrib.auth import get_user_model
-
     client = Client()
     admin = get_user_model().objects.filter(is_superuser=True).first()
     figures = {"requests": requests}

@@ -1,12 +1,11 @@
-"""Benchmarks: `python manage.py bench NAME` prints one JSON object as its last line.
-
-Each app registers its benchmarks in `<app>/benchmarks.py`:
+"""The benchmark registry: `@benchmark(...)` names a function that returns figures.
 
     @benchmark("import_codes", help="...",
                arguments=[("--rows", {"type": int, "default": 100_000})])
     def import_codes(*, rows, stdout): ...  # returns a dict of figures
 
-Benchmarks never run inside `make test`; `make bench` runs them all.
+`python manage.py bench NAME` runs one and prints its figures as one JSON object on
+the last line. Benchmarks never run inside `make test`; `make bench` runs them all.
 """
 
 from __future__ import annotations
@@ -32,3 +31,9 @@ def benchmark(name: str, *, help: str = "", arguments=()):
         return func
 
     return register
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (share 0.95 = p95), rounded to 0.1."""
+    ordered = sorted(values)
+    return round(ordered[max(0, int(len(ordered) * share + 0.5) - 1)], 1)

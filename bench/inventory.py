@@ -22,12 +22,31 @@ from __future__ import annotations
 
 import statistics
 import time
+from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.test.utils import override_settings
+from django.utils import timezone
 
-from kameng.bench import benchmark
+from bench.registry import benchmark
+from catalog.models import (
+    CardBatch,
+    CardCode,
+    Category,
+    Product,
+    Sku,
+    SkuSalesDay,
+    Supplier,
+    SupplierCall,
+    SupplierOffer,
+)
+from catalog.services.inventory import check_stock_alerts
+from users.models import User
+from users.roles import ROLE_BY_CODE
 
 SLUG = "bench-inventory"
 PREFIX = "BI-"
@@ -62,16 +81,7 @@ def _marker_name(skus, codes):
     return f"bench inventory skus={skus} codes={codes}"
 
 
-def cleanup(stdout=None) -> None:
-    from catalog.models import (
-        CardBatch,
-        CardCode,
-        Category,
-        Product,
-        Sku,
-        Supplier,
-    )
-
+def delete_data_set(stdout=None) -> None:
     skus = Sku.objects.filter(product__category__slug=SLUG)
     _say(stdout, "inventory bench: deleting the data set")
     with connection.cursor() as cursor:
@@ -92,18 +102,6 @@ def cleanup(stdout=None) -> None:
 
 
 def build(*, skus: int, codes: int, stdout=None) -> None:
-    from decimal import Decimal
-
-    from catalog.models import (
-        CardBatch,
-        CardCode,
-        Category,
-        Product,
-        Sku,
-        Supplier,
-        SupplierOffer,
-    )
-
     started = time.perf_counter()
     with transaction.atomic():
         # Named after its sizes only once complete: a build that was interrupted
@@ -252,10 +250,6 @@ def _skip_fk_triggers(cursor) -> None:
 def refresh_ageing_rows(stdout=None) -> dict:
     """Sales of the last 8 days and supplier calls of the last hour, relative to
     now, so that a reused data set looks alive."""
-    from django.utils import timezone
-
-    from catalog.models import Sku, SkuSalesDay, SupplierCall, SupplierOffer
-
     today = timezone.localdate()
     skus = Sku.objects.filter(product__category__slug=SLUG)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -306,11 +300,6 @@ def refresh_ageing_rows(stdout=None) -> dict:
 
 
 def _staff_user():
-    from django.contrib.auth.models import Group
-
-    from users.models import User
-    from users.roles import ROLE_BY_CODE
-
     user, created = User.objects.get_or_create(
         username="bench-inventory-ops", defaults={"is_staff": True}
     )
@@ -322,8 +311,6 @@ def _staff_user():
 
 
 def measure(*, requests: int, stdout=None) -> dict:
-    from django.conf import settings
-
     # The test client's host, and static URLs without a collectstatic manifest.
     storages = {
         **settings.STORAGES,
@@ -385,15 +372,10 @@ def _measure(*, requests: int, stdout=None) -> dict:
     ],
 )
 def inventory_monitor(*, skus, codes, requests, cleanup, stdout) -> dict:
-    from django.core.management.base import CommandError
-
-    from catalog.models import Category, Sku
-    from catalog.services.inventory import check_stock_alerts
-
     if connection.vendor != "postgresql":
         raise CommandError("inventory_monitor measures PostgreSQL: set DATABASE_URL.")
     if cleanup:
-        globals()["cleanup"](stdout)
+        delete_data_set(stdout)
         return {"cleaned_up": True}
     if skus < 1 or codes < 0 or requests < 1:
         raise CommandError("--skus and --requests must be at least 1, --codes >= 0.")
@@ -401,7 +383,7 @@ def inventory_monitor(*, skus, codes, requests, cleanup, stdout) -> dict:
     marker = Category.objects.filter(slug=SLUG).first()
     reused = marker is not None and marker.name == _marker_name(skus, codes)
     if marker is not None and not reused:
-        globals()["cleanup"](stdout)
+        delete_data_set(stdout)
     build_seconds = 0.0
     if not reused:
         started = time.perf_counter()

@@ -1,0 +1,241 @@
+"""Benchmark: card checkout over HTTP against the same sale as plain SQL.
+
+    python manage.py bench checkout [--buyers 32] [--seconds 20] [--codes 30000]
+
+Needs the full stack (Postgres, Redis). Logged-in buyers (bench.browser) buy one
+code each over and over through gunicorn; then bench.ceiling runs the same
+transaction as plain SQL. Reports orders/s, p50/p99, the ratio of the two and the
+integrity of what was sold (one code per order, wallets equal to their ledgers).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import runpy
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+
+from bench.browser import Browser
+from bench.ceiling import sales_per_second
+from bench.processes import ROOT, free_port, require_full_stack, start, stop, wait_http
+from bench.registry import benchmark, percentile
+from catalog.models import CardBatch, CardCode, Category, Product, Sku
+from kameng import crypto
+from orders.models import Order
+from users.models import LedgerEntry, User, Wallet
+from users.services import credit_wallet
+
+
+def _checkout_fixture(*, buyers: int, codes: int):
+    category, _ = Category.objects.get_or_create(
+        parent=None, name="Bench", defaults={"slug": "bench"}
+    )
+    product, _ = Product.objects.get_or_create(
+        category=category, name="Bench card", defaults={"status": "listed"}
+    )
+    sku, _ = Sku.objects.update_or_create(
+        code="BENCH-CARD",
+        defaults={
+            "product": product,
+            "name": "10",
+            "delivery_type": Sku.DeliveryType.CARD,
+            "stock_mode": Sku.StockMode.CODES,
+            "price": Decimal("1.00"),
+            "max_quantity": 10,
+        },
+    )
+    available = CardCode.objects.filter(sku=sku, status="available").count()
+    if available < codes:
+        batch = CardBatch.objects.create(
+            sku=sku, file_name="bench", file_format="txt", status="done"
+        )
+        version = crypto.current_key_version()
+        missing = codes - available
+        start = CardCode.objects.filter(sku=sku).count()
+        for offset in range(0, missing, 5000):
+            texts = [
+                f"BENCH-{sku.pk}-{start + n:09d}"
+                for n in range(offset, min(offset + 5000, missing))
+            ]
+            CardCode.objects.bulk_create(
+                CardCode(
+                    sku=sku,
+                    batch=batch,
+                    secret=crypto.encrypt(text),
+                    code_hash=crypto.code_hash(text),
+                    key_version=version,
+                    hint=crypto.mask(text),
+                )
+                for text in texts
+            )
+    count = CardCode.objects.filter(sku=sku, status="available").aggregate(
+        n=Count("id")
+    )
+    Sku.objects.filter(pk=sku.pk).update(stock=count["n"])
+    people = []
+    for n in range(buyers):
+        user, created = User.objects.get_or_create(username=f"bench-card-{n:03d}")
+        if created:
+            user.set_password("bench-password")
+            user.save(update_fields=["password"])
+            credit_wallet(
+                user=user, amount=Decimal("1000000.00"), kind=LedgerEntry.Kind.TOPUP
+            )
+        people.append(user)
+    return sku, people
+
+
+@benchmark(
+    "checkout",
+    help="Card checkout over HTTP (gunicorn, 32 buyers) vs the same transaction "
+    "as plain SQL (8 connections): orders/s, p50/p99, ratio, integrity.",
+    arguments=[
+        ("--buyers", {"type": int, "default": 32}),
+        ("--seconds", {"type": float, "default": 20.0}),
+        ("--codes", {"type": int, "default": 30000}),
+        # Default: gunicorn.conf.py's, as production runs.
+        ("--gunicorn-workers", {"type": int, "default": None}),
+        ("--gunicorn-threads", {"type": int, "default": None}),
+        ("--ceiling-connections", {"type": int, "default": 8}),
+    ],
+)
+def checkout(
+    *,
+    buyers,
+    seconds,
+    codes,
+    gunicorn_workers,
+    gunicorn_threads,
+    ceiling_connections,
+    stdout,
+) -> dict:
+    require_full_stack()
+    sku, people = _checkout_fixture(buyers=buyers, codes=codes)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "KAMENG_CELERY_EAGER": "true",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    web = start(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "kameng.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            *(["--workers", str(gunicorn_workers)] if gunicorn_workers else []),
+            *(["--threads", str(gunicorn_threads)] if gunicorn_threads else []),
+        ],
+        env,
+    )
+    timings: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    try:
+        wait_http(f"{base_url}/healthz")
+        sessions = []
+        for person in people:
+            browser = Browser(base_url)
+            browser.get("/shop/login/")
+            browser.post(
+                "/shop/login/",
+                {"username": person.username, "password": "bench-password"},
+            )
+            sessions.append(browser)
+        product_path = f"/shop/p/{sku.product_id}/?sku={sku.pk}"
+        sessions[0].get(product_path)  # warm up
+        until = time.monotonic() + seconds
+
+        def shop(browser: Browser):
+            while time.monotonic() < until:
+                begun = time.perf_counter()
+                try:
+                    status, headers, _ = browser.post(
+                        product_path, {"quantity": "1", "payment": "wallet"}
+                    )
+                    location = headers.get("Location", "")
+                    if not location.startswith("/shop/orders/"):
+                        raise RuntimeError(f"no redirect to the order: {status}")
+                    _, _, page = browser.get(location)
+                    if not re.search(r"<li><code>BENCH-", page):
+                        raise RuntimeError("order page without the code")
+                except Exception as exc:  # noqa: BLE001 - counted and reported
+                    with lock:
+                        failures.append(repr(exc)[:200])
+                    continue
+                with lock:
+                    timings.append((time.perf_counter() - begun) * 1000)
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=shop, args=(s,)) for s in sessions]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        http_rate = len(timings) / (time.monotonic() - started)
+        for browser in sessions:
+            browser.close()
+    finally:
+        stop(web)
+
+    ceiling = sales_per_second(
+        sku_id=sku.pk,
+        buyer_ids=[p.pk for p in people],
+        seconds=seconds / 2,
+        connections=ceiling_connections,
+    )
+    delivered = Order.objects.filter(sku=sku, status="delivered").count()
+    sold = CardCode.objects.filter(sku=sku, status="sold")
+    distinct_sold = sold.values("order_ref").distinct().count()
+    wallets = Wallet.objects.filter(user__in=people).annotate(
+        ledger=Sum("entries__amount")
+    )
+    mismatched = [w.user_id for w in wallets if w.balance != w.ledger]
+    double_sold = (
+        sold.values("order_ref").annotate(n=Count("id")).filter(n__gt=1).count()
+    )
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    figures = {
+        "buyers": buyers,
+        "seconds": seconds,
+        "gunicorn_workers": gunicorn_workers or conf["workers"],
+        "gunicorn_threads": gunicorn_threads or conf["threads"],
+        "http_orders": len(timings),
+        "http_failures": len(failures),
+        "http_orders_per_s": round(http_rate, 1),
+        "http_p50_ms": round(statistics.median(timings), 1) if timings else None,
+        "http_p99_ms": percentile(timings, 0.99) if timings else None,
+        "sql_ceiling_orders_per_s": round(ceiling, 1),
+        "ratio": round(http_rate / ceiling, 3) if ceiling else None,
+        "integrity_orders_equal_codes": delivered == sold.count() == distinct_sold,
+        "integrity_code_sold_twice": double_sold,
+        "integrity_wallets_off_ledger": len(mismatched),
+        "target_ratio": 0.35,
+        "target_p99_ms": 250,
+    }
+    if failures:
+        stdout.write("first failures: " + "; ".join(failures[:3]))
+    return figures
+
+
+# --- bench sale_pool: the cost of a card sale does not grow with the code pool ---

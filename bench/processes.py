@@ -1,0 +1,75 @@
+"""Starting and stopping the processes a full-stack benchmark measures (gunicorn,
+a Celery worker), each in its own process group so that stopping one stops its
+children too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def require_full_stack() -> None:
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        raise CommandError(
+            "This benchmark needs the full stack: set DATABASE_URL (Postgres) and "
+            "REDIS_URL."
+        )
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        raise CommandError("Unset KAMENG_CELERY_EAGER: tasks must go to a worker.")
+
+
+def require_postgres() -> None:
+    if connection.vendor != "postgresql":
+        raise CommandError("This benchmark needs PostgreSQL: set DATABASE_URL.")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(args: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_http(url: str, seconds: float = 90) -> None:
+    """Until `url` answers at all (a 503 while no worker runs is an answer)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - our own server
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise CommandError(f"{url} did not come up")

@@ -1,0 +1,14 @@
+"""Every benchmark, registered on import: `manage.py bench` loads this module."""
+
+from bench import checkout, foundation, imports, inventory, sale_pool, topup
+from bench.registry import REGISTRY
+
+__all__ = [
+    "REGISTRY",
+    "checkout",
+    "foundation",
+    "imports",
+    "inventory",
+    "sale_pool",
+    "topup",
+]
