@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.demo.products import sample_account
 from catalog.models import CardBatch, CardCode, Sku, SkuSalesDay
 from kameng import crypto
 from orders.models import Order, OrderEvent
@@ -84,9 +85,7 @@ def seed(ctx):
                         "total": str(amount),
                         "layers": [{"code": "base", "unit_price": str(sku.price)}],
                     },
-                    recharge_account={"phone": f"138{rng.randrange(10**8):08d}"}
-                    if sku.delivery_type == Sku.DeliveryType.TOPUP
-                    else {},
+                    recharge_account=sample_account(sku, rng),
                     status=path[-1],
                     payment_method=Order.PaymentMethod.WALLET if len(path) > 2 else "",
                     flag=Order.Flag.SUPPLIER_FAILURE if S.FAILED in path else "",

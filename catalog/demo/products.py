@@ -1,3 +1,7 @@
+"""Demo catalog: categories, products and SKUs. Every top-up SKU asks for the
+account it credits (RECHARGE_FIELDS); a re-run gives those fields to a demo SKU
+that lacks them (an older demo database), and leaves any other SKU alone."""
+
 from decimal import Decimal
 
 from catalog.models import Category, Product, Sku
@@ -20,6 +24,10 @@ TREE = {
         "王者荣耀点券": [
             ("WZ-60", "60 点券", D("6"), TOPUP, D("5.90"), D("5.60")),
             ("WZ-300", "300 点券", D("30"), TOPUP, D("29.50"), D("28.20")),
+        ],
+        "Q币直充": [
+            ("QD-10", "10 Q币", D("10"), TOPUP, D("9.90"), D("9.60")),
+            ("QD-50", "50 Q币", D("50"), TOPUP, D("49.50"), D("48.20")),
         ],
     },
     ("游戏点卡", "网易"): {
@@ -59,6 +67,42 @@ TREE = {
         ],
     },
 }
+PHONE = [{"key": "phone", "label": "手机号码", "rule": "phone", "required": True}]
+# What each top-up product credits: a phone number, a game role and its server,
+# a QQ number.
+RECHARGE_FIELDS = {
+    "王者荣耀点券": [
+        {"key": "role_id", "label": "游戏角色 ID", "rule": "game_id", "required": True},
+        {
+            "key": "server",
+            "label": "大区（如 安卓QQ区）",
+            "rule": "regex:(安卓|苹果)(QQ|微信)区",
+            "required": True,
+        },
+    ],
+    "Q币直充": [{"key": "qq", "label": "QQ 号码", "rule": "qq", "required": True}],
+    "移动话费快充": PHONE,
+    "联通话费快充": PHONE,
+}
+SAMPLE_SERVERS = ("安卓QQ区", "安卓微信区", "苹果QQ区", "苹果微信区")
+
+
+def sample_account(sku: Sku, rng) -> dict:
+    """A plausible account for an order of a demo top-up SKU, valid for its
+    recharge fields; {} for any other SKU."""
+    makers = {
+        "phone": lambda: f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+        "qq": lambda: str(rng.randrange(10**5, 10**10)),
+        "role_id": lambda: f"player_{rng.randrange(10**6):06d}",
+        "server": lambda: rng.choice(SAMPLE_SERVERS),
+    }
+    return {
+        field["key"]: makers[field["key"]]()
+        for field in sku.recharge_fields or []
+        if field.get("key") in makers
+    }
+
+
 SLUGS = {
     "游戏点卡": "game-cards",
     "腾讯": "tencent",
@@ -74,7 +118,7 @@ SLUGS = {
 
 
 def seed(ctx):
-    created = 0
+    created = fixed = 0
     for order, ((top, sub), products) in enumerate(TREE.items()):
         root, _ = Category.objects.get_or_create(
             parent=None, name=top, defaults={"slug": SLUGS[top]}
@@ -93,8 +137,9 @@ def seed(ctx):
                     "description": f"{product_name}，秒到账。",
                 },
             )
+            fields = RECHARGE_FIELDS.get(product_name, [])
             for code, spec, face, delivery, price, cost in skus:
-                _sku, was_created = Sku.objects.get_or_create(
+                sku, was_created = Sku.objects.get_or_create(
                     code=code,
                     defaults={
                         "product": product,
@@ -109,8 +154,16 @@ def seed(ctx):
                         "stock": 20 if delivery == MANUAL else 0,
                         "price": price,
                         "cost_price": cost,
+                        "recharge_fields": fields,
                     },
                 )
                 created += was_created
+                if fields and sku.lacks_recharge_account():
+                    sku.recharge_fields = fields
+                    sku.save(update_fields=["recharge_fields"])
+                    fixed += 1
     existing = Sku.objects.count() - created
-    ctx.say(f"catalog: {created} SKUs created, {existing} already there")
+    ctx.say(
+        f"catalog: {created} SKUs created, {existing} already there, "
+        f"{fixed} top-ups given their recharge fields"
+    )

@@ -13,7 +13,7 @@ from django.utils import timezone
 from catalog.models import SandboxProfile, Sku, Supplier, SupplierCall, SupplierOffer
 from catalog.services.suppliers import set_signing_key
 
-TOPUP_SKUS = ("WZ-60", "WZ-300", "CM-50", "CM-100", "CU-50", "CU-100")
+TOPUP_SKUS = ("WZ-60", "WZ-300", "QD-10", "QD-50", "CM-50", "CM-100", "CU-50", "CU-100")
 CALLS_PER_SUPPLIER = 150
 
 
