@@ -13,7 +13,7 @@ from kameng.admin_pages import ReadOnlyMixin
 from kameng.exceptions import DomainError
 from orders.models import Fulfilment, Order, OrderEvent, Ticket, TicketMessage
 from orders.payments.admin import register as register_payment_admin
-from orders.services import refund_to_wallet
+from orders.refunds import refund_to_wallet
 
 
 class OrderEventInline(TabularInline):

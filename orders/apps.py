@@ -7,4 +7,7 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self):
-        from orders import signals  # noqa: F401 - connects the receivers
+        # Imported once the app registry is ready: the receivers connect, and the
+        # payment tasks register (Celery's autodiscovery imports orders.tasks only).
+        from orders import signals  # noqa: F401
+        from orders.payments import tasks  # noqa: F401

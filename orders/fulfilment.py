@@ -1,9 +1,12 @@
-"""Top-up fulfilment through suppliers: outbox, retries, failover, callbacks.
+"""Delivering paid orders: card codes at once, manual orders by staff, top-ups
+through suppliers (outbox, retries, failover, callbacks).
 
-The paying transaction writes a Fulfilment row (start_fulfilment) and enqueues
-`orders.advance_fulfilment` after commit. Each step claims the row with a lease
-(FOR UPDATE SKIP LOCKED, then next_attempt_at pushed ahead) and makes the supplier
-call outside any transaction, with the supplier's own timeout.
+deliver_on_payment() runs inside the paying transaction: card orders get their
+codes there, manual orders wait in the staff queue, and a top-up gets its
+Fulfilment row (start_fulfilment) and `fulfilment_due` is sent after commit
+(orders.signals queues the step as a Celery task). Each step claims the row
+with a lease (FOR UPDATE SKIP LOCKED, then next_attempt_at pushed ahead) and
+makes the supplier call outside any transaction, with the supplier's own timeout.
 
 Rules, in order:
 - A definite answer moves on: success delivers; "processing" waits for the signed
@@ -25,22 +28,28 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import SupplierOffer
+from catalog.exceptions import NotEnoughCodes
+from catalog.models import Sku, SupplierOffer
+from catalog.services.codes import count_sale, take_codes
 from catalog.services.suppliers import call_supplier, healthy_offers
+from catalog.stock import StockState, stock_state
 from catalog.suppliers.base import (
     ResultStatus,
     SupplierError,
     SupplierResult,
     SupplierUnavailable,
 )
+from catalog.tasks.inventory import check_stock_alerts_task
 from kameng import events
+from orders.exceptions import CheckoutRefused, SoldOut
 from orders.models import Fulfilment, Order
-from orders.services import (
+from orders.refunds import refund_to_wallet
+from orders.transitions import (
     open_abnormal_ticket,
-    refund_to_wallet,
     send_after_commit,
     transition_order,
 )
@@ -48,7 +57,7 @@ from orders.services import (
 logger = logging.getLogger(__name__)
 
 S = Order.Status
-F = Fulfilment.State
+State = Fulfilment.State
 LEASE = timedelta(seconds=90)  # longer than any supplier timeout
 POLL_AFTER = timedelta(seconds=30)
 MAX_ATTEMPTS_PER_OFFER = 3
@@ -59,17 +68,89 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2**attempts, 300))
 
 
+# Sent after commit when a top-up has a step due now (kwargs: order_id). Its one
+# receiver (orders.signals) queues the step as a Celery task: this module never
+# imports the tasks that call it.
+fulfilment_due = Signal()
+
+
+def deliver_on_payment(*, order: Order, actor) -> None:
+    """Inside the paying transaction, with the order locked and just paid: card
+    orders are delivered here; top-ups get their outbox row (worked by Celery
+    after commit); manual orders wait in the staff queue (status paid)."""
+    if order.sku.delivery_type == Sku.DeliveryType.CARD:
+        try:
+            sold = take_codes(
+                sku=order.sku,
+                quantity=order.quantity,
+                order_ref=order.order_no,
+                count=False,
+            )
+        except NotEnoughCodes as exc:
+            raise SoldOut(
+                _("Sold out: only %(available)s left.")
+                % {"available": exc.extra["available"]},
+                **exc.extra,
+            ) from exc
+        order.delivery = {"code_ids": [code.id for code in sold]}
+        transition_order(
+            order=order,
+            to=S.DELIVERED,
+            actor=actor,
+            reason="card codes",
+            also=("delivery",),
+        )
+        # Last: the SKU's stock and sales rows are locked by every buyer of it.
+        stock = count_sale(sku=order.sku, quantity=order.quantity)
+        check_stock_after_sale(sku=order.sku, stock=stock)
+        send_after_commit(events.order_delivered, order_id=order.pk)
+    elif order.sku.delivery_type == Sku.DeliveryType.TOPUP:
+        start_fulfilment(order=order)
+
+
+def check_stock_after_sale(*, sku: Sku, stock: int | None) -> None:
+    """A sale that takes the SKU to its low-stock threshold raises the alert now,
+    not at the next minute's beat run (and may pause a sold-out SKU).
+
+    `stock` is what count_sale() left, read under the SKU's row lock, so the sale
+    that empties the SKU always sees it (a value read when the order was locked
+    can be dozens of concurrent sales old). The check runs after commit."""
+    if stock is None:
+        return
+    left = stock_state(
+        stock_mode=sku.stock_mode,
+        stock=stock,
+        low_stock_threshold=sku.low_stock_threshold,
+    )
+    if left == StockState.OK:
+        return
+    sku_id = sku.pk
+    transaction.on_commit(lambda: check_stock_alerts_task.delay(sku_ids=[sku_id]))
+
+
+@transaction.atomic
+def deliver_manually(*, order: Order, actor, note: str) -> Order:
+    """Staff hand over a manual order (account details, a shipped code...)."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if not note.strip():
+        raise CheckoutRefused(_("Write what was delivered: the buyer reads it."))
+    order.delivery = {"note": note.strip()[:2000]}
+    transition_order(
+        order=order,
+        to=S.DELIVERED,
+        actor=actor,
+        reason=note.strip(),
+        also=("delivery",),
+    )
+    send_after_commit(events.order_delivered, order_id=order.pk)
+    return order
+
+
 def start_fulfilment(*, order: Order) -> Fulfilment:
-    """Inside the paying transaction: the outbox row, then the task after commit."""
+    """Inside the paying transaction: the outbox row, then the step after commit."""
     job = Fulfilment.objects.create(order=order, next_attempt_at=timezone.now())
-    transaction.on_commit(lambda: enqueue(order_id=order.pk))
+    send_after_commit(fulfilment_due, order_id=order.pk)
     return job
-
-
-def enqueue(*, order_id: int) -> None:
-    from orders.tasks import advance_fulfilment_task
-
-    advance_fulfilment_task.delay(order_id)
 
 
 def _claim(order_id: int) -> Fulfilment | None:
@@ -84,7 +165,7 @@ def _claim(order_id: int) -> Fulfilment | None:
             )
             .filter(
                 order_id=order_id,
-                state__in=[F.PENDING, F.SUBMITTED, F.PROCESSING],
+                state__in=[State.PENDING, State.SUBMITTED, State.PROCESSING],
                 next_attempt_at__lte=now,
             )
             .first()
@@ -100,7 +181,7 @@ def _save(job: Fulfilment, **changes) -> bool:
     deliver while our own call is still returning): a final state never moves."""
     changed = (
         Fulfilment.objects.filter(pk=job.pk)
-        .exclude(state__in=[F.SUCCEEDED, F.FAILED])
+        .exclude(state__in=[State.SUCCEEDED, State.FAILED])
         .update(**changes, updated_at=timezone.now())
     )
     for name, value in changes.items():
@@ -137,15 +218,15 @@ def _step(job: Fulfilment) -> str:
         offer = _next_offer(job)
         if offer is None:
             _give_up(job, reason=job.last_error or _("No supplier could deliver."))
-            return F.FAILED
-        _save(job, offer=offer, attempts=0, state=F.PENDING)
+            return State.FAILED
+        _save(job, offer=offer, attempts=0, state=State.PENDING)
         _mark_delivering(order)
     offer = job.offer
-    unclear = job.state in (F.SUBMITTED, F.PROCESSING)
+    unclear = job.state in (State.SUBMITTED, State.PROCESSING)
     if not unclear:
         # From here on the supplier may hold the order whatever becomes of this
         # worker (killed mid-call): whoever steps next asks before resubmitting.
-        _save(job, state=F.SUBMITTED)
+        _save(job, state=State.SUBMITTED)
     try:
         result = call_supplier(
             offer=offer,
@@ -163,44 +244,44 @@ def _step(job: Fulfilment) -> str:
         if exc.ambiguous or unclear:
             if attempts >= MAX_UNCLEAR_QUERIES:
                 _stuck(job, reason=str(exc.message))
-                return F.SUBMITTED
+                return State.SUBMITTED
             _save(
                 job,
-                state=F.SUBMITTED,
+                state=State.SUBMITTED,
                 attempts=attempts,
                 last_error=str(exc.message)[:300],
                 next_attempt_at=timezone.now() + backoff(attempts),
             )
-            return F.SUBMITTED
+            return State.SUBMITTED
         if attempts >= MAX_ATTEMPTS_PER_OFFER:
             return _drop_offer(job, reason=str(exc.message))
         _save(
             job,
-            state=F.PENDING,  # a definite refusal: the supplier has no order
+            state=State.PENDING,  # a definite refusal: the supplier has no order
             attempts=attempts,
             last_error=str(exc.message)[:300],
             next_attempt_at=timezone.now() + backoff(attempts),
         )
-        return F.PENDING
+        return State.PENDING
     return apply_result(job=job, result=result, queried=unclear)
 
 
 def apply_result(*, job: Fulfilment, result: SupplierResult, queried: bool) -> str:
     if result.status == ResultStatus.SUCCESS:
         _complete(job, trade_no=result.trade_no)
-        return F.SUCCEEDED
+        return State.SUCCEEDED
     if result.status == ResultStatus.PROCESSING:
         _save(
             job,
-            state=F.PROCESSING,
+            state=State.PROCESSING,
             trade_no=result.trade_no or job.trade_no,
             next_attempt_at=timezone.now() + POLL_AFTER,
         )
-        return F.PROCESSING
+        return State.PROCESSING
     if queried and result.code == "not_found":
         # The supplier never received the order: submitting it now is safe (we
         # still hold the lease, so nobody else submits meanwhile).
-        _save(job, state=F.PENDING)
+        _save(job, state=State.PENDING)
         return advance_again(job)
     if result.code == "invalid_account":
         _give_up(
@@ -209,13 +290,13 @@ def apply_result(*, job: Fulfilment, result: SupplierResult, queried: bool) -> s
             % {"msg": result.message},
             flag=Order.Flag.INVALID_ACCOUNT,
         )
-        return F.FAILED
+        return State.FAILED
     return _drop_offer(job, reason=result.message or result.code)
 
 
 def advance_again(job: Fulfilment) -> str:
     outcome = _step(job)
-    return F.PENDING if outcome == "next_offer" else outcome
+    return State.PENDING if outcome == "next_offer" else outcome
 
 
 def _drop_offer(job: Fulfilment, *, reason: str) -> str:
@@ -225,7 +306,7 @@ def _drop_offer(job: Fulfilment, *, reason: str) -> str:
         tried_offers=[*job.tried_offers, job.offer_id],
         offer=None,
         attempts=0,
-        state=F.PENDING,
+        state=State.PENDING,
         last_error=reason[:300],
         next_attempt_at=timezone.now(),
     ):
@@ -249,10 +330,10 @@ def _complete(job: Fulfilment, *, trade_no: str) -> None:
         .select_related("offer__supplier")
         .get(pk=job.pk)
     )
-    if job.state == F.SUCCEEDED:
+    if job.state == State.SUCCEEDED:
         return
     order = Order.objects.select_for_update().get(pk=job.order_id)
-    job.state, job.trade_no = F.SUCCEEDED, trade_no or job.trade_no
+    job.state, job.trade_no = State.SUCCEEDED, trade_no or job.trade_no
     job.save(update_fields=["state", "trade_no", "updated_at"])
     if order.status == S.PAID:
         transition_order(order=order, to=S.DELIVERING, reason="supplier")
@@ -294,10 +375,10 @@ def _give_up(job: Fulfilment, *, reason: str, flag: str = "") -> None:
     flag = flag or Order.Flag.SUPPLIER_FAILURE
     with transaction.atomic():
         job = Fulfilment.objects.select_for_update().get(pk=job.pk)
-        if job.state in (F.FAILED, F.SUCCEEDED):
+        if job.state in (State.FAILED, State.SUCCEEDED):
             return
         order = Order.objects.select_for_update().get(pk=job.order_id)
-        job.state, job.last_error = F.FAILED, reason[:300]
+        job.state, job.last_error = State.FAILED, reason[:300]
         job.save(update_fields=["state", "last_error", "updated_at"])
         transition_order(order=order, to=S.FAILED, reason=reason)
         ticket_text = _("No supplier could deliver: %(reason)s") % {"reason": reason}
@@ -322,7 +403,7 @@ def apply_callback(
             .filter(order__order_no=order_no)
             .first()
         )
-        if job is None or job.state in (F.SUCCEEDED, F.FAILED):
+        if job is None or job.state in (State.SUCCEEDED, State.FAILED):
             return
         if job.offer_id is None or job.offer.supplier_id != supplier_id:
             logger.warning(
@@ -335,16 +416,16 @@ def apply_callback(
             _complete(job, trade_no=trade_no)
         elif status == ResultStatus.FAILED:
             _drop_offer(job, reason=_("The supplier reported a failure."))
-            transaction.on_commit(lambda: enqueue(order_id=job.order_id))
-        elif job.state != F.PROCESSING:
-            _save(job, state=F.PROCESSING, trade_no=trade_no or job.trade_no)
+            send_after_commit(fulfilment_due, order_id=job.order_id)
+        elif job.state != State.PROCESSING:
+            _save(job, state=State.PROCESSING, trade_no=trade_no or job.trade_no)
 
 
 def due_fulfilments(*, limit: int = 500) -> list[int]:
     """Order ids whose job is due: lost messages, processing orders to poll."""
     return list(
         Fulfilment.objects.filter(
-            state__in=[F.PENDING, F.SUBMITTED, F.PROCESSING],
+            state__in=[State.PENDING, State.SUBMITTED, State.PROCESSING],
             next_attempt_at__lte=timezone.now(),
         )
         .order_by("next_attempt_at")

@@ -1,17 +1,27 @@
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 ZERO = Decimal("0.00")
 
 
+def new_order_no(at=None) -> str:
+    """Date first (operators read it), then 8 random digits: unique in practice,
+    and not a counter anyone could walk through. Wallet top-ups use the same
+    shape behind WalletTopUp.TOPUP_PREFIX."""
+    local = timezone.localtime(at or timezone.now())
+    return f"{local:%y%m%d}{secrets.randbelow(10**8):08d}"
+
+
 class Order(models.Model):
     """One SKU × quantity bought by a buyer (or a guest with a contact).
 
-    Status changes only through orders.services.transition_order, which checks
+    Status changes only through orders.transitions.transition_order, which checks
     ALLOWED and writes an OrderEvent in the same transaction.
     """
 

@@ -9,9 +9,9 @@ from django.utils.translation import gettext_lazy
 from kameng.admin_pages import render_page, staff_page
 from kameng.exceptions import DomainError
 from kameng.navigation import Page, register_page
+from orders.fulfilment import deliver_manually
 from orders.models import Order
 from orders.selectors import manual_queue
-from orders.services import deliver_manually
 
 QUEUE_PAGE_SIZE = 100
 

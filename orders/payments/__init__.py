@@ -1,17 +1,7 @@
-"""Gateway payments for orders: the gateway interface (base), the sandbox gateway,
-the 易支付 (epay) adapter, the settle service, notify endpoints and sweepers.
+"""Gateway payments for orders and wallet top-ups.
 
-The storefront calls `available_channels()` and `start_gateway_payment()`.
+Layers, top to bottom (checked by import-linter, see pyproject.toml):
+views / admin → tasks → services (order payments, notifies, sweepers) →
+topups → settling (what both settle with) → registry → adapters (sandbox, epay)
+→ sandbox_remote (the fake gateway's own side) → base (the gateway interface).
 """
-
-
-def available_channels() -> list[tuple[str, str]]:
-    from orders.payments.registry import available_channels as channels
-
-    return channels()
-
-
-def start_gateway_payment(*, order, channel: str) -> str:
-    from orders.payments.services import start_gateway_payment as start
-
-    return start(order=order, channel=channel)

@@ -39,26 +39,37 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kameng import events
 from kameng.exceptions import DomainError
 from orders.exceptions import IllegalTransition, SoldOut
+from orders.fulfilment import deliver_on_payment
 from orders.models import Order, Payment, PaymentAttempt
 from orders.payments.base import (
     Notice,
     NotifyRejected,
     NotifyRequest,
-    QueryResult,
     UnknownChannel,
 )
 from orders.payments.registry import get_gateway
-from orders.services import (
-    _deliver_on_payment,
+from orders.payments.settling import (
+    notify_url,
+    query_gateway,
+    record_check,
+    recorded_payment,
+    return_url,
+    settle_answer,
+)
+from orders.payments.topups import (
+    is_topup_number,
+    settle_pending_topups,
+    settle_topup_payment,
+)
+from orders.refunds import refund_to_wallet
+from orders.transitions import (
     open_abnormal_ticket,
-    refund_to_wallet,
     send_after_commit,
     transition_order,
 )
@@ -67,23 +78,6 @@ from users.services import credit_wallet
 
 logger = logging.getLogger(__name__)
 S = Order.Status
-
-
-def _absolute(path: str) -> str:
-    return settings.PAYMENT_PUBLIC_BASE_URL.rstrip("/") + path
-
-
-def notify_url(channel: str) -> str:
-    return _absolute(reverse("payments:notify", kwargs={"channel": channel}))
-
-
-def return_url(order: Order) -> str:
-    """Where the gateway sends the buyer back: the storefront's order page."""
-    try:
-        path = reverse("shop:order", kwargs={"order_no": order.order_no})
-    except NoReverseMatch:
-        path = "/"
-    return _absolute(path)
 
 
 def start_gateway_payment(*, order: Order, channel: str) -> str:
@@ -103,31 +97,12 @@ def start_gateway_payment(*, order: Order, channel: str) -> str:
 
 
 # Settling ---------------------------------------------------------------------------
-def recorded_payment(*, channel: str, notice: Notice, **owner) -> Payment | None:
-    """The Payment already recorded for this (channel, trade number), if any.
-    `owner` is order_id=… or topup_id=…: the same trade reported for another
-    order or top-up, or with another amount, is refused, never re-applied."""
-    existing = Payment.objects.filter(channel=channel, trade_no=notice.trade_no).first()
-    if existing is None:
-        return None
-    ((field, value),) = owner.items()
-    if getattr(existing, field) != value or existing.amount != notice.amount:
-        raise NotifyRejected(
-            "trade_conflict",
-            _("Trade %(trade)s was already recorded with another order or amount.")
-            % {"trade": notice.trade_no},
-        )
-    return existing
-
-
 @transaction.atomic
 def settle_payment(*, channel: str, notice: Notice) -> Payment:
     """Record the payment `notice` reports and act on the order (module rules).
     Idempotent per (channel, trade_no). Raises NotifyRejected for an unknown
     order or a trade number already recorded with other facts. A notify for a
     wallet top-up (number "W…") is settled by orders.payments.topups."""
-    from orders.payments.topups import is_topup_number, settle_topup_payment
-
     if is_topup_number(notice.order_no):
         return settle_topup_payment(channel=channel, notice=notice)
     order = (
@@ -167,7 +142,7 @@ def settle_payment(*, channel: str, notice: Notice) -> Payment:
     )
     try:
         with transaction.atomic():  # a savepoint: a failed delivery undoes itself
-            _deliver_on_payment(order=order, actor=None)
+            deliver_on_payment(order=order, actor=None)
     except SoldOut as exc:
         order.refresh_from_db()
         _sold_out(order=order, payment=payment, reason=exc.message)
@@ -351,8 +326,6 @@ def settle_pending_gateway_orders(*, limit: int = 200) -> dict[str, int]:
     counts = {"paid": 0, "unpaid": 0, "unknown": 0, "rejected": 0}
     for attempt in attempts:
         counts[_check_attempt(attempt)] += 1
-    from orders.payments.topups import settle_pending_topups
-
     for state, n in settle_pending_topups(limit=limit).items():
         counts[state] += n
     return counts
@@ -360,45 +333,14 @@ def settle_pending_gateway_orders(*, limit: int = 200) -> dict[str, int]:
 
 def _check_attempt(attempt: PaymentAttempt) -> str:
     """Ask the gateway about one attempt, settle it if paid, remember the answer."""
-    state, note = ask_gateway(channel=attempt.channel, payable=attempt.order)
-    return record_check(PaymentAttempt.objects.filter(pk=attempt.pk), state, note)
-
-
-def record_check(rows, state: str, note: str) -> str:
-    """Write a gateway answer on the swept rows (attempts or top-ups): finance
-    reads it; the sweep asks the longest-unasked first."""
-    rows.update(
-        checked_at=timezone.now(),
-        check_result=state if state != "rejected" else QueryResult.UNKNOWN,
-        check_note=note[:300],
+    order = attempt.order
+    result = query_gateway(channel=attempt.channel, payable=order)
+    state, note = settle_answer(
+        payable=order,
+        result=result,
+        settle=lambda notice: settle_payment(channel=attempt.channel, notice=notice),
     )
-    return state
-
-
-def ask_gateway(*, channel: str, payable) -> tuple[str, str]:
-    """Ask `channel` whether `payable` (an order or a wallet top-up) was paid and
-    settle it if so (settle_payment routes a top-up's number). Returns the state
-    and a note; never raises, so one broken gateway does not stop a sweep."""
-    try:
-        gateway = get_gateway(channel)
-    except UnknownChannel as exc:
-        return QueryResult.UNKNOWN, exc.message
-    try:
-        result = gateway.query(order=payable)
-    except Exception as exc:  # a broken gateway must not stop the sweep
-        logger.exception("payment: query of %s failed", payable.order_no)
-        return QueryResult.UNKNOWN, repr(exc)
-    if result.state != QueryResult.PAID:
-        return result.state, result.detail
-    try:
-        payment = settle_payment(channel=channel, notice=result.notice)
-    except NotifyRejected as exc:
-        logger.warning(
-            "payment: query answer for %s rejected: %s", payable.order_no, exc
-        )
-        return "rejected", exc.message
-    logger.info("payment: %s settled by query (%s)", payable.order_no, payment.outcome)
-    return QueryResult.PAID, payment.trade_no
+    return record_check(PaymentAttempt.objects.filter(pk=attempt.pk), state, note)
 
 
 def cancel_expired_orders(*, limit: int = 500) -> int:

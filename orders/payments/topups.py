@@ -6,6 +6,8 @@ Rules:
   and the buyer is sent to the gateway exactly like an order payment.
 - The gateway's notify carries the top-up number where an order number would
   be; orders.payments.services.settle_payment routes it here by the prefix.
+  This module never imports orders.payments.services: what both need is in
+  orders.payments.settling.
 - A payment is recorded once per (channel, trade number), with the top-up row
   locked, in the same transaction that credits the wallet (ledger kind
   `topup`, reference = the top-up number) and marks the top-up paid: replayed
@@ -31,15 +33,21 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kameng.exceptions import DomainError
-from orders.models import Payment, WalletTopUp
+from orders.models import Payment, WalletTopUp, new_order_no
 from orders.payments.base import Notice, NotifyRejected
 from orders.payments.registry import get_gateway
-from orders.services import new_order_no
+from orders.payments.settling import (
+    notify_url,
+    query_gateway,
+    record_check,
+    recorded_payment,
+    settle_answer,
+    topup_return_url,
+)
 from users.models import LedgerEntry
 from users.services import credit_wallet
 
@@ -64,12 +72,6 @@ def topup_max() -> Decimal:
 def new_topup_no(at=None) -> str:
     """An order number's shape behind the top-up prefix: never mistaken for one."""
     return WalletTopUp.TOPUP_PREFIX + new_order_no(at)
-
-
-def topup_return_url() -> str:
-    from orders.payments.services import _absolute
-
-    return _absolute(reverse("shop:wallet"))
 
 
 def _checked_amount(amount) -> Decimal:
@@ -104,8 +106,6 @@ def start_topup(*, buyer, amount: Decimal, channel: str) -> tuple[WalletTopUp, s
             )
             % {"n": pending}
         )
-    from orders.payments.services import notify_url
-
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -134,8 +134,6 @@ def resume_topup(*, buyer, topup_no: str) -> str:
     ).first()
     if topup is None:
         raise TopUpRefused(_("This top-up cannot be paid now."))
-    from orders.payments.services import notify_url
-
     gateway = get_gateway(topup.channel)  # UnknownChannel when switched off since
     return gateway.start(
         order=topup, notify_url=notify_url(topup.channel), return_url=topup_return_url()
@@ -158,8 +156,6 @@ def settle_topup_payment(*, channel: str, notice: Notice) -> Payment:
             "unknown_order",
             _("Top-up %(no)s does not exist.") % {"no": notice.order_no},
         )
-    from orders.payments.services import recorded_payment
-
     existing = recorded_payment(channel=channel, notice=notice, topup_id=topup.pk)
     if existing is not None:
         return existing  # a replay or a racing duplicate: already done
@@ -229,9 +225,14 @@ def settle_pending_topups(*, limit: int = 200) -> dict[str, int]:
 
 def check_topup(topup: WalletTopUp) -> str:
     """Ask the gateway about one top-up, credit it if paid, remember the answer."""
-    from orders.payments.services import ask_gateway, record_check
-
-    state, note = ask_gateway(channel=topup.channel, payable=topup)
+    result = query_gateway(channel=topup.channel, payable=topup)
+    state, note = settle_answer(
+        payable=topup,
+        result=result,
+        settle=lambda notice: settle_topup_payment(
+            channel=topup.channel, notice=notice
+        ),
+    )
     return record_check(WalletTopUp.objects.filter(pk=topup.pk), state, note)
 
 

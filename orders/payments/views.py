@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from kameng.admin_pages import render_page, staff_page
 from kameng.navigation import Page, register_page
 from orders.models import Order, PaymentAttempt, WalletTopUp
-from orders.payments import sandbox
+from orders.payments import sandbox_remote
 from orders.payments.base import NotifyRequest, UnknownChannel
 from orders.payments.registry import enabled_channels, get_gateway
 from orders.payments.selectors import (
@@ -23,8 +23,10 @@ from orders.payments.selectors import (
     unsettled_gateway_orders,
     unsettled_gateway_topups,
 )
-from orders.payments.services import notify_url, receive_notify, return_url
-from orders.payments.topups import is_topup_number, topup_return_url
+from orders.payments.services import receive_notify
+from orders.payments.settling import notify_url, return_url, topup_return_url
+from orders.payments.tasks import schedule_sandbox_notify
+from orders.payments.topups import is_topup_number
 
 FINANCE_PERMISSION = "orders.refund_order"
 FINANCE_ROWS = 100
@@ -79,14 +81,14 @@ def sandbox_page(request, order_no: str):
     if "sandbox" not in enabled_channels():
         raise Http404
     is_topup = is_topup_number(order_no)
-    trade = sandbox.get_trade(order_no)
+    trade = sandbox_remote.get_trade(order_no)
     if trade is None and is_topup:  # the gateway's memory was lost: reopen
         topup = WalletTopUp.objects.filter(
             topup_no=order_no, channel="sandbox", status=WalletTopUp.Status.PENDING
         ).first()
         if topup is None:
             raise Http404
-        trade = sandbox.open_trade(
+        trade = sandbox_remote.open_trade(
             order=topup, notify_url=notify_url("sandbox"), return_url=topup_return_url()
         )
     elif trade is None:  # the gateway's memory was lost: reopen from our attempt
@@ -101,16 +103,16 @@ def sandbox_page(request, order_no: str):
         )
         if attempt is None:
             raise Http404
-        trade = sandbox.open_trade(
+        trade = sandbox_remote.open_trade(
             order=attempt.order,
             notify_url=notify_url("sandbox"),
             return_url=return_url(attempt.order),
         )
     if request.method == "POST" and trade["status"] != "paid":
         pay = request.POST.get("action") == "pay"
-        sandbox.finish_trade(order_no=order_no, pay=pay)
+        sandbox_remote.finish_trade(order_no=order_no, pay=pay)
         if pay:
-            sandbox.schedule_notify(order_no=order_no)
+            schedule_sandbox_notify(order_no=order_no)
         return redirect(_local(trade["return_url"]))
     return render(
         request,

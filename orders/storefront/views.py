@@ -19,11 +19,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Category, Product, Sku
 from catalog.services.pricing import quote_price
+from catalog.stock import StockState, sku_stock_state
 from kameng import events
 from kameng.exceptions import DomainError
+from orders.checkout import buy_with_wallet, pay_with_wallet, place_order
 from orders.models import Order
+from orders.payments.registry import available_channels
+from orders.payments.selectors import topups_of
+from orders.payments.services import start_gateway_payment
+from orders.payments.topups import resume_topup, start_topup
 from orders.selectors import delivered_codes, find_guest_order
-from orders.services import buy_with_wallet, pay_with_wallet, place_order
 from orders.storefront.forms import (
     CheckoutForm,
     LookupForm,
@@ -31,6 +36,7 @@ from orders.storefront.forms import (
     SignupForm,
     WalletTopUpForm,
 )
+from users.services import get_or_create_wallet
 
 GUEST_ORDERS_KEY = "shop_guest_orders"
 LOOKUP_LIMIT = 10  # attempts per client address per window
@@ -45,8 +51,6 @@ def _buyer(request):
 
 def _channels():
     """Gateway channels the shop offers, as (code, label)."""
-    from orders.payments import available_channels
-
     return available_channels()
 
 
@@ -78,13 +82,10 @@ def home(request):
 
 
 def _stock_state(sku: Sku) -> tuple[str, str]:
-    if sku.stock_mode == Sku.StockMode.UNLIMITED:
-        return "ok", _("In stock")
-    if sku.stock <= 0:
-        return "out", _("Sold out")
-    if sku.stock <= sku.low_stock_threshold:  # the back office's rule too
-        return "low", _("Only %(n)s left") % {"n": sku.stock}
-    return "ok", _("In stock")
+    state = sku_stock_state(sku)  # the back office's rule too
+    if state == StockState.LOW:
+        return state.value, _("Only %(n)s left") % {"n": sku.stock}
+    return state.value, state.label
 
 
 def product(request, pk: int):
@@ -137,8 +138,6 @@ def _checkout(request, *, form, sku, buyer):
             lookup_password=data.get("lookup_password", ""),
             recharge_account=form.recharge_account(),
         )
-        from orders.payments import start_gateway_payment
-
         if buyer is None:
             _remember_guest_order(request, order)
         return redirect(start_gateway_payment(order=order, channel=data["payment"]))
@@ -234,8 +233,6 @@ def pay_order(request, order_no: str):
         if form.cleaned_data["payment"] == "wallet":
             pay_with_wallet(order=order, actor=request.user)
             return redirect("shop:order", order_no=order.order_no)
-        from orders.payments import start_gateway_payment
-
         return redirect(
             start_gateway_payment(order=order, channel=form.cleaned_data["payment"])
         )
@@ -248,8 +245,6 @@ def pay_order(request, order_no: str):
 @require_POST
 def pay_topup(request, topup_no: str):
     """Go to the gateway again for one of the buyer's unpaid top-ups."""
-    from orders.payments.topups import resume_topup
-
     try:
         return redirect(resume_topup(buyer=request.user, topup_no=topup_no))
     except DomainError as exc:
@@ -332,10 +327,6 @@ def signup(request):
 def wallet(request):
     """Balance, recent movements and top-ups, and the top-up form: a valid form
     sends the buyer to the gateway, which sends them back here."""
-    from orders.payments.selectors import topups_of
-    from orders.payments.topups import start_topup
-    from users.services import get_or_create_wallet
-
     form = WalletTopUpForm(
         request.POST if request.method == "POST" else None, channels=_channels()
     )

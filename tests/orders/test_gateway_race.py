@@ -19,10 +19,11 @@ from django.db.models import Count, Sum
 from django.test import Client
 
 from catalog.models import CardCode, StockAlert
+from orders.checkout import place_order
 from orders.exceptions import CheckoutRefused
 from orders.models import Order, Payment
-from orders.payments import sandbox, start_gateway_payment
-from orders.services import place_order
+from orders.payments import sandbox_remote
+from orders.payments.services import start_gateway_payment
 from tests.catalog.factories import make_sku
 from tests.orders.factories import make_buyer, stock_codes
 from users.models import LedgerEntry, Wallet
@@ -39,9 +40,9 @@ def _pay_at_sandbox(client: Client, order: Order) -> dict:
     """What the buyer and the sandbox gateway do: open the trade, press "pay",
     then the gateway posts its signed notify to the trade's notify URL."""
     start_gateway_payment(order=order, channel="sandbox")
-    trade = sandbox.finish_trade(order_no=order.order_no, pay=True)
-    body, headers = sandbox.signed_notify(
-        key=sandbox.sandbox_key(), payload=sandbox.notify_payload(trade)
+    trade = sandbox_remote.finish_trade(order_no=order.order_no, pay=True)
+    body, headers = sandbox_remote.signed_notify(
+        key=sandbox_remote.sandbox_key(), payload=sandbox_remote.notify_payload(trade)
     )
     response = client.post(
         urllib.parse.urlsplit(trade["notify_url"]).path,

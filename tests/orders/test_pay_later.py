@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from orders.checkout import place_order
 from orders.models import Order
-from orders.services import place_order
 from tests.catalog.factories import make_sku
 from tests.orders.factories import make_buyer, stock_codes
 

@@ -12,10 +12,13 @@ from unittest import mock
 import pytest
 
 from orders.models import Order, Payment
-from orders.payments import available_channels, start_gateway_payment
 from orders.payments.base import NotifyRejected, NotifyRequest, QueryResult
-from orders.payments.registry import get_gateway
-from orders.payments.services import settle_pending_gateway_orders
+from orders.payments.epay import epay_sign
+from orders.payments.registry import available_channels, get_gateway
+from orders.payments.services import (
+    settle_pending_gateway_orders,
+    start_gateway_payment,
+)
 from tests.orders.payments_helpers import card_order
 
 pytestmark = pytest.mark.django_db
@@ -76,8 +79,6 @@ def test_a_recorded_notify_verifies(epay_on):
 
 def test_a_known_signature_matches_the_documented_recipe():
     """Fixed vector: md5("a=1&b=2&c=3" + "key") from the recipe by hand."""
-    from orders.payments.epay import epay_sign
-
     params = {
         "c": "3",
         "a": "1",

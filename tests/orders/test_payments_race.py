@@ -15,10 +15,13 @@ from django.db.models import Count
 from django.test import Client
 
 from catalog.models import CardCode
+from orders.checkout import place_order
 from orders.models import Order, OrderEvent, Payment
-from orders.payments import sandbox, start_gateway_payment
-from orders.payments.services import settle_pending_gateway_orders
-from orders.services import place_order
+from orders.payments import sandbox_remote
+from orders.payments.services import (
+    settle_pending_gateway_orders,
+    start_gateway_payment,
+)
 from tests.catalog.factories import make_sku
 from tests.orders.factories import make_buyer, stock_codes
 from tests.orders.payments_helpers import sandbox_message
@@ -110,7 +113,7 @@ def test_racing_notifies_pay_and_deliver_each_order_once(settings):
         for wave in waves:
             for order in {o.order_no: o for o in wave}.values():
                 # The buyer pays now: the sweeper may see it as soon as the notifies.
-                trade = sandbox.finish_trade(order_no=order.order_no, pay=True)
+                trade = sandbox_remote.finish_trade(order_no=order.order_no, pay=True)
                 trades[order.order_no] = trade["trade_no"]
             go.wait()
             done.wait()

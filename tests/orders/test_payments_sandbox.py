@@ -6,14 +6,16 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from catalog.models import CardCode
+from orders.checkout import cancel_order
 from orders.exceptions import IllegalTransition
 from orders.models import Order, Payment, PaymentAttempt, Ticket
-from orders.payments import available_channels, start_gateway_payment
 from orders.payments.base import UnknownChannel
+from orders.payments.registry import available_channels
+from orders.payments.services import start_gateway_payment
 from orders.selectors import delivered_codes
-from orders.services import cancel_order
 from tests.orders.payments_helpers import (
     card_order,
     post_sandbox_notify,
@@ -305,8 +307,6 @@ def test_a_notify_costs_a_bounded_number_of_queries(
 
 
 def test_the_database_refuses_a_trade_recorded_twice():
-    from django.db import IntegrityError, transaction
-
     order, _texts = card_order()
     fields = {"order": order, "channel": "sandbox", "trade_no": "T1", "amount": 1}
     Payment.objects.create(outcome="settled", **fields)

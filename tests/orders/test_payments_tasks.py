@@ -2,16 +2,31 @@
 and the finance list of what they could not settle."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
+from django.contrib.admin import AdminSite
+from django.core.cache import cache
 from django.utils import timezone
 
 from kameng.beat import SCHEDULE
+from kameng.celery import app as celery_app
 from orders.models import Order, Payment, PaymentAttempt
-from orders.payments import sandbox, start_gateway_payment
+from orders.payments import sandbox_remote
+from orders.payments.admin import register
 from orders.payments.selectors import payments_for_finance, unsettled_gateway_orders
-from orders.tasks import cancel_unpaid_orders_task, settle_pending_payments_task
-from tests.orders.payments_helpers import card_order
+from orders.payments.services import start_gateway_payment
+from orders.payments.tasks import (
+    cancel_unpaid_orders_task,
+    notify_in_process,
+    sandbox_send_notify_task,
+    settle_pending_payments_task,
+)
+from tests.orders.payments_helpers import (
+    card_order,
+    post_sandbox_notify,
+    sandbox_message,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +46,7 @@ def test_both_sweepers_are_scheduled():
 def test_a_paid_order_whose_notify_was_lost_is_settled_by_the_sweeper():
     order, texts = card_order()
     start_gateway_payment(order=order, channel="sandbox")
-    sandbox.finish_trade(order_no=order.order_no, pay=True)  # paid, notify lost
+    sandbox_remote.finish_trade(order_no=order.order_no, pay=True)  # paid, notify lost
     _age(order, 5)
 
     assert settle_pending_payments_task() == {
@@ -43,16 +58,16 @@ def test_a_paid_order_whose_notify_was_lost_is_settled_by_the_sweeper():
     order.refresh_from_db()
     assert order.status == Order.Status.DELIVERED
     payment = Payment.objects.get(order=order)
-    assert payment.trade_no == sandbox.get_trade(order.order_no)["trade_no"]
+    assert payment.trade_no == sandbox_remote.get_trade(order.order_no)["trade_no"]
     # The notify arriving after all is a no-op.
-    assert sandbox.notify_in_process(order_no=order.order_no)
+    assert notify_in_process(order_no=order.order_no)
     assert Payment.objects.filter(order=order).count() == 1
 
 
 def test_the_sweeper_waits_a_few_minutes_and_skips_unpaid_orders():
     fresh, _texts = card_order()
     start_gateway_payment(order=fresh, channel="sandbox")
-    sandbox.finish_trade(order_no=fresh.order_no, pay=True)
+    sandbox_remote.finish_trade(order_no=fresh.order_no, pay=True)
     unpaid, _texts = card_order()
     start_gateway_payment(order=unpaid, channel="sandbox")
     _age(unpaid, 5)
@@ -67,8 +82,6 @@ def test_the_sweeper_waits_a_few_minutes_and_skips_unpaid_orders():
 def test_what_the_gateway_cannot_tell_is_listed_for_finance(client, role_user):
     order, _texts = card_order()
     start_gateway_payment(order=order, channel="sandbox")
-    from django.core.cache import cache
-
     cache.delete(f"paysandbox:trade:{order.order_no}")  # the gateway forgot it
     _age(order, 5)
     assert settle_pending_payments_task()["unknown"] == 1
@@ -86,8 +99,6 @@ def test_the_finance_page_is_for_finance_only(client, role_user):
 
 
 def test_amount_mismatches_are_listed_for_finance(client):
-    from tests.orders.payments_helpers import post_sandbox_notify, sandbox_message
-
     order, _texts = card_order()
     body, headers = sandbox_message(order, amount="1.00")
     post_sandbox_notify(client, body, headers)
@@ -120,10 +131,6 @@ def test_unpaid_orders_are_cancelled_after_the_timeout(settings):
 def test_on_the_full_stack_the_sandbox_notify_leaves_from_a_task(client, settings):
     """Not eager: the click enqueues the sender with a short countdown; the
     sender POSTs the signed notify, which our endpoint accepts."""
-    from unittest import mock
-
-    from kameng.celery import app as celery_app
-    from orders.tasks import sandbox_send_notify_task
 
     order, _texts = card_order()
     url = start_gateway_payment(order=order, channel="sandbox")
@@ -171,7 +178,7 @@ def test_the_cancel_task_asks_the_gateway_before_cancelling(settings):
     settings.ORDER_PAYMENT_TIMEOUT_MINUTES = 15
     paid, _texts = card_order()
     start_gateway_payment(order=paid, channel="sandbox")
-    sandbox.finish_trade(order_no=paid.order_no, pay=True)
+    sandbox_remote.finish_trade(order_no=paid.order_no, pay=True)
     _age(paid, 16)
     unpaid, _texts = card_order()
     start_gateway_payment(order=unpaid, channel="sandbox")
@@ -187,9 +194,6 @@ def test_the_cancel_task_asks_the_gateway_before_cancelling(settings):
 
 def test_the_payment_admin_passes_the_admin_checks():
     """orders/admin.py registers it on the real site; here on a private one."""
-    from django.contrib.admin import AdminSite
-
-    from orders.payments.admin import register
 
     site = AdminSite(name="payments-check")
     register(site)

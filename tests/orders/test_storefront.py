@@ -7,8 +7,8 @@ import pytest
 from django.core.cache import cache
 
 from catalog.models import Product, Sku
+from orders.checkout import place_order
 from orders.models import Order
-from orders.services import place_order
 from tests.catalog.factories import make_category, make_product, make_sku
 from tests.orders.factories import make_buyer, stock_codes
 from users.models import User

@@ -11,9 +11,9 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from catalog.models import SandboxOrder, SandboxProfile, Supplier, SupplierCall
+from orders.checkout import pay_with_wallet, place_order
 from orders.fulfilment import advance_fulfilment
 from orders.models import Fulfilment, Order, Ticket
-from orders.services import pay_with_wallet, place_order
 from orders.tasks import sweep_fulfilments_task
 from tests.catalog.suppliers_factories import (
     make_offer,
@@ -176,7 +176,8 @@ def test_processing_then_callback_delivers_once_despite_duplicates(sandbox, sku)
 
 def test_the_sweeper_picks_up_what_a_lost_message_left(sandbox, sku, monkeypatch):
     offer_on(sandbox, sku, 1)
-    monkeypatch.setattr("orders.fulfilment.enqueue", lambda **kw: None)  # message lost
+    # The queue loses the message: only the sweeper can find the job.
+    monkeypatch.setattr("orders.signals.queue_fulfilment_step", lambda **kw: None)
     order = buy(sku)
     assert order.status == Order.Status.PAID
     assert sweep_fulfilments_task() == 1
@@ -198,7 +199,7 @@ def test_an_open_breaker_skips_the_supplier(sandbox, sku):
 
 def test_a_top_up_not_due_is_left_alone(sandbox, sku, monkeypatch):
     offer_on(sandbox, sku, 1)
-    monkeypatch.setattr("orders.fulfilment.enqueue", lambda **kw: None)
+    monkeypatch.setattr("orders.signals.queue_fulfilment_step", lambda **kw: None)
     order = buy(sku)
     Fulfilment.objects.filter(order=order).update(
         next_attempt_at=timezone.now() + timedelta(minutes=5)

@@ -12,9 +12,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from catalog.models import SandboxOrder, Supplier, SupplierCall
+from orders.checkout import pay_with_wallet, place_order
 from orders.fulfilment import advance_fulfilment, due_fulfilments
 from orders.models import Fulfilment, Order
-from orders.services import pay_with_wallet, place_order
 from tests.catalog.suppliers_factories import (
     make_offer,
     make_profile,

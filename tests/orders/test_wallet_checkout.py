@@ -5,18 +5,18 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.models import CardCode, Sku
+from catalog.models import CardCode, Sku, StockAlert
 from kameng import events
-from orders.exceptions import CheckoutRefused, IllegalTransition, SoldOut
-from orders.models import Order
-from orders.selectors import delivered_codes, find_guest_order
-from orders.services import (
+from orders.checkout import (
     buy_with_wallet,
     cancel_order,
-    open_abnormal_ticket,
     pay_with_wallet,
     place_order,
 )
+from orders.exceptions import CheckoutRefused, IllegalTransition, SoldOut
+from orders.models import Order
+from orders.selectors import delivered_codes, find_guest_order
+from orders.transitions import open_abnormal_ticket
 from tests.catalog.factories import make_sku
 from tests.orders.factories import make_buyer, stock_codes
 from users.exceptions import InsufficientBalance
@@ -220,8 +220,6 @@ def test_an_abnormal_order_opens_one_ticket():
 def test_a_sale_down_to_the_threshold_raises_the_stock_alert_at_once(
     django_capture_on_commit_callbacks,
 ):
-    from catalog.models import StockAlert
-
     sku = make_sku(price=Decimal("1.00"), low_stock_threshold=2)
     stock_codes(sku, 3)
     buyer = make_buyer(Decimal("10.00"))

@@ -11,9 +11,9 @@ from django.db import connection
 from django.db.models import Sum
 
 from catalog.models import CardCode
+from orders.checkout import buy_with_wallet, pay_with_wallet, place_order
 from orders.exceptions import CheckoutRefused, SoldOut
 from orders.models import Order
-from orders.services import buy_with_wallet, pay_with_wallet, place_order
 from tests.catalog.factories import make_sku
 from tests.orders.factories import make_buyer, stock_codes
 from users.models import LedgerEntry, Wallet

@@ -3,6 +3,7 @@ page, the sandbox gateway's page, signed notifies routed by the "W" number, the
 epay notify, the sweepers, and racing notifies on Postgres."""
 
 import hashlib
+import json
 import random
 import threading
 import urllib.parse
@@ -16,14 +17,18 @@ from django.db.models import Sum
 from django.test import Client
 
 from orders.models import Payment, WalletTopUp
-from orders.payments import sandbox
+from orders.payments import sandbox_remote
 from orders.payments.base import UnknownChannel
 from orders.payments.selectors import payments_for_finance, unsettled_gateway_topups
 from orders.payments.services import settle_pending_gateway_orders
+from orders.payments.tasks import cancel_unpaid_orders_task, notify_in_process
 from orders.payments.topups import TopUpRefused, start_topup
-from orders.tasks import cancel_unpaid_orders_task
 from tests.orders.factories import make_buyer
-from tests.orders.payments_helpers import post_sandbox_notify, sandbox_message
+from tests.orders.payments_helpers import (
+    card_order,
+    post_sandbox_notify,
+    sandbox_message,
+)
 from users.models import LedgerEntry, Wallet
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +116,7 @@ def test_failing_on_the_sandbox_page_leaves_the_top_up_pending(client):
 
 def test_the_sandbox_page_reopens_a_pending_top_up_it_forgot(client):
     topup = _topup(amount="12.30")
-    sandbox.cache.delete(sandbox._trade_key(topup.topup_no))
+    sandbox_remote.forget_trade(topup.topup_no)
     page = client.get(f"/pay/sandbox/{topup.topup_no}/")
     assert page.status_code == 200 and "12.30" in page.content.decode()
     assert client.get("/pay/sandbox/W26010100000000/").status_code == 404
@@ -253,7 +258,7 @@ def test_a_late_notify_after_cancel_is_credited(client, settings):
 
 def test_the_cancel_task_asks_the_gateway_first(settings):
     topup = _topup(amount="20.00")
-    sandbox.finish_trade(order_no=topup.topup_no, pay=True)  # paid, notify lost
+    sandbox_remote.finish_trade(order_no=topup.topup_no, pay=True)  # paid, notify lost
     _age(topup, settings.ORDER_PAYMENT_TIMEOUT_MINUTES + 1)
     assert cancel_unpaid_orders_task() == 0
     topup.refresh_from_db()
@@ -263,27 +268,25 @@ def test_the_cancel_task_asks_the_gateway_first(settings):
 
 def test_the_sweeper_credits_a_top_up_whose_notify_was_lost():
     topup = _topup(amount="15.00")
-    trade = sandbox.finish_trade(order_no=topup.topup_no, pay=True)
+    trade = sandbox_remote.finish_trade(order_no=topup.topup_no, pay=True)
     _age(topup, 5)
     assert settle_pending_gateway_orders()["paid"] == 1
     assert _balance(topup.buyer) == Decimal("15.00")
     # The notify arriving after all changes nothing.
-    assert sandbox.notify_in_process(order_no=topup.topup_no)
+    assert notify_in_process(order_no=topup.topup_no)
     assert Payment.objects.get(topup=topup).trade_no == trade["trade_no"]
     assert _balance(topup.buyer) == Decimal("15.00") == _ledger_total(topup.buyer)
 
 
 def test_a_top_up_the_gateway_cannot_answer_about_is_listed_for_finance():
     topup = _topup(amount="15.00")
-    sandbox.cache.delete(sandbox._trade_key(topup.topup_no))
+    sandbox_remote.forget_trade(topup.topup_no)
     _age(topup, 5)
     assert settle_pending_gateway_orders()["unknown"] == 1
     assert list(unsettled_gateway_topups()) == [topup]
 
 
 def test_a_trade_of_an_order_cannot_pay_a_top_up(client):
-    from tests.orders.payments_helpers import card_order
-
     order, _texts = card_order()
     body, headers = sandbox_message(order, trade_no="SBX-X")
     post_sandbox_notify(client, body, headers)
@@ -372,8 +375,6 @@ def test_a_lost_epay_top_up_notify_is_settled_by_the_query(epay_on):
             self.data = data
 
         def read(self):
-            import json
-
             return json.dumps(self.data).encode()
 
         def __enter__(self):
@@ -409,7 +410,9 @@ def test_racing_notifies_credit_each_top_up_once(settings):
         for i in range(TOPUPS)
     ]
     trades = {
-        t.topup_no: sandbox.finish_trade(order_no=t.topup_no, pay=True)["trade_no"]
+        t.topup_no: sandbox_remote.finish_trade(order_no=t.topup_no, pay=True)[
+            "trade_no"
+        ]
         for t in topups
     }
     # Each top-up's copies (2-4) go out together, in waves of at most WORKERS.

@@ -13,6 +13,7 @@ duplicate into a no-op, and the step after the crash asks the supplier before
 sending anything again.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -30,8 +31,8 @@ from django.utils import timezone
 
 from catalog.models import SandboxOrder, SupplierCall
 from kameng.celery import app as celery_app
+from orders.checkout import pay_with_wallet, place_order
 from orders.models import Fulfilment, Order, OrderEvent
-from orders.services import pay_with_wallet, place_order
 from orders.tasks import sweep_fulfilments_task
 from tests.catalog.suppliers_factories import (
     make_offer,
@@ -162,8 +163,6 @@ def worker_env(live_server, settings):
 
 def unacked_tasks(client) -> dict[str, str]:
     """delivery tag -> task id of every message a worker took and never acked."""
-    import json
-
     found = {}
     for tag, raw in client.hgetall("unacked").items():
         headers = json.loads(raw)[0].get("headers") or {}

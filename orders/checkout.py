@@ -1,0 +1,142 @@
+"""Buying: placing an order at today's price, paying it from the wallet, and
+cancelling one still unpaid. Gateway payments are orders.payments; delivery
+after payment is orders.fulfilment."""
+
+from __future__ import annotations
+
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.models import Product, Sku
+from catalog.recharge import validate_recharge_fields
+from catalog.services.pricing import quote_price
+from kameng import events
+from kameng.exceptions import DomainError
+from orders.exceptions import CheckoutRefused, IllegalTransition
+from orders.fulfilment import deliver_on_payment
+from orders.models import Order, new_order_no
+from orders.transitions import send_after_commit, transition_order
+from users.models import LedgerEntry
+from users.services import debit_wallet
+
+S = Order.Status
+
+
+def place_order(
+    *,
+    sku: Sku,
+    quantity: int,
+    buyer=None,
+    contact: str = "",
+    lookup_password: str = "",
+    recharge_account: dict | None = None,
+) -> Order:
+    """A pending order at today's price. Refuses (CheckoutRefused, nothing written)
+    a SKU off sale, a quantity outside its limits, a bad recharge account."""
+    now = timezone.now()
+    sku = Sku.objects.select_related("product").get(pk=sku.pk)
+    if not sku.is_active or sku.product.status != Product.Status.LISTED:
+        raise CheckoutRefused(_("This item is not on sale right now."))
+    if buyer is None and not contact.strip():
+        raise CheckoutRefused(_("Guests must leave an email or phone number."))
+    account = {}
+    if sku.delivery_type == Sku.DeliveryType.TOPUP or sku.recharge_fields:
+        try:
+            account = validate_recharge_fields(sku=sku, data=recharge_account or {})
+        except ValidationError as exc:
+            raise CheckoutRefused(
+                " ".join(exc.messages), fields=getattr(exc, "message_dict", {})
+            ) from exc
+    try:
+        quote = quote_price(sku=sku, buyer=buyer, quantity=quantity, at=now)
+    except DomainError as exc:  # quantity outside the SKU's limits, ...
+        raise CheckoutRefused(exc.message, **exc.extra) from exc
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Order.objects.create(
+                    order_no=new_order_no(now),
+                    buyer=buyer,
+                    contact=contact.strip()[:120],
+                    lookup_password=make_password(lookup_password)
+                    if lookup_password
+                    else "",
+                    sku=sku,
+                    quantity=quantity,
+                    unit_price=quote.unit_price,
+                    amount=quote.total,
+                    price_breakdown=quote.as_dict(),
+                    recharge_account=account,
+                )
+        except IntegrityError:
+            continue  # an order number drawn twice: draw again
+    raise RuntimeError("could not draw a free order number")
+
+
+@transaction.atomic
+def pay_with_wallet(*, order: Order, actor=None) -> Order:
+    """Debit the buyer's wallet and mark the order paid, in one transaction; card
+    codes are taken in the same transaction. Sold out or short of balance: the
+    transaction rolls back, nothing is charged, the order stays pending."""
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("sku", "buyer")
+        .get(pk=order.pk)
+    )
+    if order.status != S.PENDING_PAYMENT:
+        if order.payment_method == Order.PaymentMethod.WALLET and order.paid_at:
+            return order  # a double click: already paid by this very path
+        raise IllegalTransition(
+            _("Order %(no)s is %(status)s and cannot be paid.")
+            % {"no": order.order_no, "status": S(order.status).label}
+        )
+    if order.buyer_id is None:
+        raise CheckoutRefused(_("Log in to pay with your balance."))
+    return _settle_from_wallet(order=order, buyer=order.buyer, actor=actor)
+
+
+@transaction.atomic
+def buy_with_wallet(
+    *, sku: Sku, quantity: int, buyer, recharge_account: dict | None = None
+) -> Order:
+    """The storefront's wallet checkout: place the order and pay it from the
+    buyer's balance in one transaction. A refusal (off sale, sold out, short of
+    balance) rolls all of it back: nothing charged, no pending order left behind.
+
+    The order is new in this transaction, so no other can see it, let alone pay
+    it: it needs no row lock, and the buyer is the one already loaded."""
+    if buyer is None:
+        raise CheckoutRefused(_("Log in to pay with your balance."))
+    order = place_order(
+        sku=sku, quantity=quantity, buyer=buyer, recharge_account=recharge_account
+    )
+    return _settle_from_wallet(order=order, buyer=buyer, actor=buyer)
+
+
+def _settle_from_wallet(*, order: Order, buyer, actor) -> Order:
+    """Debit, mark paid and deliver an order its caller holds in this transaction."""
+    debit_wallet(
+        user=buyer,
+        amount=order.amount,
+        kind=LedgerEntry.Kind.PURCHASE,
+        reference=order.order_no,
+        actor=actor,
+    )
+    order.payment_method = Order.PaymentMethod.WALLET
+    transition_order(
+        order=order, to=S.PAID, actor=actor, reason="wallet", also=("payment_method",)
+    )
+    deliver_on_payment(order=order, actor=actor)
+    send_after_commit(events.order_paid, order_id=order.pk)
+    return order
+
+
+@transaction.atomic
+def cancel_order(*, order: Order, actor=None, reason: str = "") -> Order:
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == S.CANCELLED:
+        return order
+    return transition_order(order=order, to=S.CANCELLED, actor=actor, reason=reason)

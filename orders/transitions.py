@@ -1,0 +1,92 @@
+"""The bottom of orders: the transition table, the one function that applies it,
+signals sent after commit, and abnormal-order tickets.
+
+One transition table (ALLOWED), one function that applies it (transition_order)
+and writes the timeline row. Signals leave only after commit, with ids. Every
+other orders module builds on these; this one imports none of them.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders.exceptions import IllegalTransition
+from orders.models import Order, OrderEvent, Ticket, TicketMessage
+
+S = Order.Status
+ALLOWED: dict[str, set[str]] = {
+    S.PENDING_PAYMENT: {S.PAID, S.CANCELLED},
+    S.PAID: {S.DELIVERING, S.DELIVERED, S.FAILED, S.REFUNDED, S.AFTER_SALES},
+    S.DELIVERING: {S.DELIVERED, S.FAILED},
+    S.DELIVERED: {S.AFTER_SALES, S.REFUNDED, S.PARTIALLY_REFUNDED},
+    S.FAILED: {S.REFUNDED, S.DELIVERING},
+    S.AFTER_SALES: {S.DELIVERED, S.REFUNDED, S.PARTIALLY_REFUNDED},
+    S.PARTIALLY_REFUNDED: {S.REFUNDED, S.AFTER_SALES},
+    S.CANCELLED: set(),
+    S.REFUNDED: set(),
+}
+
+
+def transition_order(
+    *, order: Order, to: str, actor=None, reason: str = "", also: tuple = ()
+) -> Order:
+    """Move `order` (locked by the caller) to `to`, or raise IllegalTransition.
+    Writes the OrderEvent in the caller's transaction; `also` names fields the
+    caller changed on the instance, saved in the same UPDATE."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("transition_order must run inside a transaction")
+    if to not in ALLOWED[order.status]:
+        raise IllegalTransition(
+            _("Order %(no)s cannot go from %(src)s to %(dst)s.")
+            % {
+                "no": order.order_no,
+                "src": S(order.status).label,
+                "dst": S(to).label,
+            },
+            src=order.status,
+            dst=to,
+        )
+    OrderEvent.objects.create(
+        order=order,
+        from_status=order.status,
+        to_status=to,
+        actor=actor,
+        reason=reason[:300],
+    )
+    now = timezone.now()
+    order.status = to
+    fields = ["status", "updated_at", *also]
+    if to == S.PAID:
+        order.paid_at = now
+        fields.append("paid_at")
+    elif to == S.DELIVERED:
+        order.delivered_at = now
+        fields.append("delivered_at")
+    order.save(update_fields=fields)
+    return order
+
+
+def send_after_commit(signal, **kwargs) -> None:
+    """Send `signal` (one of kameng.events, or an orders signal) once the current
+    transaction has committed."""
+    transaction.on_commit(lambda: signal.send(sender=Order, **kwargs))
+
+
+@transaction.atomic
+def open_abnormal_ticket(*, order: Order, flag: str, message: str) -> Ticket:
+    """Flag the order and open (or add to) its abnormal-order ticket."""
+    Order.objects.filter(pk=order.pk).update(flag=flag)
+    ticket = Ticket.objects.filter(
+        order=order, kind=Ticket.Kind.ABNORMAL, status__in=["open", "pending"]
+    ).first()
+    if ticket is None:
+        ticket = Ticket.objects.create(
+            kind=Ticket.Kind.ABNORMAL,
+            order=order,
+            subject=_("Order %(no)s: %(flag)s")
+            % {"no": order.order_no, "flag": Order.Flag(flag).label},
+        )
+    TicketMessage.objects.create(ticket=ticket, body=message[:5000])
+    return ticket
