@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +22,7 @@ from catalog.services.products import (
     duplicate_product,
     set_product_status,
 )
+from catalog.stock import StockState, stock_state_expression
 
 COST_FIELDS = ("cost_price",)
 
@@ -128,10 +129,9 @@ class LowStockFilter(admin.SimpleListFilter):
             return queryset
         return queryset.filter(
             Exists(
-                Sku.objects.filter(
+                Sku.objects.alias(stock_state=stock_state_expression()).filter(
                     product=OuterRef("pk"),
-                    stock_mode__in=(Sku.StockMode.COUNTER, Sku.StockMode.CODES),
-                    stock__lte=F("low_stock_threshold"),
+                    stock_state__in=(StockState.LOW, StockState.OUT),
                 )
             )
         )

@@ -50,15 +50,19 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Category, Sku, SkuSalesDay, StockAlert, SupplierOffer
 from catalog.selectors.health import CallStats, Health, judge, recent_call_stats
+from catalog.stock import StockState, stock_state, stock_state_is
 
 UNLIMITED = Sku.StockMode.UNLIMITED
 TOPUP = Sku.DeliveryType.TOPUP
 
 
 class State:
-    OK = "ok"
-    LOW = "low"
-    OUT = "out"
+    """The monitor's state: the stock state (catalog.stock) plus paused and
+    degraded."""
+
+    OK = StockState.OK.value
+    LOW = StockState.LOW.value
+    OUT = StockState.OUT.value
     DEGRADED = "degraded"
     PAUSED = "paused"
 
@@ -165,33 +169,29 @@ def sku_state(
     low_stock_threshold: int,
     supply_healthy: bool,
 ) -> str:
-    tracked = stock_mode != UNLIMITED
     if not is_active and not auto_paused:
         return State.PAUSED
-    if tracked and stock == 0:
+    level = stock_state(
+        stock_mode=stock_mode, stock=stock, low_stock_threshold=low_stock_threshold
+    )
+    if level == StockState.OUT:
         return State.OUT
     if delivery_type == TOPUP and not supply_healthy:
         return State.DEGRADED
-    if tracked and stock <= low_stock_threshold:
-        return State.LOW
-    return State.OK
+    return level.value
 
 
 def _state_rank_expression(healthy_topup_ids: list[int]):
     """The database's version of sku_state(), as a rank (see State.rank)."""
-    tracked = ~Q(stock_mode=UNLIMITED)
     rank = State.rank
     return Case(
         When(is_active=False, auto_paused=False, then=Value(rank[State.PAUSED])),
-        When(tracked & Q(stock=0), then=Value(rank[State.OUT])),
+        When(stock_state_is(StockState.OUT), then=Value(rank[State.OUT])),
         When(
             Q(delivery_type=TOPUP) & ~Q(pk__in=healthy_topup_ids),
             then=Value(rank[State.DEGRADED]),
         ),
-        When(
-            tracked & Q(stock__lte=F("low_stock_threshold")),
-            then=Value(rank[State.LOW]),
-        ),
+        When(stock_state_is(StockState.LOW), then=Value(rank[State.LOW])),
         default=Value(rank[State.OK]),
         output_field=IntegerField(),
     )

@@ -44,6 +44,7 @@ from django.utils.translation import gettext
 
 from catalog.models import Sku, StockAlert
 from catalog.selectors.inventory import sku_supply
+from catalog.stock import StockState, stock_state
 from users.roles import ROLE_BY_CODE
 
 logger = logging.getLogger(__name__)
@@ -63,10 +64,14 @@ class AlertReport:
 def _conditions(sku: dict, supply) -> dict[str, str]:
     """kind → message for every alert condition that holds for this SKU."""
     found = {}
-    tracked = sku["stock_mode"] != Sku.StockMode.UNLIMITED
-    if tracked and sku["stock"] == 0:
+    level = stock_state(
+        stock_mode=sku["stock_mode"],
+        stock=sku["stock"],
+        low_stock_threshold=sku["low_stock_threshold"],
+    )
+    if level == StockState.OUT:
         found[Kind.OUT] = gettext("%(code)s is sold out.") % {"code": sku["code"]}
-    elif tracked and sku["stock"] <= sku["low_stock_threshold"]:
+    elif level == StockState.LOW:
         found[Kind.LOW] = gettext(
             "%(code)s has %(stock)s left (threshold %(threshold)s)."
         ) % {
