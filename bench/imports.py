@@ -27,7 +27,7 @@ from openpyxl import Workbook
 
 from bench.registry import benchmark
 from catalog.models import CardBatch, CardCode, Category, Product, Sku
-from catalog.services.imports import (
+from catalog.services.card_batches import (
     commit_card_batch,
     preview_card_batch,
     run_card_batch,
@@ -86,7 +86,7 @@ def import_codes(*, rows: int, stdout) -> dict:
                 sku=sku, upload=File(handle, name="bench.xlsx"), actor=None
             )
         previewed = time.perf_counter()
-        commit_card_batch(batch=batch, actor=None, enqueue=False)
+        commit_card_batch(batch=batch, actor=None)
         batch = run_card_batch(batch_id=batch.pk)
         finished = time.perf_counter()
         cpu_seconds = time.process_time() - cpu_started

@@ -8,7 +8,7 @@ import string
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.models import CardBatch, Sku
-from catalog.services.imports import (
+from catalog.services.card_batches import (
     commit_card_batch,
     preview_card_batch,
     run_card_batch,
@@ -41,7 +41,7 @@ def seed(ctx):
         count = ctx.rng.randint(200, 400)
         upload = SimpleUploadedFile(name, _demo_file(ctx, sku, count))
         batch = preview_card_batch(sku=sku, upload=upload, actor=None)
-        commit_card_batch(batch=batch, actor=None, enqueue=False)
+        commit_card_batch(batch=batch, actor=None)
         batch = run_card_batch(batch_id=batch.pk)
         created += 1
         imported += batch.imported

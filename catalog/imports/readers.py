@@ -1,11 +1,13 @@
-"""Turn an uploaded xlsx, csv or txt file into numbered rows, streaming.
+"""Turn an uploaded xlsx, csv, tsv or txt file into numbered rows, streaming.
 
 What suppliers' tools actually export is accepted: UTF-8 with or without BOM, GBK
 (read as GB18030, its superset), UTF-16 with BOM (Excel's "Unicode text"), Windows
-line endings, blank lines and trailing blanks. A file that cannot be what it claims
-to be is rejected as a whole with FileRejected, before anything is written:
-empty, too large, not a spreadsheet, an old .xls, a formula cell, a line longer
-than `max_line_chars`, or text that is neither consistently UTF-8 nor GBK.
+line endings, blank lines and trailing blanks. The encoding is decided for the
+whole file: UTF-8 when every line decodes as UTF-8, else GB18030. A file that
+cannot be what it claims to be is rejected as a whole with FileRejected, before
+anything is written: empty, too large (bytes, unpacked bytes, rows or characters
+in a cell, see `Limits`), not a spreadsheet, an old .xls, a formula cell, or text
+that is neither UTF-8 nor GBK, or mixes the two.
 
 Rows come out as (row number as the operator sees it, [cell, ...]) with blank
 rows skipped and trailing empty cells dropped; xlsx cells keep their Python type
@@ -18,8 +20,9 @@ import codecs
 import csv
 import datetime
 import io
-import zipfile
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePath
 from typing import IO
@@ -29,16 +32,21 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from catalog.imports.errors import FileRejected
+from catalog.imports.xlsx import check_workbook, xlsx_rows
 
-XLSX, CSV, TXT = "xlsx", "csv", "txt"
-FORMATS = (XLSX, CSV, TXT)
-MAX_LINE_CHARS = 1000
+XLSX, CSV, TSV, TXT = "xlsx", "csv", "tsv", "txt"
+FORMATS = (XLSX, CSV, TSV, TXT)
+TEXT_FORMATS = (CSV, TSV, TXT)
 # Excel keeps 15 significant digits of a number: longer card numbers typed into a
 # General-format cell have already lost digits.
 EXCEL_SAFE_DIGITS = 15
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Chinese as UTF-8 (CJK ideographs, their punctuation and full-width forms). GBK
+# bytes that happen to be valid UTF-8 decode to Latin, Cyrillic or Armenian
+# letters instead (元 is D4 AA, which UTF-8 reads as "Ԫ").
+_UTF8_CHINESE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 Row = tuple[int, list]
 
@@ -47,12 +55,45 @@ class CellError(ValueError):
     """A cell whose value cannot be used as text (a row error, not a file error)."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one import file may hold; checked before (or while) it is read, so
+    a hostile file is refused before it costs memory or time. From settings:
+    CARD_IMPORT_MAX_BYTES, CARD_IMPORT_MAX_UNCOMPRESSED_BYTES,
+    CARD_IMPORT_MAX_ROWS, CARD_IMPORT_MAX_CELL_CHARS."""
+
+    max_bytes: int = 20 * 1024 * 1024
+    max_uncompressed_bytes: int = 100 * 1024 * 1024
+    max_rows: int = 200_000
+    max_cell_chars: int = 1000
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        defaults = cls()
+        return cls(
+            max_bytes=int(
+                getattr(settings, "CARD_IMPORT_MAX_BYTES", defaults.max_bytes)
+            ),
+            max_uncompressed_bytes=int(
+                getattr(
+                    settings,
+                    "CARD_IMPORT_MAX_UNCOMPRESSED_BYTES",
+                    defaults.max_uncompressed_bytes,
+                )
+            ),
+            max_rows=int(getattr(settings, "CARD_IMPORT_MAX_ROWS", defaults.max_rows)),
+            max_cell_chars=int(
+                getattr(settings, "CARD_IMPORT_MAX_CELL_CHARS", defaults.max_cell_chars)
+            ),
+        )
+
+
 def max_upload_bytes() -> int:
-    return int(getattr(settings, "CARD_IMPORT_MAX_BYTES", 20 * 1024 * 1024))
+    return Limits.from_settings().max_bytes
 
 
-def check_size(size: int | None) -> None:
-    limit = max_upload_bytes()
+def check_size(size: int | None, limits: Limits | None = None) -> None:
+    limit = (limits or Limits.from_settings()).max_bytes
     if size is None:
         return
     if size == 0:
@@ -64,6 +105,13 @@ def check_size(size: int | None) -> None:
         )
 
 
+def check_file(raw: IO[bytes], fmt: str, limits: Limits | None = None) -> None:
+    """The checks that need no parsing: a workbook's unpacked size."""
+    limits = limits or Limits.from_settings()
+    if fmt == XLSX:
+        check_workbook(raw, max_uncompressed=limits.max_uncompressed_bytes)
+
+
 def raw_file(fileobj) -> IO[bytes]:
     """The plain binary file under Django's File / UploadedFile wrappers."""
     raw = fileobj
@@ -73,7 +121,7 @@ def raw_file(fileobj) -> IO[bytes]:
 
 
 def detect_format(name: str, raw: IO[bytes]) -> str:
-    """xlsx, csv or txt, from the content first and the file name second."""
+    """xlsx, csv, tsv or txt, from the content first and the file name second."""
     raw.seek(0)
     head = raw.read(8192)
     raw.seek(0)
@@ -91,9 +139,12 @@ def detect_format(name: str, raw: IO[bytes]) -> str:
         return XLSX
     if ext == XLSX:
         raise FileRejected(_("The file is named .xlsx but is not an Excel workbook."))
-    if ext not in (CSV, TXT):
+    if ext not in TEXT_FORMATS:
         raise FileRejected(
-            _("Files of type “%(ext)s” are not accepted; upload .xlsx, .csv or .txt.")
+            _(
+                "Files of type “%(ext)s” are not accepted; upload .xlsx, .csv, "
+                ".tsv or .txt."
+            )
             % {"ext": ext or _("(none)")}
         )
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
@@ -107,213 +158,42 @@ def detect_format(name: str, raw: IO[bytes]) -> str:
     return ext
 
 
-def iter_rows(raw: IO[bytes], fmt: str, *, max_line_chars: int = MAX_LINE_CHARS):
+def iter_rows(raw: IO[bytes], fmt: str, *, limits: Limits | None = None):
     """Numbered non-blank rows of the file; raises FileRejected on a bad file
-    (possibly after some rows were yielded: callers treat the file as a whole)."""
+    (possibly after some rows were yielded: callers treat the file as a whole),
+    including on the row after the last one `limits.max_rows` allows."""
+    limits = limits or Limits.from_settings()
+    cap = limits.max_cell_chars
     if fmt == XLSX:
-        rows = _xlsx_rows(raw, max_line_chars)
+        rows = xlsx_rows(raw, max_cell_chars=cap)
     elif fmt == CSV:
-        rows = _csv_rows(raw, max_line_chars)
+        rows = _csv_rows(raw, cap, delimiter=None)
+    elif fmt == TSV:
+        rows = _csv_rows(raw, cap, delimiter="\t")
     elif fmt == TXT:
-        rows = (
-            (number, [line])
-            for number, line in _text_lines(raw, max_line_chars, strip=True)
-        )
-    else:  # pragma: no cover - detect_format only returns the three
+        rows = ((number, [line]) for number, line in _text_lines(raw, cap, strip=True))
+    else:  # pragma: no cover - detect_format only returns the four
         raise FileRejected(_("Unknown file format."))
+    count = 0
     for number, cells in rows:
         while cells and _blank(cells[-1]):
             cells.pop()
-        if cells:
-            yield number, cells
+        if not cells:
+            continue
+        count += 1
+        if count > limits.max_rows:
+            raise FileRejected(
+                _(
+                    "The file has more than %(limit)s rows (row %(row)s is one too "
+                    "many). Split it into files of at most %(limit)s rows."
+                )
+                % {"limit": limits.max_rows, "row": number}
+            )
+        yield number, cells
 
 
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-# --- xlsx -----------------------------------------------------------------------------
-
-
-def _not_a_workbook() -> FileRejected:
-    return FileRejected(
-        _("The file is not a valid Excel workbook (.xlsx); it may be damaged.")
-    )
-
-
-def _first_sheet(raw: IO[bytes]):
-    """openpyxl's read-only reader, up to (not including) the worksheets: the
-    shared strings, the date styles and the path of the first worksheet."""
-    from openpyxl.reader.excel import ExcelReader
-    from openpyxl.styles.stylesheet import apply_stylesheet
-
-    reader = ExcelReader(raw, read_only=True, data_only=False)
-    reader.read_manifest()
-    reader.read_strings()
-    reader.read_workbook()
-    reader.read_theme()
-    apply_stylesheet(reader.archive, reader.wb)
-    for _sheet, rel in reader.parser.find_sheets():
-        if rel.target in reader.valid_files and "chartsheet" not in rel.Type:
-            return reader, rel.target
-    reader.archive.close()
-    raise FileRejected(_("The workbook has no worksheet."))
-
-
-def _xlsx_rows(raw: IO[bytes], max_chars: int) -> Iterator[Row]:
-    """The first worksheet's rows. openpyxl (read-only) reads the workbook's
-    structure; the sheet itself is streamed with expat, several times faster
-    than building openpyxl cell objects for 100,000 rows."""
-    raw.seek(0)
-    try:
-        reader, path = _first_sheet(raw)
-    except FileRejected:
-        raise
-    except Exception as exc:  # zipfile, XML and openpyxl's own errors alike
-        raise _not_a_workbook() from exc
-    try:
-        with reader.archive.open(path) as source:
-            yield from _expat_rows(
-                source, reader.shared_strings, reader.wb._date_formats, max_chars
-            )
-    finally:
-        reader.archive.close()
-
-
-_PLAIN = (int, float, Decimal, datetime.date, datetime.time, datetime.timedelta)
-_DATE_PLACEHOLDER = datetime.datetime(1900, 1, 1)
-
-
-def _check_cells(number: int, values: list, max_chars: int) -> None:
-    for index, value in enumerate(values):
-        if isinstance(value, str):
-            if value.startswith("="):
-                raise _formula(number, index)
-            if len(value) > max_chars:
-                raise _long_line(number, len(value), max_chars)
-        elif value is not None and not isinstance(value, _PLAIN):
-            raise _formula(number, index)  # ArrayFormula, DataTableFormula
-
-
-class _Formula:
-    """Marks a cell that holds a formula or an Excel error value (#N/A...)."""
-
-
-def _column_index(ref: str | None, previous: int) -> int:
-    if not ref:
-        return previous + 1
-    index = 0
-    for char in ref:
-        if "A" <= char <= "Z":
-            index = index * 26 + ord(char) - 64
-        else:
-            break
-    return index or previous + 1
-
-
-def _expat_rows(source, shared, date_styles, max_chars: int) -> Iterator[Row]:
-    """Stream the first sheet's XML with expat: rows of cell values, typed as
-    openpyxl would (shared/inline strings, numbers, booleans; dates and
-    formulas flagged). Several times faster than openpyxl's cell objects."""
-    from xml.parsers import expat
-
-    done: list[Row] = []
-    state = {"row": 0, "values": None, "col": 0, "type": "n", "style": None}
-    text: list[str] = []
-    flags = {"collect": False, "formula": False}
-
-    def start(name, attrs):
-        name = name.rpartition(":")[2]
-        if name == "c":
-            state["col"] = _column_index(attrs.get("r"), state["col"])
-            state["type"] = attrs.get("t", "n")
-            state["style"] = attrs.get("s")
-            text.clear()
-            flags["formula"] = False
-        elif name in ("v", "t"):
-            flags["collect"] = True
-        elif name == "f":
-            flags["formula"] = True
-        elif name == "row":
-            number = attrs.get("r")
-            state["row"] = int(number) if number else state["row"] + 1
-            state["values"] = []
-            state["col"] = 0
-
-    def end(name):
-        name = name.rpartition(":")[2]
-        if name in ("v", "t"):
-            flags["collect"] = False
-        elif name == "c":
-            values = state["values"]
-            if values is None:
-                return
-            value = _cell_value(
-                state["type"], "".join(text), state["style"], shared, date_styles
-            )
-            if flags["formula"]:
-                value = _Formula()
-            index = state["col"] - 1
-            if index >= len(values):
-                values.extend([None] * (index + 1 - len(values)))
-            values[index] = value
-        elif name == "row":
-            done.append((state["row"], state["values"] or []))
-            state["values"] = None
-
-    def chars(data):
-        if flags["collect"]:
-            text.append(data)
-
-    parser = expat.ParserCreate()
-    parser.buffer_text = True
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
-    try:
-        while True:
-            chunk = source.read(1 << 16)
-            parser.Parse(chunk, not chunk)
-            for number, values in done:
-                _check_cells(number, values, max_chars)
-                yield number, values
-            done.clear()
-            if not chunk:
-                break
-    except (expat.ExpatError, zipfile.BadZipFile, ValueError, IndexError) as exc:
-        raise _not_a_workbook() from exc
-
-
-def _cell_value(kind: str, raw: str, style, shared, date_styles):
-    if kind == "s":
-        return shared[int(raw)] if raw else None
-    if kind in ("inlineStr", "str"):
-        return raw
-    if kind == "b":
-        return raw == "1"
-    if kind == "e":
-        return _Formula()
-    if kind == "d":
-        return _DATE_PLACEHOLDER
-    if not raw:
-        return None
-    if style is not None and style.isdigit() and int(style) in date_styles:
-        return _DATE_PLACEHOLDER
-    if raw.lstrip("-").isdigit():
-        return int(raw)
-    return float(raw)
-
-
-def _formula(number: int, index: int) -> FileRejected:
-    from openpyxl.utils import get_column_letter
-
-    return FileRejected(
-        _(
-            "Cell %(cell)s holds a formula. Formulas are not imported: copy the "
-            "column and paste it as values."
-        )
-        % {"cell": f"{get_column_letter(index + 1)}{number}"}
-    )
 
 
 def cell_text(value) -> str:
@@ -365,39 +245,43 @@ def _long_line(number: int, length: int, limit: int) -> FileRejected:
     )
 
 
-def sniff_encoding(raw: IO[bytes], max_chars: int = MAX_LINE_CHARS) -> str:
-    """UTF-8 (BOM or not), GB18030 (GBK) or UTF-16; one pass over the bytes.
+def sniff_encoding(raw: IO[bytes], max_chars: int) -> str:
+    """UTF-8 (BOM or not), GB18030 (GBK) or UTF-16, decided for the whole file.
 
-    A file whose non-ASCII lines are partly valid UTF-8 and partly not was saved
-    piecewise in two encodings: it is rejected rather than half garbled.
+    UTF-8 when every line decodes as UTF-8; otherwise GB18030, which every line
+    must then decode as. GBK text can happen to be valid UTF-8 too (a row whose
+    only Chinese is 元), so such rows do not make a GBK file "mixed"; a row that
+    reads as Chinese in UTF-8 next to a row that is not UTF-8 at all does: that
+    file was saved piecewise in two encodings and is refused, not half garbled.
     """
     raw.seek(0)
     head = raw.read(2)
     raw.seek(0)
     if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return "utf-16"
-    utf8_row = other_row = None
+    chinese_utf8_row = other_row = None
     for number, line in enumerate(raw, start=1):
         if len(line) > max_chars * 4 + 2:
             raise _long_line(number, len(line.rstrip(b"\r\n")), max_chars)
         if line.isascii():
             continue
         try:
-            line.decode("utf-8")
+            text = line.decode("utf-8")
         except UnicodeDecodeError:
             other_row = other_row or number
         else:
-            utf8_row = utf8_row or number
+            if chinese_utf8_row is None and _UTF8_CHINESE.search(text):
+                chinese_utf8_row = number
     raw.seek(0)
     if other_row is None:
         return "utf-8"
-    if utf8_row is not None:
+    if chinese_utf8_row is not None:
         raise FileRejected(
             _(
                 "The file mixes encodings: row %(utf8)s is UTF-8 but row %(other)s "
                 "is not. Save the whole file again in one encoding (UTF-8 is best)."
             )
-            % {"utf8": utf8_row, "other": other_row}
+            % {"utf8": chinese_utf8_row, "other": other_row}
         )
     for number, line in enumerate(raw, start=1):
         try:
@@ -440,21 +324,25 @@ def _text_lines(raw: IO[bytes], max_chars: int, *, strip: bool) -> Iterator:
         yield number, body.rstrip() if strip else line
 
 
-def _csv_rows(raw: IO[bytes], max_chars: int) -> Iterator[Row]:
+def _csv_rows(
+    raw: IO[bytes], max_chars: int, *, delimiter: str | None
+) -> Iterator[Row]:
+    """CSV rows; without a `delimiter` it comes from the first non-blank line:
+    comma, else tab, else ";"."""
     lines = (line for _number, line in _text_lines(raw, max_chars, strip=False))
-    # The delimiter comes from the first non-blank line: comma, else tab, else ";".
     buffered: list[str] = []
     for line in lines:
         buffered.append(line)
         if line.strip():
             break
-    sample = buffered[-1] if buffered else ""
-    delimiter = ","
-    if "," not in sample:
-        if "\t" in sample:
-            delimiter = "\t"
-        elif ";" in sample:
-            delimiter = ";"
+    if delimiter is None:
+        sample = buffered[-1] if buffered else ""
+        delimiter = ","
+        if "," not in sample:
+            if "\t" in sample:
+                delimiter = "\t"
+            elif ";" in sample:
+                delimiter = ";"
 
     def chained():
         yield from buffered

@@ -10,6 +10,7 @@ class CardBatch(models.Model):
     """One uploaded file of card codes (卡密) and what became of its rows."""
 
     class Status(models.TextChoices):
+        CHECKING = "checking", _("Checking")
         PREVIEWED = "previewed", _("Previewed")
         QUEUED = "queued", _("Queued")
         IMPORTING = "importing", _("Importing")

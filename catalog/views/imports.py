@@ -1,20 +1,21 @@
 """Import pages: card codes (upload → preview → commit → progress → batch page)
 and the product catalogue (upload → preview → commit), plus their templates.
 
-Views parse the form, call catalog.services.imports and render; every rule lives
-in the service. A rejected file is shown on the upload page and changes nothing.
+Views parse the form, call the services (catalog.services.card_batches and
+product_imports), enqueue the next step (catalog.tasks.imports) and render; every
+rule lives in the services. A file refused before it is stored is shown on the
+upload page and changes nothing; one refused while a worker checks it is shown on
+its batch page (status failed, its stored file deleted).
 """
 
 from __future__ import annotations
 
-import secrets
 from pathlib import PurePath
 
 from django import forms
 from django.contrib import messages
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,7 +27,9 @@ from catalog.imports import workbooks
 from catalog.imports.errors import FileRejected, ImportStateError
 from catalog.imports.readers import max_upload_bytes
 from catalog.models import CardBatch, Sku
-from catalog.services import imports as services
+from catalog.selectors import imports as selectors
+from catalog.services import card_batches, product_imports
+from catalog.tasks.imports import enqueue_card_batch_check, enqueue_card_batch_import
 from kameng.admin_pages import render_page, staff_page
 from kameng.navigation import Page, register_page
 from kameng.parsing import parse_ascii_int
@@ -36,7 +39,13 @@ VIEW_BATCH = "catalog.view_cardbatch"
 VOID_BATCH = "catalog.change_cardbatch"
 IMPORT_PRODUCTS = ("catalog.add_sku", "catalog.change_sku")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FINAL = {CardBatch.Status.DONE, CardBatch.Status.FAILED, CardBatch.Status.VOIDED}
+# Once the batch reaches one of these, the polling fragment reloads the page.
+REFRESH = {
+    CardBatch.Status.PREVIEWED,
+    CardBatch.Status.DONE,
+    CardBatch.Status.FAILED,
+    CardBatch.Status.VOIDED,
+}
 
 register_page(
     Page(
@@ -74,16 +83,17 @@ class CodeUploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("File"),
         help_text=gettext_lazy(
-            "xlsx, csv (UTF-8 or GBK) or txt; one code per row, card and password."
+            "xlsx, csv or tsv (UTF-8 or GBK) or txt; one code per row, card and "
+            "password."
         ),
-        widget=UnfoldAdminFileFieldWidget(attrs={"accept": ".xlsx,.csv,.txt"}),
+        widget=UnfoldAdminFileFieldWidget(attrs={"accept": ".xlsx,.csv,.tsv,.txt"}),
     )
 
 
 class ProductUploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("File"),
-        widget=UnfoldAdminFileFieldWidget(attrs={"accept": ".xlsx,.csv"}),
+        widget=UnfoldAdminFileFieldWidget(attrs={"accept": ".xlsx,.csv,.tsv"}),
     )
 
 
@@ -99,7 +109,7 @@ def import_codes(request):
     form = CodeUploadForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            batch = services.preview_card_batch(
+            batch = card_batches.upload_card_batch(
                 sku=form.cleaned_data["sku"],
                 upload=form.cleaned_data["file"],
                 actor=request.user,
@@ -107,8 +117,9 @@ def import_codes(request):
         except FileRejected as exc:
             form.add_error("file", exc.message)
         else:
+            enqueue_card_batch_check(batch.pk)
             return redirect("catalog:import_batch", pk=batch.pk)
-    recent = CardBatch.objects.select_related("sku", "created_by").order_by("-id")[:10]
+    recent = selectors.recent_batches()
     return render_page(
         request,
         "catalog/imports/codes.html",
@@ -123,20 +134,24 @@ def import_codes(request):
 
 
 def _batch_or_404(pk: int) -> CardBatch:
-    return get_object_or_404(
-        CardBatch.objects.select_related("sku__product", "created_by", "voided_by"),
-        pk=pk,
-    )
+    batch = selectors.batch_for_page(pk=pk)
+    if batch is None:
+        raise Http404(_("No such batch."))
+    return batch
 
 
 def _progress_context(batch: CardBatch) -> dict:
-    processed, percent = services.batch_progress(batch)
+    processed, percent = selectors.batch_progress(batch)
     return {
         "batch": batch,
         "processed": processed,
         "percent": percent,
         "polling": batch.status
-        in (CardBatch.Status.QUEUED, CardBatch.Status.IMPORTING),
+        in (
+            CardBatch.Status.CHECKING,
+            CardBatch.Status.QUEUED,
+            CardBatch.Status.IMPORTING,
+        ),
     }
 
 
@@ -146,7 +161,7 @@ def batch_detail(request, pk: int):
     batch = _batch_or_404(pk)
     context = {
         **_progress_context(batch),
-        "to_import": services.to_import(batch),
+        "to_import": selectors.to_import(batch),
         "can_import": request.user.has_perm(IMPORT_CODES),
         "can_void": request.user.has_perm(VOID_BATCH),
         "page_id": "import-batch",
@@ -163,13 +178,13 @@ def batch_detail(request, pk: int):
 @require_GET
 @staff_page(VIEW_BATCH)
 def batch_progress(request, pk: int):
-    """The progress fragment htmx polls; once the batch is finished it asks htmx
-    to reload the page, which then shows the final counts."""
+    """The progress fragment htmx polls; once the batch is checked or finished
+    it asks htmx to reload the page, which then shows the counts."""
     batch = _batch_or_404(pk)
     response = render(
         request, "catalog/imports/progress.html", _progress_context(batch)
     )
-    if batch.status in FINAL and request.headers.get("HX-Request"):
+    if batch.status in REFRESH and request.headers.get("HX-Request"):
         response["HX-Refresh"] = "true"
     return response
 
@@ -179,9 +194,11 @@ def batch_progress(request, pk: int):
 def batch_commit(request, pk: int):
     batch = _batch_or_404(pk)
     try:
-        services.commit_card_batch(batch=batch, actor=request.user)
+        card_batches.commit_card_batch(batch=batch, actor=request.user)
     except (ImportStateError, FileRejected) as exc:
         messages.error(request, exc.message)
+    else:
+        enqueue_card_batch_import(batch.pk)
     return redirect("catalog:import_batch", pk=pk)
 
 
@@ -190,7 +207,7 @@ def batch_commit(request, pk: int):
 def batch_discard(request, pk: int):
     batch = _batch_or_404(pk)
     try:
-        services.discard_card_batch(batch=batch, actor=request.user)
+        card_batches.discard_card_batch(batch=batch, actor=request.user)
     except ImportStateError as exc:
         messages.error(request, exc.message)
         return redirect("catalog:import_batch", pk=pk)
@@ -206,7 +223,7 @@ def batch_void(request, pk: int):
         messages.error(request, _("Tick the box to confirm voiding the batch."))
         return redirect("catalog:import_batch", pk=pk)
     try:
-        batch = services.void_card_batch(batch=batch, actor=request.user)
+        batch = card_batches.void_card_batch(batch=batch, actor=request.user)
     except ImportStateError as exc:
         messages.error(request, exc.message)
     else:
@@ -280,11 +297,15 @@ def import_products(request):
                 request, _("That preview has expired; upload the file again.")
             )
             return redirect("catalog:import_products")
+        _forget(request, token)
         try:
-            with default_storage.open(stored["path"], "rb") as upload:
-                result = services.import_products(
-                    upload=upload, name=stored["name"], actor=request.user
-                )
+            result = product_imports.import_staged_products(
+                path=stored["path"], name=stored["name"], actor=request.user
+            )
+        except FileNotFoundError:
+            messages.error(
+                request, _("That preview has expired; upload the file again.")
+            )
         except FileRejected as exc:
             messages.error(request, exc.message)
         else:
@@ -296,7 +317,6 @@ def import_products(request):
                 )
                 % result.counts(),
             )
-        _forget(request, token)
         return redirect("catalog:import_products")
     if request.method == "POST":
         form = ProductUploadForm(request.POST, request.FILES)
@@ -304,19 +324,15 @@ def import_products(request):
             upload = form.cleaned_data["file"]
             name = PurePath(upload.name or "products.xlsx").name
             try:
-                preview = services.preview_products(
+                preview = product_imports.preview_products(
                     upload=upload, name=name, actor=request.user
                 )
             except FileRejected as exc:
                 form.add_error("file", exc.message)
             else:
                 if preview.ok:
-                    token = secrets.token_hex(16)
-                    upload.seek(0)
-                    path = default_storage.save(
-                        f"imports/products/{token}{PurePath(name).suffix.lower()}",
-                        upload,
-                    )
+                    path = product_imports.stage_product_file(upload=upload, name=name)
+                    token = PurePath(path).stem
                     pending = dict(pending) if isinstance(pending, dict) else {}
                     pending[token] = {"path": path, "name": name[:200]}
                     request.session[SESSION_KEY] = pending
@@ -335,11 +351,11 @@ def import_products(request):
 
 
 def _forget(request, token: str) -> None:
-    pending = dict(request.session.get(SESSION_KEY, {}))
-    stored = pending.pop(token, None)
+    """Drop a preview from the session (its staged file goes with the import)."""
+    pending = request.session.get(SESSION_KEY, {})
+    pending = dict(pending) if isinstance(pending, dict) else {}
+    pending.pop(token, None)
     request.session[SESSION_KEY] = pending
-    if stored:
-        default_storage.delete(stored["path"])
 
 
 def batch_url(batch: CardBatch) -> str:

@@ -11,14 +11,13 @@ from openpyxl import Workbook
 
 from catalog.imports.workbooks import PRODUCT_HEADERS
 from catalog.models import CardBatch, CardCode, Category, Sku
-from catalog.services import imports
-from catalog.services.imports import (
+from catalog.services import card_batches
+from catalog.services.card_batches import (
     commit_card_batch,
-    import_products,
     preview_card_batch,
-    preview_products,
     run_card_batch,
 )
+from catalog.services.product_imports import import_products, preview_products
 from tests.catalog.factories import make_category, make_product, make_sku
 
 pytestmark = pytest.mark.django_db
@@ -204,14 +203,16 @@ def queued_batch() -> CardBatch:
         upload=SimpleUploadedFile("a.txt", b"AAAA1111\nBBBB2222\n"),
         actor=None,
     )
-    commit_card_batch(batch=batch, actor=None, enqueue=False)
+    commit_card_batch(batch=batch, actor=None)
     return batch
 
 
 def test_fail_does_not_overwrite_a_finished_batch():
     batch = run_card_batch(batch_id=queued_batch().pk)
     assert batch.status == CardBatch.Status.DONE
-    result = imports._fail(batch.pk, "boom")
+    result = card_batches.fail_card_batch(
+        batch.pk, "boom", from_status=CardBatch.Status.IMPORTING
+    )
     assert result.status == CardBatch.Status.DONE
     assert result.failure == "" and result.imported == 2
 
@@ -219,7 +220,9 @@ def test_fail_does_not_overwrite_a_finished_batch():
 def test_fail_still_marks_a_running_batch_failed():
     batch = queued_batch()
     CardBatch.objects.filter(pk=batch.pk).update(status=CardBatch.Status.IMPORTING)
-    result = imports._fail(batch.pk, "boom")
+    result = card_batches.fail_card_batch(
+        batch.pk, "boom", from_status=CardBatch.Status.IMPORTING
+    )
     assert result.status == CardBatch.Status.FAILED and result.failure == "boom"
 
 
@@ -238,7 +241,7 @@ class _BrokenDeleteCache:
 
 def test_cleanup_failure_after_commit_keeps_the_batch_done(monkeypatch):
     batch = queued_batch()
-    monkeypatch.setattr(imports, "cache", _BrokenDeleteCache(imports.cache))
+    monkeypatch.setattr(card_batches, "cache", _BrokenDeleteCache(card_batches.cache))
     result = run_card_batch(batch_id=batch.pk)
     result.refresh_from_db()
     assert result.status == CardBatch.Status.DONE

@@ -1,22 +1,25 @@
 """Card-code import: preview, commit (task), stock, duplicates, voiding."""
 
 import io
+import os
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import translation
+from django.utils import timezone, translation
 from openpyxl import Workbook
 
 from catalog.imports.errors import FileRejected, ImportStateError
 from catalog.models import CardBatch, CardCode, Sku
-from catalog.services.imports import (
-    batch_progress,
+from catalog.selectors.imports import batch_progress
+from catalog.services.card_batches import (
     commit_card_batch,
     discard_card_batch,
     preview_card_batch,
     run_card_batch,
     void_card_batch,
 )
+from catalog.tasks.imports import enqueue_card_batch_import, sweep_card_batches_task
 from kameng import crypto
 from tests.catalog.factories import make_sku
 
@@ -52,7 +55,7 @@ def import_file(sku, name, content, actor=None, **kwargs):
     batch = preview_card_batch(
         sku=sku, upload=upload(name, content, **kwargs), actor=actor
     )
-    commit_card_batch(batch=batch, actor=actor, enqueue=False)
+    commit_card_batch(batch=batch, actor=actor)
     return run_card_batch(batch_id=batch.pk)
 
 
@@ -68,6 +71,7 @@ def test_csv_with_chinese_header_and_crlf_imports_codes_and_moves_stock(
 
     with django_capture_on_commit_callbacks(execute=True):
         commit_card_batch(batch=batch, actor=None)
+        enqueue_card_batch_import(batch.pk)
 
     batch.refresh_from_db()
     sku.refresh_from_db()
@@ -227,7 +231,7 @@ def test_import_failure_rolls_everything_back(monkeypatch):
     batch = preview_card_batch(
         sku=sku, upload=upload("a.txt", "AAAA1111\nBBBB2222\n"), actor=None
     )
-    commit_card_batch(batch=batch, actor=None, enqueue=False)
+    commit_card_batch(batch=batch, actor=None)
 
     def explode(text):
         raise RuntimeError("disk on fire")
@@ -289,25 +293,21 @@ def test_admin_lists_codes_masked_and_read_only(client, role_user):
 def test_sweeper_requeues_lost_batches_and_drops_stale_previews(
     django_capture_on_commit_callbacks,
 ):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from catalog.services.imports import sweep_card_batches
-
     sku = make_sku()
     lost = preview_card_batch(sku=sku, upload=upload("a.txt", "LOST0001\n"), actor=None)
-    commit_card_batch(batch=lost, actor=None, enqueue=False)  # message never sent
+    commit_card_batch(batch=lost, actor=None)  # message never sent
     stale = preview_card_batch(
         sku=sku, upload=upload("b.txt", "STALE001\n"), actor=None
     )
+    stale_file = stale.upload.path
     old = timezone.now() - timedelta(days=2)
     CardBatch.objects.filter(pk__in=[lost.pk, stale.pk]).update(created_at=old)
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = sweep_card_batches()
+        result = sweep_card_batches_task()
 
-    assert result == {"requeued": 1, "discarded": 1}
+    assert result == {"rechecked": 0, "requeued": 1, "discarded": 1}
     lost.refresh_from_db()
     assert lost.status == CardBatch.Status.DONE and lost.imported == 1
     assert not CardBatch.objects.filter(pk=stale.pk).exists()
+    assert not os.path.exists(stale_file)

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from catalog.models import CardBatch, CardCode, Sku
-from catalog.services.imports import (
+from catalog.services.card_batches import (
     commit_card_batch,
     preview_card_batch,
     run_card_batch,
@@ -31,7 +31,7 @@ def test_concurrent_imports_of_overlapping_codes_store_each_code_once():
         batch = preview_card_batch(
             sku=sku, upload=SimpleUploadedFile("race.csv", codes), actor=None
         )
-        commit_card_batch(batch=batch, actor=None, enqueue=False)
+        commit_card_batch(batch=batch, actor=None)
         batches.append(batch)
 
     start = threading.Barrier(2)

@@ -29,24 +29,30 @@ def operator(client, role_user):
     return user
 
 
-def post_file(client, sku, name, content):
-    return client.post(
-        reverse("catalog:import_codes"),
-        {"sku": sku.pk, "file": SimpleUploadedFile(name, content)},
-    )
+@pytest.fixture
+def post_file(client, django_capture_on_commit_callbacks):
+    """Upload a file as the page does; the check a worker runs after the commit
+    runs here too (Celery is eager in tests)."""
+
+    def post(sku, name, content):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                reverse("catalog:import_codes"),
+                {"sku": sku.pk, "file": SimpleUploadedFile(name, content)},
+            )
+
+    return post
 
 
 def test_operator_previews_commits_and_sees_stock_move(
-    client, operator, django_capture_on_commit_callbacks
+    client, operator, post_file, django_capture_on_commit_callbacks
 ):
     sku = make_sku()
     page = client.get(reverse("catalog:import_codes"))
     assert page.status_code == 200
     assert sku.code in page.content.decode()
 
-    response = post_file(
-        client, sku, "c.csv", "卡号,密码\r\nAAAA1111,p\r\nAB,p\r\n".encode()
-    )
+    response = post_file(sku, "c.csv", "卡号,密码\r\nAAAA1111,p\r\nAB,p\r\n".encode())
     batch = CardBatch.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("catalog:import_batch", args=[batch.pk])
@@ -89,11 +95,46 @@ def test_operator_previews_commits_and_sees_stock_move(
     assert sku.stock == 0
 
 
-def test_rejected_file_is_explained_on_the_upload_page(client, operator):
+def test_file_rejected_by_the_check_is_explained_on_its_batch_page(
+    client, operator, post_file, settings
+):
     sku = make_sku()
-    response = post_file(client, sku, "x.csv", "订单号,金额\n1,2\n".encode())
+    response = post_file(sku, "x.csv", "订单号,金额\n1,2\n".encode())
+    batch = CardBatch.objects.get()
+    assert response["Location"] == reverse("catalog:import_batch", args=[batch.pk])
+    assert batch.status == CardBatch.Status.FAILED
+    page = client.get(response["Location"]).content.decode()
+    assert "订单号" in page and 'data-testid="batch-failure"' in page
+    assert "commit-import" not in page
+    assert not batch.upload and not batch.error_report
+    stored = (settings.MEDIA_ROOT / "imports").rglob("*")
+    assert not [path for path in stored if path.is_file()]
+
+
+def test_page_polls_while_the_file_is_checked_then_reloads(client, operator):
+    sku = make_sku()
+    batch = CardBatch.objects.create(
+        sku=sku,
+        file_name="big.xlsx",
+        file_format="xlsx",
+        status=CardBatch.Status.CHECKING,
+    )
+    page = client.get(reverse("catalog:import_batch", args=[batch.pk])).content.decode()
+    url = reverse("catalog:import_batch_progress", args=[batch.pk])
+    assert f'hx-get="{url}"' in page and "Checking the file" in page
+    assert "commit-import" not in page
+    CardBatch.objects.filter(pk=batch.pk).update(status=CardBatch.Status.PREVIEWED)
+    fragment = client.get(url, headers={"HX-Request": "true"})
+    assert fragment["HX-Refresh"] == "true"
+
+
+def test_file_refused_before_it_is_stored_stays_on_the_upload_page(
+    client, operator, post_file
+):
+    sku = make_sku()
+    response = post_file(sku, "codes.pdf", b"%PDF-1.4")
     assert response.status_code == 200
-    assert "订单号" in response.content.decode()
+    assert "pdf" in response.content.decode()
     assert not CardBatch.objects.exists()
 
 
@@ -125,9 +166,11 @@ def test_sidebar_lists_import_pages_for_operations(client, operator):
     assert reverse("catalog:import_products") in page
 
 
-def test_void_needs_confirmation(client, operator, django_capture_on_commit_callbacks):
+def test_void_needs_confirmation(
+    client, operator, post_file, django_capture_on_commit_callbacks
+):
     sku = make_sku()
-    post_file(client, sku, "c.txt", b"AAAA1111\n")
+    post_file(sku, "c.txt", b"AAAA1111\n")
     batch = CardBatch.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("catalog:import_batch_commit", args=[batch.pk]))
@@ -139,7 +182,7 @@ def test_void_needs_confirmation(client, operator, django_capture_on_commit_call
 def test_progress_fragment_polls_while_importing(client, operator):
     from django.core.cache import cache
 
-    from catalog.services.imports import progress_key
+    from catalog.selectors.imports import progress_key
 
     sku = make_sku()
     batch = CardBatch.objects.create(
@@ -158,10 +201,10 @@ def test_progress_fragment_polls_while_importing(client, operator):
     assert "HX-Refresh" not in fragment
 
 
-def test_file_over_20_mb_is_refused_with_the_limit(client, operator):
+def test_file_over_20_mb_is_refused_with_the_limit(client, operator, post_file):
     sku = make_sku()
     big = b"AAAA1111,pw\n" * (21 * 1024 * 1024 // 12 + 1)
-    response = post_file(client, sku, "big.csv", big)
+    response = post_file(sku, "big.csv", big)
     assert response.status_code == 200
     assert "20.0" in response.content.decode()  # "the limit is 20.0 MB"
     assert not CardBatch.objects.exists()

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from catalog.imports.errors import FileRejected
 from catalog.imports.workbooks import PRODUCT_HEADERS
 from catalog.models import Category, PriceChange, Product, Sku
-from catalog.services.imports import import_products, preview_products
+from catalog.services.product_imports import import_products, preview_products
 from tests.catalog.factories import make_sku
 
 pytestmark = pytest.mark.django_db

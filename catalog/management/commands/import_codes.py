@@ -1,9 +1,10 @@
 """Import a card-code file from the command line, through the same services as the
 import page: `python manage.py import_codes --sku QB-10 codes.xlsx [--dry-run]`.
 
-Prints the counts and every row error; exits non-zero when nothing was imported
-(a rejected file, a failed import, a file of duplicates only). A dry run writes
-nothing and exits 0 when the file would import at least one code.
+Prints the counts and the row errors; exits non-zero when nothing was imported
+(a rejected file, a failed import, a file of duplicates only), and then leaves
+nothing behind: no batch, no stored copy of the codes, no error report. A dry run
+writes nothing and exits 0 when the file would import at least one code.
 """
 
 from pathlib import Path
@@ -14,8 +15,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.imports.errors import FileRejected, ImportStateError
 from catalog.models import CardBatch, Sku
-from catalog.services.imports import (
+from catalog.services.card_batches import (
     commit_card_batch,
+    forget_card_batch,
     preview_card_batch,
     run_card_batch,
     scan_card_file,
@@ -26,7 +28,7 @@ class Command(BaseCommand):
     help = "Import card codes (xlsx, csv or txt) into one SKU."
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="xlsx, csv or txt file of codes")
+        parser.add_argument("file", help="xlsx, csv, tsv or txt file of codes")
         parser.add_argument("--sku", required=True, help="SKU code, e.g. QB-10")
         parser.add_argument(
             "--dry-run",
@@ -72,20 +74,22 @@ class Command(BaseCommand):
             except FileRejected as exc:
                 raise CommandError(f"file rejected: {exc.message}") from exc
         try:
-            commit_card_batch(batch=batch, actor=actor, enqueue=False)
+            commit_card_batch(batch=batch, actor=actor)
         except ImportStateError as exc:
             self._report_batch(batch)
+            forget_card_batch(batch=batch)
             raise CommandError(str(exc.message)) from exc
         batch = run_card_batch(batch_id=batch.pk)
         self._report_batch(batch)
-        if batch.status != CardBatch.Status.DONE:
-            raise CommandError(f"import failed: {batch.failure}")
+        if batch.status != CardBatch.Status.DONE or not batch.imported:
+            forget_card_batch(batch=batch)
+            if batch.status != CardBatch.Status.DONE:
+                raise CommandError(f"import failed: {batch.failure}")
+            raise CommandError("nothing imported")
         sku_obj.refresh_from_db()
         self.stdout.write(
             f"batch #{batch.pk}; {sku_obj.code} stock now {sku_obj.stock}"
         )
-        if not batch.imported:
-            raise CommandError("nothing imported")
 
     def _report_batch(self, batch):
         self._report(
