@@ -82,8 +82,16 @@ SCHEDULE: list[Entry] = [
         name="catalog: card batch sweeper",
         task="catalog.sweep_card_batches",
         schedule=Every(seconds=300),
-        description="Re-enqueues card-code batches a lost message left queued and "
-        "discards previews (plaintext uploads) not committed within a day.",
+        description="Re-enqueues card-code batches a lost message left checking "
+        "or queued and discards previews (plaintext uploads) not committed within "
+        "a day.",
+    ),
+    Entry(
+        name="catalog: import file sweeper",
+        task="catalog.sweep_import_files",
+        schedule=Every(seconds=3600),
+        description="Deletes stored import files no live batch refers to: card-code "
+        "uploads and error reports left behind, product files never committed.",
     ),
 ]
 
