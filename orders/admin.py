@@ -3,29 +3,101 @@ staff take, each through a service (refund to wallet, manual delivery)."""
 
 from django.contrib import admin, messages
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action, display
 
+from catalog.admin.pricing import can_see_cost
+from catalog.models import SupplierCall
+from catalog.services.pricing import LAYER_LABELS
 from kameng.admin_pages import ReadOnlyMixin
 from kameng.exceptions import DomainError
+from kameng.templatetags.kameng import cny
 from orders.models import Fulfilment, Order, OrderEvent, Ticket, TicketMessage
 from orders.payments.admin import register as register_payment_admin
+from orders.payments.registry import GATEWAYS
 from orders.refunds import refund_to_wallet
 
+# Reasons services write as short codes; what a person reads instead.
+MACHINE_REASONS = {
+    "wallet": _("Paid with wallet balance"),
+    "card codes": _("Card codes handed over"),
+    "supplier": _("Sent to the supplier for top-up"),
+    "demo": _("Demo data"),
+}
 
-class OrderEventInline(TabularInline):
+
+def readable_reason(reason: str) -> str:
+    """An OrderEvent reason as words: "wallet" → 余额支付, "sandbox T1" → 通过沙箱
+    支付付款，交易号 T1; free text (staff notes, translated messages) unchanged."""
+    if reason in MACHINE_REASONS:
+        return str(MACHINE_REASONS[reason])
+    channel, _space, trade_no = reason.partition(" ")
+    if channel in GATEWAYS and trade_no and " " not in trade_no:
+        return gettext("Paid through %(channel)s, trade number %(trade_no)s") % {
+            "channel": GATEWAYS[channel].label,
+            "trade_no": trade_no,
+        }
+    return reason
+
+
+def person_name(user) -> str:
+    """Who did it: a staff member's full name (or username), else the system."""
+    if user is None:
+        return gettext("the system")
+    return user.get_full_name() or user.get_username()
+
+
+def table(headers, rows) -> str:
+    """A small read-only table in the admin's style (values are escaped)."""
+    head = format_html_join(
+        "", '<th class="px-2 py-1 text-left">{}</th>', ((h,) for h in headers)
+    )
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        (
+            (
+                format_html_join(
+                    "", '<td class="px-2 py-1">{}</td>', ((c,) for c in row)
+                ),
+            )
+            for row in rows
+        ),
+    )
+    return format_html(
+        '<table class="border border-base-200 dark:border-base-800">'
+        "<thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
+        head,
+        body,
+    )
+
+
+class OrderEventInline(ReadOnlyMixin, TabularInline):
     model = OrderEvent
-    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+    fields = ("created_at", "from_state", "to_state", "actor_name", "why")
     readonly_fields = fields
     extra = 0
-    can_delete = False
+    hide_title = True  # the row says it all; the title would be the raw codes
     verbose_name_plural = _("timeline")
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    @display(description=_("from"))
+    def from_state(self, event):
+        return event.get_from_status_display() or "—"
+
+    @display(description=_("to"))
+    def to_state(self, event):
+        return event.get_to_status_display()
+
+    @display(description=_("by"))
+    def actor_name(self, event):
+        return person_name(event.actor)
+
+    @display(description=_("reason"))
+    def why(self, event):
+        return readable_reason(event.reason) or "—"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -63,14 +135,29 @@ class OrderAdmin(ModelAdmin):
         "amount",
         "refunded_amount",
         "payment_method",
-        "price_breakdown",
-        "recharge_account",
+        "price_layers",
+        "recharge_account_rows",
         "delivery_summary",
         "created_at",
         "paid_at",
         "delivered_at",
     )
     readonly_fields = fields
+
+    def get_fields(self, request, obj=None):
+        """Support answers buyers from this page: the top-up at the supplier and
+        every call made for it, for whoever may view them."""
+        fields = list(self.fields)
+        if request.user.has_perm("orders.view_fulfilment"):
+            fields.append("fulfilment_summary")
+            if can_see_cost(request):
+                fields.append("supplier_cost")
+        if request.user.has_perm("catalog.view_suppliercall"):
+            fields.append("supplier_calls")
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     def has_add_permission(self, request):
         return False
@@ -84,6 +171,100 @@ class OrderAdmin(ModelAdmin):
     @display(description=_("buyer"))
     def buyer_or_contact(self, order):
         return order.buyer or order.contact
+
+    @display(description=_("price breakdown"))
+    def price_layers(self, order):
+        breakdown = order.price_breakdown or {}
+        rows = [
+            (
+                LAYER_LABELS.get(layer.get("code")) or layer.get("label") or "—",
+                cny(layer.get("unit_price")),
+                layer.get("note") or "",
+            )
+            for layer in breakdown.get("layers", [])
+        ]
+        if not rows:
+            return "—"
+        rows.append(
+            (
+                gettext("Total (%(quantity)s × %(unit)s)")
+                % {"quantity": order.quantity, "unit": cny(order.unit_price)},
+                cny(order.amount),
+                "",
+            )
+        )
+        return table((_("price layer"), _("unit price"), _("note")), rows)
+
+    @display(description=_("recharge account"))
+    def recharge_account_rows(self, order):
+        if not order.recharge_account:
+            return "—"
+        labels = {
+            field.get("key"): field.get("label")
+            for field in order.sku.recharge_fields or []
+            if isinstance(field, dict)
+        }
+        return table(
+            (_("field"), _("value")),
+            (
+                (labels.get(key) or key, value)
+                for key, value in order.recharge_account.items()
+            ),
+        )
+
+    @display(description=_("top-up at the supplier"))
+    def fulfilment_summary(self, order):
+        job = Fulfilment.objects.filter(order=order).select_related("offer__supplier")
+        job = job.first()
+        if job is None:
+            return "—"
+        headers = [_("state"), _("supplier"), _("attempts"), _("supplier trade number")]
+        row = [
+            job.get_state_display(),
+            job.offer.supplier.name if job.offer else "—",
+            job.attempts,
+            job.trade_no or "—",
+        ]
+        headers.append(_("last error"))
+        row.append(job.last_error or "—")
+        return table(headers, [row])
+
+    @display(description=_("supplier cost"))
+    def supplier_cost(self, order):
+        job = Fulfilment.objects.filter(order=order).select_related("offer").first()
+        if job is None or job.offer is None:
+            return "—"
+        return cny(job.offer.cost)
+
+    @display(description=_("supplier calls"))
+    def supplier_calls(self, order):
+        calls = SupplierCall.objects.filter(order_no=order.order_no).select_related(
+            "supplier"
+        )
+        rows = [
+            (
+                call.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                call.supplier.name,
+                call.get_operation_display(),
+                call.get_outcome_display(),
+                call.latency_ms,
+                call.detail or "—",
+            )
+            for call in calls.order_by("id")[:50]
+        ]
+        if not rows:
+            return "—"
+        return table(
+            (
+                _("at"),
+                _("supplier"),
+                _("operation"),
+                _("outcome"),
+                _("latency (ms)"),
+                _("detail"),
+            ),
+            rows,
+        )
 
     @display(description=_("delivery"))
     def delivery_summary(self, order):

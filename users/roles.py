@@ -35,6 +35,7 @@ BUYERS_READ = ("users.view_user",)
 MONEY_READ = ("users.view_wallet", "users.view_ledgerentry")
 ORDERS_READ = (
     "orders.view_order",
+    "orders.view_orderevent",
     "orders.view_ticket",
     "orders.view_ticketmessage",
     "orders.view_payment",
@@ -43,6 +44,8 @@ ORDERS_READ = (
     "orders.view_wallettopup",
 )
 TICKETS_WORK = ("orders.change_ticket", "orders.add_ticketmessage")
+# What a top-up went through at its supplier (no costs): what support answers from.
+SUPPLIER_CALLS_READ = ("catalog.view_suppliercall",)
 
 ROLES: tuple[Role, ...] = (
     Role("superadmin", "超级管理员", ("*",)),
@@ -61,7 +64,14 @@ ROLES: tuple[Role, ...] = (
     Role(
         "support",
         "客服",
-        (*CATALOG_READ, *BUYERS_READ, *MONEY_READ, *ORDERS_READ, *TICKETS_WORK),
+        (
+            *CATALOG_READ,
+            *BUYERS_READ,
+            *MONEY_READ,
+            *ORDERS_READ,
+            *TICKETS_WORK,
+            *SUPPLIER_CALLS_READ,
+        ),
     ),
     Role("marketing", "营销", (*CATALOG_READ, *BUYERS_READ, "marketing.*")),
     Role(
@@ -73,6 +83,7 @@ ROLES: tuple[Role, ...] = (
             "catalog.view_costplusrule",
             "catalog.view_supplier",
             "catalog.view_supplieroffer",
+            *SUPPLIER_CALLS_READ,
             *BUYERS_READ,
             *MONEY_READ,
             "users.adjust_wallet",

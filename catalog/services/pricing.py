@@ -131,8 +131,16 @@ class QuoteContext:
 PriceStep = Callable[[QuoteContext], None]
 
 
+# What each layer code is called on pages (orders keep the code; pages name it).
+LAYER_LABELS = {
+    "base": _("Base price"),
+    "member_level": _("Member-level price"),
+    "quantity_tier": _("Quantity price"),
+}
+
+
 def base_price_step(ctx: QuoteContext) -> None:
-    ctx.apply("base", _("Base price"), ctx.sku.price)
+    ctx.apply("base", LAYER_LABELS["base"], ctx.sku.price)
 
 
 def _member_candidate(ctx: QuoteContext):
@@ -146,7 +154,7 @@ def _member_candidate(ctx: QuoteContext):
     if row is None:
         return None
     note = gettext("Member level %(level)s") % {"level": row.level.name}
-    return ("member_level", _("Member-level price"), row.price, note)
+    return ("member_level", LAYER_LABELS["member_level"], row.price, note)
 
 
 def _tier_candidate(ctx: QuoteContext):
@@ -160,7 +168,7 @@ def _tier_candidate(ctx: QuoteContext):
     if row is None:
         return None
     note = gettext("%(n)s or more") % {"n": row.min_quantity}
-    return ("quantity_tier", _("Quantity price"), row.price, note)
+    return ("quantity_tier", LAYER_LABELS["quantity_tier"], row.price, note)
 
 
 def member_or_tier_step(ctx: QuoteContext) -> None:
