@@ -11,3 +11,7 @@ class InvalidAmount(DomainError):
 
 class UnknownRole(DomainError):
     code = "users_unknown_role"
+
+
+class UsernameTaken(DomainError):
+    code = "users_username_taken"

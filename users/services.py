@@ -1,12 +1,15 @@
-"""Every change to a wallet goes through here: locked, checked, one ledger row."""
+"""Writes of users: buyer sign-up, and every change to a wallet (locked,
+checked, one ledger row)."""
 
 from decimal import Decimal
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from kameng import events
 from kameng.db import joins_transaction
-from users.exceptions import InsufficientBalance, InvalidAmount
+from users.exceptions import InsufficientBalance, InvalidAmount, UsernameTaken
 from users.models import LedgerEntry, User, Wallet
 
 CENT = Decimal("0.01")
@@ -24,6 +27,26 @@ def _checked_amount(amount) -> Decimal:
             % {"amount": amount}
         )
     return amount
+
+
+def register_buyer(*, username: str, email: str, password: str) -> User:
+    """A new buyer account (no staff rights, no role), with its password hashed.
+    `user_registered` is sent after commit. The form checked the username is
+    free; one taken meanwhile by a parallel sign-up raises UsernameTaken and
+    writes nothing."""
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                username=username, email=email, password=password
+            )
+    except IntegrityError as exc:
+        raise UsernameTaken(
+            gettext("A user with that username already exists."), field="username"
+        ) from exc
+    transaction.on_commit(
+        lambda: events.user_registered.send(sender=User, user_id=user.pk)
+    )
+    return user
 
 
 def get_or_create_wallet(*, user: User) -> Wallet:

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Min, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,7 +19,6 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog.models import Category, Product, Sku
 from catalog.services.pricing import quote_price
 from catalog.stock import StockState, sku_stock_state
-from kameng import events
 from kameng.exceptions import DomainError
 from orders.checkout import buy_with_wallet, pay_with_wallet, place_order
 from orders.models import Order
@@ -36,7 +34,7 @@ from orders.storefront.forms import (
     SignupForm,
     WalletTopUpForm,
 )
-from users.services import get_or_create_wallet
+from users.services import get_or_create_wallet, register_buyer
 
 GUEST_ORDERS_KEY = "shop_guest_orders"
 LOOKUP_LIMIT = 10  # attempts per client address per window
@@ -312,14 +310,18 @@ def lookup(request):
 def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            user = form.save()
-            transaction.on_commit(
-                lambda: events.user_registered.send(sender=Order, user_id=user.pk)
+        try:
+            user = register_buyer(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
             )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, _("Welcome! Your account is ready."))
-        return redirect("shop:home")
+        except DomainError as exc:
+            form.add_error(exc.extra.get("field"), exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome! Your account is ready."))
+            return redirect("shop:home")
     return render(request, "shop/signup.html", {"form": form})
 
 
