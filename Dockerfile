@@ -39,11 +39,15 @@ RUN pip install --no-cache-dir -r requirements.txt
 # The code stays owned by root (read-only for the app user); see .dockerignore.
 COPY . .
 
-# Built without DATABASE_URL, so the settings' embedded default needs no secrets.
 # DEBUG=false (above) selects WhiteNoise's manifest storage, which the stack serves.
+# Without DEBUG the settings want real secrets: the build gets throwaway ones that
+# live only in this step (the running containers read theirs from .env).
 # var/ is writable by the app user: media (a volume in docker-compose.yml) and the
 # embedded SQLite database when the image runs without DATABASE_URL.
-RUN python manage.py collectstatic --noinput \
+RUN export SECRET_KEY=build-only-not-used-at-runtime \
+        CARD_HASH_KEY=build-only-card-hash-key-not-used-at-runtime \
+        FIELD_ENCRYPTION_KEY="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+    && python manage.py collectstatic --noinput \
     && python manage.py compilemessages \
     && mkdir -p /app/var/media \
     && chown -R kameng:kameng /app/var

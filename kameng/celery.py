@@ -1,4 +1,6 @@
-"""The Celery app: Redis broker when REDIS_URL is set, eager in-process otherwise."""
+"""The Celery app: Redis broker when REDIS_URL is set, kombu's filesystem transport
+(var/broker/) otherwise; see kameng/settings.py. `manage.py runstack` starts a worker
+and beat for it."""
 
 import os
 

@@ -1,13 +1,24 @@
-"""What /healthz reports: database, broker and worker, each with its own verdict."""
+"""What /healthz reports: database, broker and worker, each with its own verdict.
+
+The same rules hold in both modes: the broker is Redis (REDIS_URL) or the folder of
+kombu's filesystem transport (embedded default), and a worker is alive when it
+recorded its heartbeat recently (beat sends the heartbeat task every 30 s; a worker
+also records one when it starts). With Redis, a worker answering a ping counts too.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.utils import timezone
+
+from kameng.celery import app
 
 HEARTBEAT_KEY = "kameng:worker-heartbeat"
 
@@ -36,33 +47,38 @@ def check_database() -> dict:
     return _timed(run)
 
 
+def _check_redis() -> dict:
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
+    )
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return {
+            "ok": False,
+            "transport": "redis",
+            "error": f"Redis at REDIS_URL is unreachable: {exc}"[:200],
+        }
+    finally:
+        client.close()
+    return {"ok": True, "transport": "redis"}
+
+
+def _check_folder() -> dict:
+    folder = Path(settings.BROKER_DIR)
+    result = {"ok": True, "transport": "filesystem", "folder": str(folder)}
+    if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+        result["ok"] = False
+        result["error"] = f"broker folder {folder} is missing or not writable"
+    return result
+
+
 def check_broker() -> dict:
-    if not settings.REDIS_URL:
-        return {"ok": True, "configured": False, "mode": "eager"}
-
-    def run():
-        import redis
-
-        client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
-        )
-        try:
-            client.ping()
-        except redis.RedisError as exc:
-            return {
-                "ok": False,
-                "configured": True,
-                "error": f"Redis at REDIS_URL is unreachable: {exc}"[:200],
-            }
-        finally:
-            client.close()
-        return {"ok": True, "configured": True}
-
-    return _timed(run)
+    return _timed(_check_redis if settings.REDIS_URL else _check_folder)
 
 
 def heartbeat_age_seconds() -> int | None:
-    """Seconds since a worker last ran the beat heartbeat task; None if never."""
+    """Seconds since a worker last recorded its heartbeat; None if never."""
     last = cache.get(HEARTBEAT_KEY)
     return round(timezone.now().timestamp() - last) if last else None
 
@@ -73,36 +89,38 @@ def heartbeat_is_fresh(age: int | None) -> bool:
 
 
 def workers_look_down() -> bool:
-    """For the back-office banner: a queue is configured (tasks are not run
-    in-process) and no worker has recorded a heartbeat recently. One cache read."""
-    from kameng.celery import app
-
-    if app.conf.task_always_eager or not settings.REDIS_URL:
+    """For the back-office banner: tasks go to a queue (not run in-process) and no
+    worker has recorded a heartbeat recently. One cache read."""
+    if app.conf.task_always_eager:
         return False
     return not heartbeat_is_fresh(heartbeat_age_seconds())
 
 
 def check_worker(*, broker_ok: bool) -> dict:
-    """A worker is healthy when it answers a ping or its heartbeat is recent."""
-    if not settings.REDIS_URL:
-        return {"ok": True, "configured": False, "mode": "eager"}
+    """A worker is healthy when its heartbeat is recent (or, with Redis, when it
+    answers a ping)."""
+    if app.conf.task_always_eager:
+        return {"ok": True, "mode": "eager"}
     if not broker_ok:
-        return {"ok": False, "configured": True, "error": "broker unreachable"}
+        return {"ok": False, "error": "broker unreachable"}
 
     def run():
-        from kameng.celery import app
-
-        replies = app.control.ping(timeout=1.0) or []
-        workers = sorted(name for reply in replies for name in reply)
+        workers = []
+        if settings.REDIS_URL:
+            replies = app.control.ping(timeout=1.0) or []
+            workers = sorted(name for reply in replies for name in reply)
         age = heartbeat_age_seconds()
         result = {
             "ok": bool(workers) or heartbeat_is_fresh(age),
-            "configured": True,
             "workers": workers,
             "heartbeat_age_s": age,
         }
         if not result["ok"]:
-            result["error"] = "no worker answered and no recent heartbeat"
+            result["error"] = (
+                "no worker answered and no recent heartbeat"
+                if settings.REDIS_URL
+                else "no recent worker heartbeat"
+            )
         return result
 
     return _timed(run)

@@ -1,8 +1,10 @@
 """Django settings for Kameng, read from the environment (and .env) by django-environ.
 
 Embedded default: with DATABASE_URL and REDIS_URL unset, Kameng runs on SQLite in
-var/ with Celery tasks executed eagerly in-process. Setting both switches to the full
-stack with no code change.
+var/, with a Celery worker and beat fed by kombu's filesystem transport (message
+files in var/broker/) and a file cache in var/cache/ that web, worker and beat share.
+Setting both switches to the full stack (PostgreSQL, Redis broker and cache) with no
+code change. `manage.py runstack` starts web + worker + beat in either mode.
 """
 
 from decimal import Decimal
@@ -21,11 +23,12 @@ from kameng.config import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 # Variables already in the environment win over .env (KAMENG_ENV_FILE points elsewhere).
 environ.Env.read_env(env.str("KAMENG_ENV_FILE", default=str(BASE_DIR / ".env")))
+# Local state of the embedded default: SQLite file, broker messages, cache, media.
+VAR_DIR = Path(env.str("KAMENG_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 DATABASE_URL = env.str("DATABASE_URL", default="")
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -36,18 +39,24 @@ if REDIS_URL:
     check_redis_url(REDIS_URL)
 
 DEBUG = env.bool("DEBUG", default=EMBEDDED)
+# Built-in development keys stand in for missing secrets only on a development
+# machine: the embedded default with DEBUG on. Anything else must set its own.
+DEV_KEYS_ALLOWED = EMBEDDED and DEBUG
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not EMBEDDED:
-        raise ConfigError("SECRET_KEY is not set; it is required with DATABASE_URL.")
+    if not DEV_KEYS_ALLOWED:
+        raise ConfigError(
+            "SECRET_KEY is not set; it is required unless DEBUG is on in the "
+            "embedded default (write one with: python scripts/write_env.py .env)."
+        )
     SECRET_KEY = "kameng-embedded-insecure-key-run-make-run-to-generate-one"
 
 FIELD_ENCRYPTION_KEYS = parse_fernet_keys(
-    env.str("FIELD_ENCRYPTION_KEY", default=""), required=not EMBEDDED
+    env.str("FIELD_ENCRYPTION_KEY", default=""), required=not DEV_KEYS_ALLOWED
 ) or ["a2FtZW5nLWVtYmVkZGVkLWRldi1rZXktMzItYnl0ZXM="]
 
 CARD_HASH_KEY = (
-    check_hash_key(env.str("CARD_HASH_KEY", default=""), required=not EMBEDDED)
+    check_hash_key(env.str("CARD_HASH_KEY", default=""), required=not DEV_KEYS_ALLOWED)
     or "kameng-embedded-dev-card-hash-key-not-for-production"
 )
 
@@ -111,13 +120,20 @@ TEMPLATES = [
 ]
 
 # Database ------------------------------------------------------------------------
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 if EMBEDDED:
-    VAR_DIR.mkdir(exist_ok=True)
+    # Web, worker and beat share the file: WAL lets readers run beside the one
+    # writer, IMMEDIATE transactions take the write lock up front (no upgrade
+    # deadlock), and a writer waits up to 20 s for the lock instead of failing.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "kameng.sqlite3",
-            "OPTIONS": {"timeout": 20},
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 else:
@@ -128,7 +144,8 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: Redis when configured (shared by web and workers), else in-process.
+# Cache: shared by web, worker and beat (the worker heartbeat, import progress,
+# supplier breakers, nonces live in it): Redis when configured, else files in var/.
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -139,7 +156,14 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": VAR_DIR / "cache",
+            # The default (300) culls a third of the entries, the heartbeat with them.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 # Auth ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
@@ -206,9 +230,15 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kameng@localhost")
 
 # Celery -------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Tasks always go through a broker to a worker (runstack starts one); tests run
+# them eagerly (tests/conftest.py). Without REDIS_URL the broker is kombu's
+# filesystem transport: one JSON file per message in var/broker/, no service and no
+# extra package; the one worker and beat of a single machine are all it serves.
+BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost/"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env.bool("KAMENG_CELERY_EAGER", default=not REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env.bool("KAMENG_CELERY_EAGER", default=False)
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -220,11 +250,27 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    BROKER_DIR.mkdir(exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR),
+        "data_folder_out": str(BROKER_DIR),
+        "control_folder": str(BROKER_DIR / "control"),
+        # Look for new message files five times a second (a listing of one folder).
+        "polling_interval": 0.2,
+    }
+    # Broadcasts (remote control, mingle, gossip) would leave a message file per
+    # dead worker behind; health reads the heartbeat instead.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A worker that has not been heard from for this long is reported as missing.
 WORKER_STALE_AFTER_SECONDS = env.int("WORKER_STALE_AFTER_SECONDS", default=180)
+# When set, periodic tasks created by the beat sync run at least this often (the
+# stack tests use 1 s). Existing entries keep their timing.
+BEAT_INTERVAL_CAP_SECONDS = env.int("BEAT_INTERVAL_CAP_SECONDS", default=0)
 
 # Logging: one JSON object per line in production, readable lines in development.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")

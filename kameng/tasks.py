@@ -1,8 +1,16 @@
 from celery import shared_task
+from celery.signals import worker_ready
 
 from kameng.health import record_worker_heartbeat
 
 
 @shared_task(name="kameng.record_worker_heartbeat", ignore_result=True)
 def record_worker_heartbeat_task() -> None:
+    record_worker_heartbeat()
+
+
+@worker_ready.connect
+def _heartbeat_on_start(**kwargs):
+    """A worker that just started is alive: /healthz and the back-office banner
+    need not wait for beat's first heartbeat."""
     record_worker_heartbeat()

@@ -11,6 +11,7 @@ import shutil
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 from kameng.celery import app as celery_app
 
@@ -38,6 +39,18 @@ def _require_services(request):
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI must provide this: {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _in_memory_cache():
+    """Without Redis, web, worker and beat share a file cache in var/; tests keep
+    theirs in memory, apart from a running demo and from each other."""
+    if settings.REDIS_URL:
+        yield
+        return
+    locmem = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    with override_settings(CACHES={"default": locmem}):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -8,26 +8,70 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.db import DatabaseError
+
+from kameng.celery import app as celery_app
+from kameng.health import HEARTBEAT_KEY, record_worker_heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture
+def queued():
+    """Tasks go to the broker, as under `make run` (tests run them eagerly)."""
+    celery_app.conf.task_always_eager = False
+    cache.delete(HEARTBEAT_KEY)
+    yield
+    celery_app.conf.task_always_eager = True
+
+
 @pytest.mark.django_db
-def test_healthz_reports_each_component(client, settings):
+def test_healthz_reports_each_component(client, settings, queued):
     settings.REDIS_URL = ""
+    record_worker_heartbeat()
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
     assert body["database"]["ok"] is True
-    assert body["broker"] == {"ok": True, "configured": False, "mode": "eager"}
-    assert body["worker"]["mode"] == "eager"
+    assert body["broker"]["ok"] is True
+    assert body["broker"]["transport"] == "filesystem"
+    assert body["worker"]["ok"] is True
+    assert body["worker"]["heartbeat_age_s"] <= 1
     assert response["Cache-Control"].startswith("max-age=0")
 
 
 @pytest.mark.django_db
-def test_healthz_says_which_component_is_down(client, settings):
+def test_embedded_healthz_waits_for_a_worker_heartbeat(client, settings, queued):
+    settings.REDIS_URL = ""
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["worker"]["ok"] is False
+    assert response.json()["worker"]["error"] == "no recent worker heartbeat"
+
+    cache.set(HEARTBEAT_KEY, time.time() - settings.WORKER_STALE_AFTER_SECONDS - 5)
+    assert client.get("/healthz").status_code == 503
+
+    record_worker_heartbeat()
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_healthz_names_a_missing_broker_folder(client, settings, queued, tmp_path):
+    settings.REDIS_URL = ""
+    settings.BROKER_DIR = tmp_path / "gone"
+    record_worker_heartbeat()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["broker"]["ok"] is False
+    assert "gone is missing or not writable" in body["broker"]["error"]
+    assert body["worker"] == {"ok": False, "error": "broker unreachable"}
+
+
+@pytest.mark.django_db
+def test_healthz_says_which_component_is_down(client, settings, queued):
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens on port 9
     response = client.get("/healthz")
     assert response.status_code == 503
@@ -36,11 +80,7 @@ def test_healthz_says_which_component_is_down(client, settings):
     assert body["database"]["ok"] is True
     assert body["broker"]["ok"] is False
     assert "unreachable" in body["broker"]["error"]
-    assert body["worker"] == {
-        "ok": False,
-        "configured": True,
-        "error": "broker unreachable",
-    }
+    assert body["worker"] == {"ok": False, "error": "broker unreachable"}
 
 
 @pytest.mark.django_db
@@ -72,14 +112,9 @@ def worker_output(worker):
 
 @pytest.mark.redis
 @pytest.mark.django_db
-def test_healthz_sees_a_real_worker_come_and_go(client, settings):
+def test_healthz_sees_a_real_worker_come_and_go(client, queued):
     """With Redis configured, a running Celery worker answers the ping."""
-    from django.core.cache import cache
-
-    from kameng.health import HEARTBEAT_KEY
-
     name = f"healthz-{os.getpid()}"
-    cache.delete(HEARTBEAT_KEY)
     assert not any(w.startswith(name) for w in workers_seen(client))
 
     env = {**os.environ, "KAMENG_ENV_FILE": os.devnull}

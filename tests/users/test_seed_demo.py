@@ -8,6 +8,12 @@ from catalog.models import Category, Product, Sku
 from users.models import LedgerEntry, User, Wallet
 
 
+@pytest.fixture(autouse=True)
+def _development(settings):
+    """seed_demo runs with DEBUG on (it refuses otherwise: tests/kameng)."""
+    settings.DEBUG = True
+
+
 def counts():
     return {
         model.__name__: model.objects.count()

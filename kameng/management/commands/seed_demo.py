@@ -1,7 +1,8 @@
 from importlib import import_module
 
 from django.apps import apps
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from kameng.demo import DemoContext
@@ -12,8 +13,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--buyers", type=int, default=300)
+        parser.add_argument(
+            "--i-know-this-is-not-production",
+            action="store_true",
+            dest="not_production",
+            help="Seed even though DEBUG is off (a staging copy, a benchmark).",
+        )
 
-    def handle(self, *args, buyers, **options):
+    def handle(self, *args, buyers, not_production, **options):
+        # The demo creates staff logins with a published password (kameng-demo).
+        if not settings.DEBUG and not not_production:
+            raise CommandError(
+                "seed_demo creates staff accounts with the published password "
+                "kameng-demo, so it runs only with DEBUG on. If this database is "
+                "not production, run it with --i-know-this-is-not-production."
+            )
         ctx = DemoContext(buyers=buyers)
         for config in apps.get_app_configs():
             try:
