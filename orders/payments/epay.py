@@ -19,7 +19,6 @@ order's amount.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import urllib.error
@@ -30,6 +29,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kameng.parsing import constant_time_equals
 from orders.payments.base import (
     Gateway,
     Notice,
@@ -87,7 +87,7 @@ class EpayGateway(Gateway):
             raise NotifyRejected(
                 "bad_sign_type", _("Only MD5 signatures are accepted.")
             )
-        if not hmac.compare_digest(epay_sign(params, self.config["key"]), given):
+        if not constant_time_equals(epay_sign(params, self.config["key"]), given):
             raise NotifyRejected("bad_signature", _("The signature does not match."))
         for name in REQUIRED:
             if not params.get(name, "").strip():

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 
@@ -19,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kameng.parsing import constant_time_equals, parse_ascii_int
 from orders.payments.base import (
     Gateway,
     Notice,
@@ -60,20 +60,21 @@ class SandboxGateway(Gateway):
             raise NotifyRejected(
                 "missing_header", _("The notify is not signed (headers missing).")
             )
-        if not timestamp.isdigit():
+        sent_at = parse_ascii_int(timestamp)
+        if sent_at is None:
             raise NotifyRejected("bad_timestamp", _("The timestamp is not a number."))
         skew = settings.PAYMENT_NOTIFY_MAX_SKEW_SECONDS
-        if abs(time.time() - int(timestamp)) > skew:
+        if abs(time.time() - sent_at) > skew:
             raise NotifyRejected(
                 "stale_timestamp",
                 _("The notify is older than %(seconds)s seconds.") % {"seconds": skew},
             )
-        if not NONCE_RE.match(nonce):
+        if not NONCE_RE.fullmatch(nonce):
             raise NotifyRejected("bad_nonce", _("The nonce is malformed."))
         wanted = signature(
             key=self.key, timestamp=timestamp, nonce=nonce, body=request.body
         )
-        if not hmac.compare_digest(wanted, given.strip().lower()):
+        if not constant_time_equals(wanted, given.strip().lower()):
             raise NotifyRejected("bad_signature", _("The signature does not match."))
         # Only a genuine message burns its nonce, so forgeries cannot block one.
         if not cache.add(f"paysandbox:nonce:{nonce}", 1, timeout=2 * skew + 60):

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 HEADER_TIMESTAMP = "X-Pay-Timestamp"
 HEADER_NONCE = "X-Pay-Nonce"
 HEADER_SIGNATURE = "X-Pay-Signature"
-NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+NONCE_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # fullmatch
 TRADE_TTL_SECONDS = 7 * 24 * 3600
 NOTIFY_TIMEOUT_SECONDS = 5
 

@@ -20,6 +20,7 @@ from catalog.models import Category, Product, Sku
 from catalog.services.pricing import quote_price
 from catalog.stock import StockState, sku_stock_state
 from kameng.exceptions import DomainError
+from kameng.parsing import parse_ascii_int
 from orders.checkout import buy_with_wallet, pay_with_wallet, place_order
 from orders.models import Order
 from orders.payments.registry import available_channels
@@ -152,9 +153,15 @@ def _checkout(request, *, form, sku, buyer):
 
 
 def _safe_quote(*, sku, buyer, quantity):
+    """The price of `quantity` (a number, or the text the buyer typed), or None
+    when it is no quantity this SKU sells."""
+    if not isinstance(quantity, int):
+        quantity = parse_ascii_int(quantity)
+    if quantity is None:
+        return None
     try:
-        return quote_price(sku=sku, buyer=buyer, quantity=int(quantity))
-    except (DomainError, TypeError, ValueError):
+        return quote_price(sku=sku, buyer=buyer, quantity=quantity)
+    except DomainError:
         return None
 
 
@@ -258,10 +265,11 @@ def my_orders(request):
         .select_related("sku__product")
         .order_by("-id")
     )
-    if before := request.GET.get("before", ""):
-        if not before.isdigit():
+    if text := request.GET.get("before", ""):
+        before = parse_ascii_int(text)
+        if before is None:
             raise Http404
-        orders = orders.filter(id__lt=int(before))
+        orders = orders.filter(id__lt=before)
     page = list(orders[: PAGE_SIZE + 1])
     return render(
         request,
