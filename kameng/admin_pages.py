@@ -13,8 +13,9 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+
+from kameng.permission_denied import MissingPermission
 
 
 def staff_page(permission: str | tuple[str, ...] | None) -> Callable:
@@ -24,7 +25,9 @@ def staff_page(permission: str | tuple[str, ...] | None) -> Callable:
         @wraps(view)
         def guarded(request, *args, **kwargs):
             if not request.user.has_perms(permissions):
-                raise PermissionDenied
+                raise MissingPermission(
+                    p for p in permissions if not request.user.has_perm(p)
+                )
             return view(request, *args, **kwargs)
 
         return admin.site.admin_view(guarded)

@@ -279,7 +279,12 @@ if LOG_FORMAT not in {"json", "text"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "kameng.logging.ContextFilter"}},
+    "filters": {
+        "context": {"()": "kameng.logging.ContextFilter"},
+        "permission_denied_one_line": {
+            "()": "kameng.permission_denied.PermissionDeniedOneLine"
+        },
+    },
     "formatters": {
         "json": {"()": "kameng.logging.JsonFormatter"},
         "text": {
@@ -297,6 +302,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        "django.request": {"filters": ["permission_denied_one_line"]},
         "celery": {"level": "INFO"},
     },
 }
@@ -367,8 +373,16 @@ SUPPLIER_BREAKER_COOLDOWN_SECONDS = env.int(
     "SUPPLIER_BREAKER_COOLDOWN_SECONDS", default=60
 )
 
-# Imports (card codes, products): the largest file accepted, in bytes.
+# Imports (card codes, products), checked before a file is parsed: the largest
+# file accepted (bytes), a workbook's parts unpacked (bytes), rows, characters in
+# one cell or line; an error report lists the first N row errors and counts the rest.
 CARD_IMPORT_MAX_BYTES = env.int("CARD_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+CARD_IMPORT_MAX_UNCOMPRESSED_BYTES = env.int(
+    "CARD_IMPORT_MAX_UNCOMPRESSED_BYTES", default=100 * 1024 * 1024
+)
+CARD_IMPORT_MAX_ROWS = env.int("CARD_IMPORT_MAX_ROWS", default=200_000)
+CARD_IMPORT_MAX_CELL_CHARS = env.int("CARD_IMPORT_MAX_CELL_CHARS", default=1000)
+CARD_IMPORT_REPORT_MAX_ERRORS = env.int("CARD_IMPORT_REPORT_MAX_ERRORS", default=10_000)
 
 # Payments (orders.payments). The sandbox gateway is a fake payment page + signed
 # notify that behaves like a real gateway; it is on unless switched off (switch it

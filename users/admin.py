@@ -7,18 +7,19 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from kameng.admin_pages import ReadOnlyMixin
+from kameng.permission_names import PermissionNamesMixin
 from users.models import LedgerEntry, MemberLevel, User, Wallet
 
 admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+class GroupAdmin(PermissionNamesMixin, BaseGroupAdmin, ModelAdmin):
     pass
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin, ModelAdmin):
+class UserAdmin(PermissionNamesMixin, BaseUserAdmin, ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
