@@ -12,9 +12,14 @@ urlpatterns = [
     path("pay/", include("orders.payments.urls")),
     path("shop/", include("orders.storefront.urls")),
     path("sandbox/supplier/", include("catalog.sandbox.urls")),
-    path("supplier-callback/<int:supplier_id>/", include("catalog.suppliers.urls")),
+    path("supplier-callback/<int:supplier_id>/", include("catalog.callback_urls")),
     # Custom back-office pages first; their names never equal a model's admin URL.
     path("admin/catalog/", include("catalog.urls")),
     path("admin/orders/", include("orders.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# 403 and 404 in people's words: the back office's layout under /admin/, the shop's
+# elsewhere (kameng.errors).
+handler403 = "kameng.errors.permission_denied"
+handler404 = "kameng.errors.page_not_found"

@@ -23,10 +23,10 @@ from catalog.models import (
 )
 from catalog.services.suppliers import (
     MIN_SIGNING_KEY_LENGTH,
-    reprice_skus,
+    delete_offer,
     reset_breaker,
+    save_offer,
     set_signing_key,
-    update_offer_cost,
 )
 from kameng.admin_pages import ReadOnlyMixin
 
@@ -212,21 +212,15 @@ class SupplierAdmin(ModelAdmin):
             set_signing_key(supplier=obj, key=key)
 
     def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
         if formset.model is not SupplierOffer:
-            return
-        reprice = set()
-        for offer_form in formset.forms:
-            offer = offer_form.instance
-            if not offer_form.has_changed() or not offer.sku_id:
-                continue
-            deleted = offer_form.cleaned_data.get("DELETE")
-            if offer.pk and not deleted and "cost" in offer_form.changed_data:
-                update_offer_cost(offer=offer, cost=offer.cost, actor=request.user)
-            elif deleted or "enabled" in offer_form.changed_data:
-                reprice.add(offer.sku_id)  # the cheapest offer may have changed
-        if reprice:
-            reprice_skus(sku_ids=reprice, actor=request.user)
+            return super().save_formset(request, form, formset, change)
+        # The offer services save the rows: they read the old cost first.
+        formset.save(commit=False)
+        for offer in formset.deleted_objects:
+            delete_offer(offer=offer, actor=request.user)
+        changed = [offer for offer, _fields in formset.changed_objects]
+        for offer in [*formset.new_objects, *changed]:
+            save_offer(offer=offer, actor=request.user)
 
     @display(
         description=_("circuit breaker"),

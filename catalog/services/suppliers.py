@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 
@@ -34,7 +35,7 @@ from catalog.suppliers import (
     SupplierUnavailable,
     get_adapter,
 )
-from kameng import crypto
+from kameng import crypto, events
 from kameng.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
@@ -288,6 +289,40 @@ def call_supplier(
     return result
 
 
+def receive_callback(
+    *,
+    supplier: Supplier,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> CallbackData:
+    """A supplier's callback about one of our orders, as it arrived over HTTP.
+
+    Verified by the supplier's protocol adapter (SupplierUnavailable when we hold
+    no key to verify it with, CallbackRejected when the signature, the timestamp
+    or the body is wrong; nothing is recorded then). A verified callback is
+    recorded as a SupplierCall, and `events.supplier_callback` goes out after
+    commit for the order's fulfilment to act on. Returns what the supplier said."""
+    data = get_adapter(supplier).verify_callback(
+        method=method, path=path, headers=headers, body=body
+    )
+    with transaction.atomic():
+        call = record_callback(supplier=supplier, data=data)
+        transaction.on_commit(
+            lambda: events.supplier_callback.send(
+                sender=Supplier,
+                supplier_id=supplier.pk,
+                order_no=data.order_no,
+                status=data.status,
+                trade_no=data.trade_no,
+                message=data.message,
+                call_id=call.pk,
+            )
+        )
+    return data
+
+
 def record_callback(*, supplier: Supplier, data: CallbackData) -> SupplierCall:
     """A verified callback: recorded (it does not move the breaker: the supplier
     called us, which says nothing about calls to it)."""
@@ -348,12 +383,8 @@ def healthy_offers(*, sku: Sku, prefer_fastest: bool = False) -> list[SupplierOf
     return offers
 
 
-# -- offer cost --------------------------------------------------------------------
-def update_offer_cost(
-    *, offer: SupplierOffer, cost: Decimal, actor=None
-) -> SupplierOffer:
-    """Save an offer's new cost, then let pricing re-price the SKU (cost-plus).
-    Both in one transaction: a failed re-price leaves the old cost."""
+# -- offers and their cost -----------------------------------------------------------
+def _clean_cost(cost) -> Decimal:
     try:
         cost = Decimal(cost)
     except (ArithmeticError, TypeError, ValueError) as exc:
@@ -367,18 +398,62 @@ def update_offer_cost(
         )
     if cost >= Decimal("1e12"):
         raise InvalidOfferCost(_("Cost %(value)s is too large.") % {"value": cost})
-    with transaction.atomic():
-        locked = SupplierOffer.objects.select_for_update().get(pk=offer.pk)
-        old = locked.cost
-        locked.cost = cost
-        locked.save(update_fields=["cost", "updated_at"])
-        offer.cost = cost
+    return cost
+
+
+@transaction.atomic
+def save_offer(*, offer: SupplierOffer, actor=None) -> SupplierOffer:
+    """Save a new or edited offer (the instance holds the new values, as a form
+    leaves it) and re-price the SKUs it touches through pricing's cost-plus.
+
+    The stored row is locked and read before the save, so the price history
+    names the offer's true old cost ("47.13 → 45.00"); a save that leaves the
+    cost, the SKU and the enabled flag as they were re-prices nothing."""
+    offer.cost = _clean_cost(offer.cost)
+    stored = (
+        SupplierOffer.objects.select_for_update()
+        .filter(pk=offer.pk)
+        .values("sku_id", "cost", "enabled")
+        .first()
+        if offer.pk
+        else None
+    )
+    offer.save()
+    if stored is None:
+        reprice_skus(sku_ids=[offer.sku_id], actor=actor)
+    elif stored["sku_id"] != offer.sku_id:
+        reprice_skus(sku_ids=[stored["sku_id"], offer.sku_id], actor=actor)
+    elif stored["cost"] != offer.cost:
         _apply_cost_plus(
-            sku=locked.sku,
+            sku=offer.sku,
             actor=actor,
             note=_("Offer %(offer)s cost %(old)s → %(new)s")
-            % {"offer": str(locked), "old": old, "new": cost},
+            % {"offer": str(offer), "old": stored["cost"], "new": offer.cost},
         )
+    elif stored["enabled"] != offer.enabled:
+        reprice_skus(sku_ids=[offer.sku_id], actor=actor)
+    return offer
+
+
+@transaction.atomic
+def delete_offer(*, offer: SupplierOffer, actor=None) -> None:
+    """Remove an offer; its SKU's cost may now come from another offer."""
+    sku_id = offer.sku_id
+    offer.delete()
+    reprice_skus(sku_ids=[sku_id], actor=actor)
+
+
+def update_offer_cost(
+    *, offer: SupplierOffer, cost: Decimal, actor=None
+) -> SupplierOffer:
+    """Change only an offer's cost (save_offer() re-prices the SKU). A failed
+    re-price leaves the old cost."""
+    cost = _clean_cost(cost)
+    with transaction.atomic():
+        locked = SupplierOffer.objects.select_for_update().get(pk=offer.pk)
+        locked.cost = cost
+        save_offer(offer=locked, actor=actor)
+    offer.cost = cost
     return locked
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Permission
 
-from catalog.models import Supplier, SupplierCall, SupplierOffer
+from catalog.models import PriceChange, Sku, Supplier, SupplierCall, SupplierOffer
 from catalog.services.suppliers import record_call
 from kameng import crypto
 from tests.catalog.suppliers_factories import (
@@ -303,3 +303,69 @@ def test_disabling_the_cheapest_offer_reprices_the_sku(client, role_user, offer)
     response = client.post(f"/admin/catalog/supplier/{supplier.pk}/change/", data)
     assert response.status_code == 302
     assert Sku.objects.get(pk=offer.sku_id).cost_price == dearer.cost
+
+
+def _offer_row(offer, **overrides):
+    row = {
+        "offers-TOTAL_FORMS": "1",
+        "offers-INITIAL_FORMS": "1",
+        "offers-0-id": str(offer.pk),
+        "offers-0-supplier": str(offer.supplier_id),
+        "offers-0-sku": str(offer.sku_id),
+        "offers-0-supplier_sku": offer.supplier_sku,
+        "offers-0-cost": str(offer.cost),
+        "offers-0-priority": str(offer.priority),
+        "offers-0-enabled": "on",
+    }
+    row.update({f"offers-0-{name}": value for name, value in overrides.items()})
+    return row
+
+
+def _save_offer_row(client, offer, **overrides):
+    data = _form(offer.supplier, **_offer_row(offer, **overrides))
+    response = client.post(f"/admin/catalog/supplier/{offer.supplier_id}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def test_a_cost_edit_records_the_true_old_and_new_cost(client, role_user, offer):
+    Sku.objects.filter(pk=offer.sku_id).update(cost_price=offer.cost)
+    client.force_login(role_user("operations"))
+
+    _save_offer_row(client, offer, cost="45.00")
+
+    change = PriceChange.objects.get(sku_id=offer.sku_id, layer="cost")
+    assert (change.old_price, change.new_price) == (Decimal("47.13"), Decimal("45.00"))
+    assert "47.13 → 45.00" in change.note
+    assert SupplierOffer.objects.get(pk=offer.pk).cost == Decimal("45.00")
+
+
+def test_saving_an_offer_with_its_cost_unchanged_records_no_price_change(
+    client, role_user, offer
+):
+    Sku.objects.filter(pk=offer.sku_id).update(cost_price=offer.cost)
+    client.force_login(role_user("operations"))
+
+    _save_offer_row(client, offer, priority="20")
+
+    assert SupplierOffer.objects.get(pk=offer.pk).priority == 20
+    assert not PriceChange.objects.filter(sku_id=offer.sku_id).exists()
+
+
+def test_deleting_the_cheapest_offer_reprices_the_sku(client, role_user, offer):
+    dearer = make_offer(make_supplier(), offer.sku, cost=Decimal("48.00"))
+    Sku.objects.filter(pk=offer.sku_id).update(cost_price=offer.cost)
+    client.force_login(role_user("operations"))
+
+    _save_offer_row(client, offer, DELETE="on")
+
+    assert not SupplierOffer.objects.filter(pk=offer.pk).exists()
+    assert Sku.objects.get(pk=offer.sku_id).cost_price == dearer.cost
+
+
+def test_a_refused_cost_saves_nothing(client, role_user, offer):
+    client.force_login(role_user("operations"))
+    data = _form(offer.supplier, **_offer_row(offer, cost="-1"))
+    response = client.post(f"/admin/catalog/supplier/{offer.supplier_id}/change/", data)
+    assert response.status_code == 200  # the form again, with the error
+    assert SupplierOffer.objects.get(pk=offer.pk).cost == Decimal("47.13")
+    assert not PriceChange.objects.filter(sku_id=offer.sku_id).exists()

@@ -8,7 +8,8 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from catalog.models import SupplierCall
-from catalog.suppliers import signing
+from catalog.services.suppliers import receive_callback
+from catalog.suppliers import CallbackRejected, signing
 from kameng import events
 from tests.catalog.suppliers_factories import make_supplier
 
@@ -168,3 +169,35 @@ def test_callback_is_attached_to_the_offer_that_was_called(client):
     )
     assert _callback(client, supplier, CALLBACK).status_code == 200
     assert SupplierCall.objects.get(operation="callback").offer_id == offer.pk
+
+
+def _signed(supplier, payload, key="test-signing-key-0123456789abcdef"):
+    body = json.dumps(payload).encode()
+    path = reverse("supplier-callback", kwargs={"supplier_id": supplier.pk})
+    headers = signing.sign(
+        key=key, merchant=supplier.merchant_id, method="POST", path=path, body=body
+    )
+    meta = {"HTTP_" + name.upper().replace("-", "_"): v for name, v in headers.items()}
+    return {"method": "POST", "path": path, "headers": meta, "body": body}
+
+
+def test_receive_callback_records_and_signals_only_after_commit(
+    callbacks, django_capture_on_commit_callbacks
+):
+    supplier = make_supplier()
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        data = receive_callback(supplier=supplier, **_signed(supplier, CALLBACK))
+    assert (data.order_no, data.status) == ("KM-9", "success")
+    assert SupplierCall.objects.get().operation == "callback"
+    assert callbacks == []  # nothing sent before the commit
+    pending[0]()
+    assert [c["order_no"] for c in callbacks] == ["KM-9"]
+
+
+def test_receive_callback_refuses_a_forgery_and_records_nothing(callbacks):
+    supplier = make_supplier()
+    forged = _signed(supplier, CALLBACK, key="someone-else-0123456789")
+    with pytest.raises(CallbackRejected):
+        receive_callback(supplier=supplier, **forged)
+    assert not SupplierCall.objects.exists()
+    assert callbacks == []

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from catalog.suppliers.views import supplier_callback
+from catalog.views.supplier_callbacks import supplier_callback
 
 urlpatterns = [
     path("", supplier_callback, name="supplier-callback"),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from catalog.models import Supplier
-from catalog.suppliers import CallbackRejected, SupplierUnavailable, get_adapter
-from kameng import events
+from catalog.services.suppliers import receive_callback
+from catalog.suppliers import CallbackRejected, SupplierUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +28,6 @@ def _error(status: int, error: str, message: str) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def supplier_callback(request, supplier_id: int):
-    from catalog.services.suppliers import record_callback
-
     supplier = Supplier.objects.filter(pk=supplier_id).first()
     if supplier is None:
         return _error(404, "unknown_supplier", "Unknown supplier.")
@@ -38,9 +35,12 @@ def supplier_callback(request, supplier_id: int):
     if len(body) > MAX_BODY_BYTES:
         return _error(413, "too_large", "The body is too large.")
     try:
-        adapter = get_adapter(supplier)
-        data = adapter.verify_callback(
-            method=request.method, path=request.path, headers=request.META, body=body
+        data = receive_callback(
+            supplier=supplier,
+            method=request.method,
+            path=request.path,
+            headers=request.META,
+            body=body,
         )
     except SupplierUnavailable as exc:
         logger.warning("callback for supplier %s refused: %s", supplier_id, exc)
@@ -54,17 +54,4 @@ def supplier_callback(request, supplier_id: int):
         )
         status = 400 if exc.reason == "bad_body" else 401
         return _error(status, exc.reason, str(exc.message))
-    with transaction.atomic():
-        call = record_callback(supplier=supplier, data=data)
-        transaction.on_commit(
-            lambda: events.supplier_callback.send(
-                sender=Supplier,
-                supplier_id=supplier.pk,
-                order_no=data.order_no,
-                status=data.status,
-                trade_no=data.trade_no,
-                message=data.message,
-                call_id=call.pk,
-            )
-        )
     return JsonResponse({"ok": True, "order_no": data.order_no})
