@@ -14,8 +14,8 @@ from catalog.admin.pricing import (
     QuantityTierInline,
     save_pricing_formset,
 )
+from catalog.admin.rows import RechargeFieldsField, SpecsField
 from catalog.models import Category, Product, Sku
-from catalog.recharge import parse_recharge_fields
 from catalog.services.pricing import save_sku_prices
 from catalog.services.products import (
     ProductStatusError,
@@ -67,10 +67,22 @@ class ProductAdminForm(forms.ModelForm):
 
 
 class SkuAdminForm(forms.ModelForm):
-    """Used by the SKU admin and inline (which supply the model and fields)."""
+    """The SKU page's form (the admin supplies the model and fields): specs and
+    recharge fields are edited as rows, stored as the same JSON (rows.py)."""
 
-    def clean_recharge_fields(self):
-        return parse_recharge_fields(self.cleaned_data.get("recharge_fields"))
+    specs = SpecsField(
+        label=Sku._meta.get_field("specs").verbose_name,
+        help_text=_(
+            "One spec per row; give a name several rows to offer several values."
+        ),
+    )
+    recharge_fields = RechargeFieldsField(
+        label=Sku._meta.get_field("recharge_fields").verbose_name,
+        help_text=_(
+            "What the buyer fills in at checkout. A top-up needs at least one "
+            "required field: the account it credits."
+        ),
+    )
 
 
 @admin.register(Category)
@@ -84,7 +96,6 @@ class CategoryAdmin(ModelAdmin):
 
 class SkuInline(CostHidingMixin, TabularInline):
     model = Sku
-    form = SkuAdminForm
     fields = (
         "code",
         "name",

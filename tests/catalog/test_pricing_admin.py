@@ -183,22 +183,3 @@ def test_price_history_list_filters_and_searches(client, ops):
     body = client.get("/admin/catalog/pricechange/?cause__exact=import").content
     assert "NE-15" in body.decode() and "QB-10" not in body.decode()
     assert client.get("/admin/catalog/pricechange/add/").status_code == 403
-
-
-def test_bad_recharge_field_definition_is_refused_with_a_clear_message(client, ops):
-    sku = make_sku()
-    data = admin_form_data(client.get(change_url(sku)))
-    data["recharge_fields"] = (
-        '[{"key": "phone", "label": "手机号", "rule": "phone"},'
-        ' {"key": "uid", "label": "角色ID", "rule": "regex:(a+)+"}]'
-    )
-    response = client.post(change_url(sku), data)
-    assert response.status_code == 200
-    errors = response.context["adminform"].form.errors["recharge_fields"]
-    assert any("Field 2" in e or "2" in e for e in errors)
-    data["recharge_fields"] = '[{"key": "phone", "label": "手机号", "rule": "phone"}]'
-    assert client.post(change_url(sku), data).status_code == 302
-    sku.refresh_from_db()
-    assert sku.recharge_fields == [
-        {"key": "phone", "label": "手机号", "rule": "phone", "required": True}
-    ]
