@@ -7,17 +7,13 @@ import json
 import logging
 import random
 import secrets
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from django.db import (
     IntegrityError,
-    OperationalError,
     close_old_connections,
-    connection,
     transaction,
 )
 from django.utils import timezone
@@ -29,7 +25,6 @@ from kameng import crypto
 logger = logging.getLogger(__name__)
 
 CALLBACK_TIMEOUT_SECONDS = 5
-THREAD_DB_ATTEMPTS = 5
 SIMULATED_FAILURE = "Sandbox: simulated supplier failure"
 
 
@@ -111,50 +106,6 @@ def place_order(
         return order, False, None
     pending = final if status == SandboxOrder.Status.PROCESSING else None
     return order, True, pending
-
-
-def schedule_callback(*, order: SandboxOrder, final_status: str, profile) -> None:
-    """Complete a 'processing' order later and call back: a Celery task with a
-    countdown on the full stack, a timer thread when Celery runs eagerly (the
-    embedded default and tests) so the answer is not held up."""
-    from kameng.celery import app as celery_app
-
-    delay = profile.callback_delay_ms / 1000
-    copies = 1 + profile.duplicate_callbacks
-    if celery_app.conf.task_always_eager:
-        timer = threading.Timer(
-            delay, _complete_in_thread, args=(order.pk, final_status, copies)
-        )
-        timer.daemon = True
-        timer.start()
-        return
-    from catalog.tasks.suppliers import sandbox_callback
-
-    sandbox_callback.apply_async(
-        kwargs={"order_id": order.pk, "final_status": final_status, "copies": copies},
-        countdown=delay,
-    )
-
-
-def _complete_in_thread(order_id: int, final_status: str, copies: int) -> None:
-    """Timer-thread body (embedded mode). SQLite may report "locked" while the
-    request threads write: the database work is idempotent, so it is retried."""
-    try:
-        for attempt in range(1, THREAD_DB_ATTEMPTS + 1):
-            try:
-                complete_and_call_back(
-                    order_id=order_id, final_status=final_status, copies=copies
-                )
-                return
-            except OperationalError:
-                if attempt == THREAD_DB_ATTEMPTS:
-                    raise
-                connection.close()
-                time.sleep(0.2 * attempt)
-    except Exception:  # a background thread has nobody to raise to
-        logger.exception("sandbox: callback for order %s failed", order_id)
-    finally:
-        connection.close()
 
 
 def complete_order(*, order_id: int, final_status: str) -> SandboxOrder | None:

@@ -20,6 +20,7 @@ from catalog.models import SandboxOrder
 from catalog.sandbox import engine
 from catalog.suppliers import signing
 from catalog.suppliers.kameng_v1 import ORDER_NO_RE
+from catalog.tasks.suppliers import schedule_sandbox_callback
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +213,12 @@ def submit_order(request):
             status=409,
         )
     if pending is not None:
-        engine.schedule_callback(order=order, final_status=pending, profile=profile)
+        schedule_sandbox_callback(
+            order_id=order.pk,
+            final_status=pending,
+            delay_seconds=profile.callback_delay_ms / 1000,
+            copies=1 + profile.duplicate_callbacks,
+        )
     return _misbehave(request, profile, key, merchant, engine.order_state(order))
 
 

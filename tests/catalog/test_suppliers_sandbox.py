@@ -19,6 +19,7 @@ from catalog.suppliers import (
     SupplierUnreachable,
     signing,
 )
+from catalog.tasks.suppliers import sandbox_callback
 from kameng import events
 from tests.catalog.suppliers_factories import make_offer, make_profile, make_supplier
 
@@ -213,11 +214,22 @@ def test_processing_then_signed_callback_reaches_our_endpoint(offer_with, callba
     assert query.status == "success"
 
 
-def test_processing_order_answers_processing_until_the_callback(offer_with):
+def test_processing_order_answers_processing_until_the_callback(
+    offer_with, callbacks, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(sandbox_callback, "apply_async", lambda **kw: queued.append(kw))
     offer = offer_with(processing_then_callback=True, callback_delay_ms=3000)
     submit(offer, order_no="KM-P")
     result = call_supplier(offer=offer, operation=QUERY, order_no="KM-P")
     assert result.status == "processing"
+    assert callbacks.items == []
+
+    sandbox_callback.run(**queued[0]["kwargs"])  # the worker's turn comes
+
+    assert callbacks.wait(1)[0]["status"] == "success"
+    result = call_supplier(offer=offer, operation=QUERY, order_no="KM-P")
+    assert result.status == "success"
 
 
 def test_duplicate_callbacks_all_arrive_and_are_recorded(offer_with, callbacks):
@@ -321,10 +333,11 @@ def test_sandbox_can_be_switched_off(offer_with, settings):
 
 # -- callbacks through Celery, and concurrent duplicates -----------------------------
 def test_callback_task_completes_order_and_calls_back(offer_with, callbacks):
-    from catalog.tasks.suppliers import sandbox_callback
-
     offer = offer_with(processing_then_callback=True, callback_delay_ms=60_000)
-    assert submit(offer, order_no="KM-TASK").status == "processing"
+    queued = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sandbox_callback, "apply_async", lambda **kw: queued.append(kw))
+        assert submit(offer, order_no="KM-TASK").status == "processing"
     order = SandboxOrder.objects.get(order_no="KM-TASK")
     delivered = sandbox_callback.delay(
         order_id=order.pk, final_status="success", copies=2
@@ -335,23 +348,21 @@ def test_callback_task_completes_order_and_calls_back(offer_with, callbacks):
     assert order.status == "success"
 
 
-def test_full_stack_schedules_the_callback_task_with_countdown(offer_with, monkeypatch):
-    from catalog.tasks.suppliers import sandbox_callback
-    from kameng.celery import app as celery_app
-
+def test_the_callback_is_queued_with_its_countdown(offer_with, monkeypatch):
     sent = []
     monkeypatch.setattr(sandbox_callback, "apply_async", lambda **kw: sent.append(kw))
     offer = offer_with(
         processing_then_callback=True, callback_delay_ms=1500, duplicate_callbacks=1
     )
-    celery_app.conf.task_always_eager = False
-    try:
-        submit(offer, order_no="KM-Q1")
-    finally:
-        celery_app.conf.task_always_eager = True
+    submit(offer, order_no="KM-Q1")
     assert len(sent) == 1
     assert sent[0]["countdown"] == 1.5
-    assert sent[0]["kwargs"]["copies"] == 2
+    order = SandboxOrder.objects.get(order_no="KM-Q1")
+    assert sent[0]["kwargs"] == {
+        "order_id": order.pk,
+        "final_status": "success",
+        "copies": 2,
+    }
 
 
 @pytest.mark.postgres
