@@ -8,17 +8,37 @@ catalog.view_cost, as do "cost" rows of the price history.
 """
 
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Substr
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.decorators import display
 
 from catalog.models import CostPlusRule, LevelPrice, PriceChange, QuantityTier
 from catalog.services.pricing import (
+    LAYER_LABELS,
     save_cost_plus_rule,
     save_level_prices,
     save_quantity_tiers,
 )
 from kameng.admin_pages import ReadOnlyMixin
+from users.models import MemberLevel
+
+
+def price_layer_label(layer: str, *, level_name: str | None = None) -> str:
+    """A price-history layer in words: "base" → 基础价, "level:gold" → 会员等级
+    黄金价, "tier:10" → 10 件及以上价; an unknown layer as stored."""
+    kind, _colon, detail = layer.partition(":")
+    if layer == "base":
+        return str(LAYER_LABELS["base"])
+    if layer == "cost":
+        return gettext("Cost price")
+    if kind == "level" and detail:
+        return gettext("Member level %(level)s price") % {"level": level_name or detail}
+    if kind == "tier" and detail:
+        return gettext("Price for %(n)s or more") % {"n": detail}
+    return layer
 
 
 def can_see_cost(request) -> bool:
@@ -115,7 +135,7 @@ class PriceChangeAdmin(ReadOnlyMixin, ModelAdmin):
         "created_at",
         "sku_code",
         "sku",
-        "layer",
+        "layer_name",
         "old_price",
         "new_price",
         "cause",
@@ -133,8 +153,17 @@ class PriceChangeAdmin(ReadOnlyMixin, ModelAdmin):
     def sku_code(self, obj):
         return obj.sku.code
 
+    @display(description=_("layer"), ordering="layer")
+    def layer_name(self, obj):
+        return price_layer_label(obj.layer, level_name=obj.level_name)
+
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
+        level = MemberLevel.objects.filter(code=Substr(OuterRef("layer"), 7))
+        qs = (
+            super()
+            .get_queryset(request)
+            .annotate(level_name=Subquery(level.values("name")[:1]))
+        )
         if not can_see_cost(request):
             qs = qs.exclude(layer="cost")
         return qs
