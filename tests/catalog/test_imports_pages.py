@@ -121,7 +121,7 @@ def test_page_polls_while_the_file_is_checked_then_reloads(client, operator):
     )
     page = client.get(reverse("catalog:import_batch", args=[batch.pk])).content.decode()
     url = reverse("catalog:import_batch_progress", args=[batch.pk])
-    assert f'hx-get="{url}"' in page and "Checking the file" in page
+    assert f'hx-get="{url}"' in page and "正在检查文件" in page
     assert "commit-import" not in page
     CardBatch.objects.filter(pk=batch.pk).update(status=CardBatch.Status.PREVIEWED)
     fragment = client.get(url, headers={"HX-Request": "true"})
