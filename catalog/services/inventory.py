@@ -217,19 +217,22 @@ def operations_recipients() -> list[str]:
     return list(emails)
 
 
-@transaction.atomic
 def notify_new_alerts() -> int:
     """Mail the open alerts nobody was told about yet (one mail); returns how many
-    it listed. Alerts another run is mailing right now are skipped."""
+    it listed.
+
+    No transaction is open and no row is locked while the mail server is talked
+    to (it can take seconds, and a sale checking the same SKU would wait): the
+    alerts are claimed first in a short transaction of their own (``notified_at``
+    set; alerts another run holds are skipped), the mail goes out after that
+    commits, and a mail that fails un-claims them, so the alerts stay recorded and
+    a later run mails them. Call it outside a transaction (check_stock_alerts()
+    does, on commit)."""
     recipients = operations_recipients()
     if not recipients:
         return 0
-    alerts = list(
-        StockAlert.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(status=StockAlert.Status.OPEN, notified_at__isnull=True)
-        .select_related("sku__product")
-        .order_by("pk")
-    )
+    claimed_at = timezone.now()
+    alerts = _claim_unnotified_alerts(at=claimed_at)
     if not alerts:
         return 0
     subject = gettext("[Kameng] %(count)s new stock alert(s)") % {"count": len(alerts)}
@@ -252,9 +255,29 @@ def notify_new_alerts() -> int:
             gettext("See the inventory monitor in the back office."),
         ]
     )
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-    StockAlert.objects.filter(pk__in=[a.pk for a in alerts]).update(
-        notified_at=timezone.now()
+    ids = [alert.pk for alert in alerts]
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except Exception:  # any transport error: un-claim, a later run retries
+        StockAlert.objects.filter(pk__in=ids, notified_at=claimed_at).update(
+            notified_at=None
+        )
+        logger.exception("stock alert mail failed", extra={"alerts": len(ids)})
+        return 0
+    logger.info("stock alerts mailed", extra={"alerts": len(ids)})
+    return len(ids)
+
+
+@transaction.atomic
+def _claim_unnotified_alerts(*, at: datetime) -> list[StockAlert]:
+    """Open alerts not mailed yet, marked as mailed at `at` (skipping any another
+    run has locked); committed when this returns."""
+    alerts = list(
+        StockAlert.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=StockAlert.Status.OPEN, notified_at__isnull=True)
+        .select_related("sku__product")
+        .order_by("pk")
     )
-    logger.info("stock alerts mailed", extra={"alerts": len(alerts)})
-    return len(alerts)
+    if alerts:
+        StockAlert.objects.filter(pk__in=[a.pk for a in alerts]).update(notified_at=at)
+    return alerts

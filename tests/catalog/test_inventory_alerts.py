@@ -4,10 +4,11 @@ import threading
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.mail.backends import locmem
 from django.db import connection
 
 from catalog.models import Sku, StockAlert, Supplier
-from catalog.services.inventory import check_stock_alerts
+from catalog.services.inventory import check_stock_alerts, notify_new_alerts
 from tests.catalog.factories import make_sku
 from tests.catalog.test_inventory_health import calls, make_offer, record_calls
 from users.models import User
@@ -276,3 +277,46 @@ def test_alert_admin_lists_open_alerts_first_and_is_read_only(client, role_user)
     assert change.status_code == 403
     alert.refresh_from_db()
     assert alert.status == "open"
+
+
+class MailOutsideTransactionsBackend(locmem.EmailBackend):
+    """Delivers to mail.outbox, and refuses a send from inside a transaction."""
+
+    def send_messages(self, messages):
+        if connection.in_atomic_block:
+            raise AssertionError("mail sent inside a transaction")
+        return super().send_messages(messages)
+
+
+class MailServerDownBackend(locmem.EmailBackend):
+    def send_messages(self, messages):
+        raise OSError("smtp down")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alert_mail_is_sent_outside_any_transaction(ops, mailoutbox, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.MailOutsideTransactionsBackend"
+    sku = card_sku(stock=0)
+
+    check_stock_alerts()  # commits, then mails
+
+    assert len(mailoutbox) == 1
+    assert sku.code in mailoutbox[0].body
+    assert sku.alerts.get().notified_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_mail_server_leaves_the_alert_recorded(ops, mailoutbox, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.MailServerDownBackend"
+    sku = card_sku(stock=0)
+
+    report = check_stock_alerts()
+
+    alert = sku.alerts.get()
+    assert report.opened == [alert.pk]
+    assert (alert.status, alert.kind, alert.notified_at) == (OPEN, "out", None)
+    assert Sku.objects.get(pk=sku.pk).auto_paused  # the check's work stands
+
+    settings.EMAIL_BACKEND = f"{__name__}.MailOutsideTransactionsBackend"
+    assert notify_new_alerts() == 1  # the next run mails it
+    assert len(mailoutbox) == 1
