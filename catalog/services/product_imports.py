@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import PurePath
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -336,7 +336,7 @@ def import_products(*, upload, name: str, actor) -> ProductPreview:
         except ValidationError as exc:
             raise FileRejected(
                 _("Row %(row)s: %(error)s; nothing was imported.")
-                % {"row": row.row, "error": "; ".join(exc.messages)}
+                % {"row": row.row, "error": _field_errors(exc)}
             ) from exc
         sku.save()
         record_price_change(
@@ -359,6 +359,20 @@ def import_products(*, upload, name: str, actor) -> ProductPreview:
                 note=note,
             )
     return preview
+
+
+def _field_errors(exc: ValidationError) -> str:
+    """ "售价: …; 最小购买数量: …": each message after the name of its field."""
+    if not hasattr(exc, "error_dict"):
+        return "; ".join(exc.messages)
+    parts = []
+    for name, errors in exc.message_dict.items():
+        label = ""
+        if name != NON_FIELD_ERRORS:
+            label = str(Sku._meta.get_field(name).verbose_name)
+        for message in errors:
+            parts.append(f"{label}: {message}" if label else message)
+    return "; ".join(parts)
 
 
 # --- staging between preview and commit -----------------------------------------------

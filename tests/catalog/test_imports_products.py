@@ -5,6 +5,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
@@ -168,3 +169,22 @@ def test_product_page_previews_then_commits(client, role_user):
     # The token is spent: a second commit is refused.
     client.post(url, {"token": token, "commit": "1"})
     assert Sku.objects.count() == 1
+
+
+def test_a_row_the_model_refuses_at_commit_names_row_and_field(role_user, monkeypatch):
+    """A rule only the model knows (checked by full_clean at commit) is reported
+    with its row and field, and the rows before it are rolled back."""
+    actor = role_user("superadmin")
+    second = [*ROW[:2], "QB-20", *ROW[3:]]
+
+    def refuse_qb20(sku, *args, **kwargs):
+        if sku.code == "QB-20":
+            raise ValidationError({"price": ["is not allowed today"]})
+
+    monkeypatch.setattr(Sku, "full_clean", refuse_qb20)
+    with pytest.raises(FileRejected) as excinfo:
+        run_import(workbook(ROW, second), actor)
+    assert str(excinfo.value) == (
+        "Row 3: price: is not allowed today; nothing was imported."
+    )
+    assert not Sku.objects.exists() and not Product.objects.exists()
