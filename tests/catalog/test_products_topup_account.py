@@ -307,3 +307,21 @@ def test_the_shop_says_a_bare_top_up_cannot_be_bought(client):
     assert "暂时无法购买" in " ".join(page.context["form"].non_field_errors())
     assert "暂时无法购买" in page.content.decode()
     assert not Order.objects.exists()
+
+
+# --- finding the ones an older database holds ---------------------------------------
+
+
+def test_the_sku_list_finds_top_ups_without_an_account_field(client, ops):
+    bare = topup(make_product(status="listed"), "CM-OLD")
+    optional = topup(
+        code="QQ-OLD",
+        recharge_fields=[{"key": "qq", "label": "QQ", "rule": "qq", "required": False}],
+    )
+    topup(code="CM-OK", recharge_fields=PHONE)
+    make_sku("CARD-1")
+    response = client.get("/admin/catalog/sku/?account=missing")
+    assert response.status_code == 200
+    found = {sku.code for sku in response.context["cl"].result_list}
+    assert found == {bare.code, optional.code}
+    assert "未设置充值账号字段的直充 SKU" in response.content.decode()
