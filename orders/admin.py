@@ -281,6 +281,13 @@ class OrderAdmin(ModelAdmin):
             return format_html(
                 '<a class="underline" href="{}">{}</a>', url, _("Deliver")
             )
+        if order.status in (Order.Status.PAID, Order.Status.DELIVERING) and (
+            order.sku.delivery_type == "topup"
+        ):
+            url = reverse("orders:resolve_topup", args=[order.pk])
+            return format_html(
+                '<a class="underline" href="{}">{}</a>', url, _("Resolve stuck top-up")
+            )
         return "—"
 
     @action(description=_("Refund to wallet in full"), permissions=["refund"])

@@ -17,3 +17,9 @@ class SoldOut(DomainError):
 
 class RefundRefused(DomainError):
     code = "order_refund_refused"
+
+
+class DeliveryRefused(DomainError):
+    """Staff may not deliver or resolve this order this way."""
+
+    code = "order_delivery_refused"

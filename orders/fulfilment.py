@@ -45,8 +45,8 @@ from catalog.suppliers.base import (
 )
 from catalog.tasks.inventory import check_stock_alerts_task
 from kameng import events
-from orders.exceptions import CheckoutRefused, SoldOut
-from orders.models import Fulfilment, Order
+from orders.exceptions import DeliveryRefused, SoldOut
+from orders.models import Fulfilment, Order, Ticket, TicketMessage
 from orders.refunds import refund_to_wallet
 from orders.transitions import (
     open_abnormal_ticket,
@@ -130,10 +130,27 @@ def check_stock_after_sale(*, sku: Sku, stock: int | None) -> None:
 
 @transaction.atomic
 def deliver_manually(*, order: Order, actor, note: str) -> Order:
-    """Staff hand over a manual order (account details, a shipped code...)."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    """Staff hand over a manual order (account details, a shipped code...).
+    Only manual orders: card codes and top-ups have their own delivery, and a
+    stuck top-up is settled by resolve_stuck_topup, which says what happened."""
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("sku")
+        .get(pk=order.pk)
+    )
+    if order.sku.delivery_type != Sku.DeliveryType.MANUAL:
+        raise DeliveryRefused(
+            _(
+                "Only manual-delivery orders are delivered by hand: order %(no)s "
+                "is delivered by %(type)s."
+            )
+            % {
+                "no": order.order_no,
+                "type": Sku.DeliveryType(order.sku.delivery_type).label,
+            }
+        )
     if not note.strip():
-        raise CheckoutRefused(_("Write what was delivered: the buyer reads it."))
+        raise DeliveryRefused(_("Write what was delivered: the buyer reads it."))
     order.delivery = {"note": note.strip()[:2000]}
     transition_order(
         order=order,
@@ -268,8 +285,7 @@ def _step(job: Fulfilment) -> str:
 
 def apply_result(*, job: Fulfilment, result: SupplierResult, queried: bool) -> str:
     if result.status == ResultStatus.SUCCESS:
-        _complete(job, trade_no=result.trade_no)
-        return State.SUCCEEDED
+        return _complete(job, trade_no=result.trade_no)
     if result.status == ResultStatus.PROCESSING:
         _save(
             job,
@@ -324,14 +340,32 @@ def _mark_delivering(order: Order) -> None:
 
 
 @transaction.atomic
-def _complete(job: Fulfilment, *, trade_no: str) -> None:
+def _complete(job: Fulfilment, *, trade_no: str) -> str:
+    """Deliver the order of a supplier's success; returns the job's final state
+    (FAILED when it had been failed meanwhile: then nothing is delivered)."""
     job = (
         Fulfilment.objects.select_for_update(of=("self",))
         .select_related("offer__supplier")
         .get(pk=job.pk)
     )
     if job.state == State.SUCCEEDED:
-        return
+        return job.state
+    if job.state == State.FAILED:
+        # Staff (or the last offer) failed it, and the buyer may be refunded
+        # already: the money question is for people, not for this step.
+        open_abnormal_ticket(
+            order=job.order,
+            flag=Order.Flag.SUPPLIER_FAILURE,
+            message=_(
+                "Supplier %(supplier)s reports this top-up done (trade %(trade)s) "
+                "after it was failed. Check with the supplier and the buyer."
+            )
+            % {
+                "supplier": job.offer.supplier if job.offer_id else "-",
+                "trade": trade_no,
+            },
+        )
+        return job.state
     order = Order.objects.select_for_update().get(pk=job.order_id)
     job.state, job.trade_no = State.SUCCEEDED, trade_no or job.trade_no
     job.save(update_fields=["state", "trade_no", "updated_at"])
@@ -350,6 +384,7 @@ def _complete(job: Fulfilment, *, trade_no: str) -> None:
         also=("delivery",),
     )
     send_after_commit(events.order_delivered, order_id=order.pk)
+    return job.state
 
 
 def _stuck(job: Fulfilment, *, reason: str) -> None:
@@ -372,23 +407,118 @@ def _stuck(job: Fulfilment, *, reason: str) -> None:
 
 
 def _give_up(job: Fulfilment, *, reason: str, flag: str = "") -> None:
-    flag = flag or Order.Flag.SUPPLIER_FAILURE
     with transaction.atomic():
         job = Fulfilment.objects.select_for_update().get(pk=job.pk)
         if job.state in (State.FAILED, State.SUCCEEDED):
             return
         order = Order.objects.select_for_update().get(pk=job.order_id)
-        job.state, job.last_error = State.FAILED, reason[:300]
-        job.save(update_fields=["state", "last_error", "updated_at"])
-        transition_order(order=order, to=S.FAILED, reason=reason)
         ticket_text = _("No supplier could deliver: %(reason)s") % {"reason": reason}
-        if order.buyer_id:
-            refund_to_wallet(order=order, reason=_("Top-up failed"))
-            ticket_text += " " + _("Refunded to the wallet.")
-        else:
-            ticket_text += " " + _("Guest order: refund through the payment channel.")
-        open_abnormal_ticket(order=order, flag=flag, message=ticket_text)
-        send_after_commit(events.order_failed, order_id=order.pk, reason=reason)
+        _fail_and_refund(
+            job,
+            order,
+            reason=reason,
+            ticket_text=ticket_text,
+            flag=flag or Order.Flag.SUPPLIER_FAILURE,
+        )
+
+
+def _fail_and_refund(
+    job: Fulfilment,
+    order: Order,
+    *,
+    reason: str,
+    ticket_text: str,
+    flag: str,
+    actor=None,
+) -> None:
+    """Fail a locked job and its locked order; refund the buyer's wallet (a
+    guest's payment goes back through the gateway: the ticket asks finance)."""
+    job.state, job.last_error = State.FAILED, reason[:300]
+    job.save(update_fields=["state", "last_error", "updated_at"])
+    transition_order(order=order, to=S.FAILED, actor=actor, reason=reason)
+    if order.buyer_id:
+        refund_to_wallet(order=order, actor=actor, reason=_("Top-up failed"))
+        ticket_text += " " + _("Refunded to the wallet.")
+    else:
+        ticket_text += " " + _("Guest order: refund through the payment channel.")
+    open_abnormal_ticket(order=order, flag=flag, message=ticket_text)
+    send_after_commit(events.order_failed, order_id=order.pk, reason=reason)
+
+
+@transaction.atomic
+def resolve_stuck_topup(*, order: Order, actor, credited: bool, reason: str) -> Order:
+    """Staff settle a top-up the suppliers could not settle (no clear answer,
+    or a fulfilment that keeps failing) after checking with the supplier:
+
+    - credited=True: the supplier confirms the account was credited (perhaps out
+      of band): the job succeeds and the order is delivered;
+    - credited=False: the supplier confirms nothing was credited: the job and
+      the order fail and the buyer is refunded as when no offer is left.
+
+    Either way the order's timeline names the staff member and their reason,
+    the abnormal-order ticket gets the same words and is marked resolved, and
+    no further supplier call is made for it (a final job is never stepped)."""
+    reason = reason.strip()
+    if not reason:
+        raise DeliveryRefused(
+            _("Write what you confirmed with the supplier: it goes into the timeline.")
+        )
+    job = (
+        Fulfilment.objects.select_for_update(of=("self",))
+        .select_related("offer__supplier")
+        .filter(
+            order_id=order.pk,
+            state__in=[State.PENDING, State.SUBMITTED, State.PROCESSING],
+        )
+        .first()
+    )
+    if job is None:
+        raise DeliveryRefused(
+            _("Order %(no)s has no top-up waiting at a supplier.")
+            % {"no": order.order_no}
+        )
+    order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+    if credited:
+        why = _("Confirmed credited with the supplier: %(reason)s") % {"reason": reason}
+        job.state = State.SUCCEEDED
+        job.save(update_fields=["state", "updated_at"])
+        if order.status == S.PAID:
+            transition_order(order=order, to=S.DELIVERING, actor=actor, reason=why)
+        order.delivery = {
+            "supplier_id": job.offer.supplier_id if job.offer_id else None,
+            "trade_no": job.trade_no,
+        }
+        transition_order(
+            order=order, to=S.DELIVERED, actor=actor, reason=why, also=("delivery",)
+        )
+        send_after_commit(events.order_delivered, order_id=order.pk)
+    else:
+        why = _("Confirmed not credited with the supplier: %(reason)s") % {
+            "reason": reason
+        }
+        _fail_and_refund(
+            job,
+            order,
+            reason=why,
+            ticket_text=why,
+            flag=Order.Flag.SUPPLIER_FAILURE,
+            actor=actor,
+        )
+    if credited or order.buyer_id:
+        # Nothing left to do. A guest's ticket stays open: finance refunds
+        # the payment through the gateway.
+        _resolve_tickets(order=order, actor=actor, message=why)
+    return order
+
+
+def _resolve_tickets(*, order: Order, actor, message: str) -> None:
+    """Mark the order's open abnormal-order tickets resolved, saying how."""
+    for ticket in Ticket.objects.select_for_update().filter(
+        order=order, kind=Ticket.Kind.ABNORMAL, status__in=["open", "pending"]
+    ):
+        TicketMessage.objects.create(ticket=ticket, author=actor, body=message[:5000])
+        ticket.status = Ticket.Status.RESOLVED
+        ticket.save(update_fields=["status", "updated_at"])
 
 
 def apply_callback(

@@ -8,5 +8,6 @@ app_name = "orders"
 
 urlpatterns = [
     path("deliver/<int:pk>/", views.deliver, name="deliver"),
+    path("resolve-topup/<int:pk>/", views.resolve_topup, name="resolve_topup"),
     path("manual-queue/", views.queue, name="manual_queue"),
 ]
