@@ -3,8 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from catalog.models import LevelPrice, PriceChange, QuantityTier
 from catalog.services.pricing import (
@@ -37,14 +35,20 @@ def history():
     )
 
 
+# A guest's quote of one unit reads nothing beyond the SKU it is given.
+QUOTE_ONE_UNIT_QUERIES = 0
+# savepoint, lock the SKU, its level rows (level joined), update, history, release
+REPRICE_ONE_ROW_QUERIES = 6
+
+
 def queries_on(ctx, table):
     return [q["sql"] for q in ctx.captured_queries if table in q["sql"]]
 
 
-def test_quote_of_one_unit_runs_no_quantity_tier_query():
+def test_quote_of_one_unit_runs_no_quantity_tier_query(django_assert_max_num_queries):
     sku = make_sku(price=D("10.00"), max_quantity=100)
     QuantityTier.objects.create(sku=sku, min_quantity=2, price=D("9.00"))
-    with CaptureQueriesContext(connection) as ctx:
+    with django_assert_max_num_queries(QUOTE_ONE_UNIT_QUERIES) as ctx:
         quote = quote_price(sku=sku, quantity=1)
     assert quote.layer_codes == ["base"]
     assert not queries_on(ctx, QuantityTier._meta.db_table)
@@ -80,12 +84,14 @@ def test_level_prices_add_change_move_and_delete(gold, silver, actor):
     assert history() == [("level:silver", D("9.40"), None, "manual", actor.pk)]
 
 
-def test_repricing_a_level_row_does_not_fetch_its_level_again(gold):
+def test_repricing_a_level_row_does_not_fetch_its_level_again(
+    gold, django_assert_max_num_queries
+):
     sku = make_sku(price=D("10.00"))
     row = LevelPrice.objects.create(sku=sku, level=gold, price=D("9.50"))
     row = LevelPrice.objects.get(pk=row.pk)  # level not loaded
     row.price = D("9.30")
-    with CaptureQueriesContext(connection) as ctx:
+    with django_assert_max_num_queries(REPRICE_ONE_ROW_QUERIES) as ctx:
         save_level_prices(sku=sku, changed=[row])
     level_table = MemberLevel._meta.db_table
     assert len(queries_on(ctx, level_table)) == 1  # the select_related join only
