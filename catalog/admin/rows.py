@@ -12,6 +12,7 @@ without it one blank row is always offered, and clearing a row removes it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from django import forms
@@ -24,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.recharge import COLUMNS, REGEX_PREFIX, check_recharge_fields
 
-MAX_ROW_INDEX = 100  # posted row indices looked at; more rows than any field allows
+MAX_POSTED_ROWS = 100  # more rows than any field allows; beyond it, refused
 MAX_SPECS = 30
 MAX_SPEC_NAME = 40
 MAX_SPEC_VALUE = 120
@@ -44,6 +45,8 @@ class Column:
 class SubmittedRows(list):
     """Rows as posted, [{column: value}] in the order shown; a refused form shows
     them again exactly as typed."""
+
+    too_many = False
 
 
 def row_problem(number: int, column: Column, problem: str) -> str:
@@ -69,11 +72,12 @@ class RowsWidget(forms.Widget):
 
     def value_from_datadict(self, data, files, name):
         rows = SubmittedRows()
-        for index in range(MAX_ROW_INDEX):
+        posted = re.compile(rf"{re.escape(name)}-(\d{{1,6}})-")
+        indices = sorted({int(m.group(1)) for key in data if (m := posted.match(key))})
+        rows.too_many = len(indices) > MAX_POSTED_ROWS
+        for index in indices[:MAX_POSTED_ROWS]:
             prefix = f"{name}-{index}-"
             names = [prefix + column.name for column in self.columns]
-            if not any(field in data for field in names):
-                continue
             row = {}
             for column, field in zip(self.columns, names, strict=True):
                 if column.kind == "checkbox":
@@ -136,6 +140,11 @@ class RowsField(forms.Field):
 
     def to_python(self, value):
         if isinstance(value, SubmittedRows):
+            if value.too_many:
+                raise ValidationError(
+                    gettext("At most %(n)s rows.") % {"n": MAX_POSTED_ROWS},
+                    code="invalid",
+                )
             numbered = [
                 (n, row)
                 for n, row in enumerate(value, start=1)

@@ -269,3 +269,32 @@ def test_an_unknown_stored_rule_is_shown_and_must_be_fixed(client, ops):
     response = sku_post(client, sku)
     assert response.status_code == 200
     assert Sku.objects.get(pk=sku.pk).recharge_fields[0]["rule"] == "iban"
+
+
+def test_rows_are_read_in_index_order_however_far_apart(client, topup):
+    data = rows("recharge_fields")
+    data.update(
+        {
+            "recharge_fields-250-key": "qq",
+            "recharge_fields-250-label": "QQ",
+            "recharge_fields-250-rule": "qq",
+            "recharge_fields-250-required": "on",
+            "recharge_fields-7-key": "phone",
+            "recharge_fields-7-label": "手机",
+            "recharge_fields-7-rule": "phone",
+            "recharge_fields-7-required": "on",
+            "recharge_fields-" + "9" * 30 + "-key": "ignored",
+        }
+    )
+    assert sku_post(client, topup, **data).status_code == 302
+    topup.refresh_from_db()
+    assert [field["key"] for field in topup.recharge_fields] == ["phone", "qq"]
+
+
+def test_too_many_rows_are_refused(client, topup):
+    data = rows("specs", *[(f"规格{n}", "值") for n in range(101)])
+    response = sku_post(client, topup, **data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["specs"] == ["最多 100 行。"]
+    topup.refresh_from_db()
+    assert topup.specs == SPECS
