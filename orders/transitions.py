@@ -8,7 +8,7 @@ other orders module builds on these; this one imports none of them.
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -74,19 +74,37 @@ def send_after_commit(signal, **kwargs) -> None:
     transaction.on_commit(lambda: signal.send(sender=Order, **kwargs))
 
 
+OPEN_TICKET_STATES = (Ticket.Status.OPEN, Ticket.Status.PENDING)
+
+
 @transaction.atomic
 def open_abnormal_ticket(*, order: Order, flag: str, message: str) -> Ticket:
-    """Flag the order and open (or add to) its abnormal-order ticket."""
+    """Flag the order and open (or add to) its one open abnormal-order ticket.
+
+    Safe under a race: the flag UPDATE locks the order row, so two callers of
+    this function take turns; a ticket opened meanwhile another way (a staff
+    member in the admin) makes our INSERT fail on orders_one_open_abnormal_ticket,
+    which rolls back only its savepoint, and the message joins that ticket."""
     Order.objects.filter(pk=order.pk).update(flag=flag)
-    ticket = Ticket.objects.filter(
-        order=order, kind=Ticket.Kind.ABNORMAL, status__in=["open", "pending"]
-    ).first()
-    if ticket is None:
-        ticket = Ticket.objects.create(
-            kind=Ticket.Kind.ABNORMAL,
-            order=order,
-            subject=_("Order %(no)s: %(flag)s")
-            % {"no": order.order_no, "flag": Order.Flag(flag).label},
-        )
+    subject = _("Order %(no)s: %(flag)s") % {
+        "no": order.order_no,
+        "flag": Order.Flag(flag).label,
+    }
+    for _attempt in range(3):
+        ticket = Ticket.objects.filter(
+            order=order, kind=Ticket.Kind.ABNORMAL, status__in=OPEN_TICKET_STATES
+        ).first()
+        if ticket is not None:
+            break
+        try:
+            with transaction.atomic():  # a savepoint: losing the race undoes only this
+                ticket = Ticket.objects.create(
+                    kind=Ticket.Kind.ABNORMAL, order=order, subject=subject
+                )
+            break
+        except IntegrityError:
+            continue  # opened by someone else meanwhile: read theirs
+    else:
+        raise RuntimeError(f"no open abnormal ticket for order {order.pk}")
     TicketMessage.objects.create(ticket=ticket, body=message[:5000])
     return ticket
