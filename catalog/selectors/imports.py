@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from catalog.models import CardBatch
 
 PROGRESS_TIMEOUT = 6 * 3600
+PREVIEW_TIMEOUT = 24 * 3600  # a product preview, as long as its staged file
 # A batch whose stored upload may still be needed (checked, previewed or imported).
 LIVE_STATUSES = (
     CardBatch.Status.CHECKING,
@@ -69,3 +70,15 @@ def live_stored_files() -> set[str]:
     reports = CardBatch.objects.exclude(error_report="")
     names.update(reports.values_list("error_report", flat=True))
     return names
+
+
+def preview_key(token: str) -> str:
+    return f"catalog:product-import:{token}:preview"
+
+
+def product_preview(token: str) -> dict | None:
+    """A product file's preview as catalog.services.product_imports left it:
+    {"state": "checking", "rows": n}, {"state": "failed", "failure": text} or
+    {"state": "done", ...the counts, errors and plans}; None once expired."""
+    found = cache.get(preview_key(token))
+    return found if isinstance(found, dict) else None

@@ -11,12 +11,14 @@ committed.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import PurePath
 
+from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -36,11 +38,18 @@ from catalog.imports.readers import (
     raw_file,
 )
 from catalog.models import CardCode, Category, PriceChange, Product, Sku
+from catalog.selectors.imports import PREVIEW_TIMEOUT, preview_key
 from catalog.services.card_batches import delete_old_files, stored_files
 from catalog.services.pricing import record_price_change
 
+logger = logging.getLogger(__name__)
+
 STAGING_DIR = "imports/products"
 STAGED_HOURS = 24
+PROGRESS_EVERY = 1000
+# What the preview page lists; the counts cover every row.
+PLANS_SHOWN = 1000
+ERRORS_SHOWN = 500
 
 
 @dataclass
@@ -110,13 +119,15 @@ def _sku_values(row: ProductRow, existing: Sku | None, can_cost: bool) -> dict:
     return values
 
 
-def _plan_products(rows, *, actor, lock: bool) -> ProductPreview:
+def _plan_products(rows, *, actor, lock: bool, progress=None) -> ProductPreview:
     preview = ProductPreview()
     valid: list[ProductRow] = []
     seen: dict[str, int] = {}
     sku_label = _("SKU code")
     for item in parse_product_rows(rows):
         preview.total_rows += 1
+        if progress is not None and preview.total_rows % PROGRESS_EVERY == 0:
+            progress(preview.total_rows)
         if isinstance(item, list):
             preview.errors.extend(item)
             continue
@@ -260,9 +271,11 @@ def _open_product_file(upload, name: str):
     return iter_rows(raw, fmt, limits=limits)
 
 
-def preview_products(*, upload, name: str, actor) -> ProductPreview:
+def preview_products(*, upload, name: str, actor, progress=None) -> ProductPreview:
     """Check every row of a product file; writes nothing."""
-    return _plan_products(_open_product_file(upload, name), actor=actor, lock=False)
+    return _plan_products(
+        _open_product_file(upload, name), actor=actor, lock=False, progress=progress
+    )
 
 
 def _category_for(
@@ -376,6 +389,90 @@ def _field_errors(exc: ValidationError) -> str:
 
 
 # --- staging between preview and commit -----------------------------------------------
+
+
+def stage_product_upload(*, upload, name: str) -> str:
+    """Make the checks that need no parsing (size, type, a workbook's unpacked
+    size), then stage the file for a worker to preview; its storage path."""
+    limits = Limits.from_settings()
+    check_size(getattr(upload, "size", None), limits)
+    raw = raw_file(upload)
+    fmt = detect_format(name, raw)
+    if fmt == TXT:
+        raise FileRejected(_("Products are imported from the xlsx template or a CSV."))
+    check_file(raw, fmt, limits)
+    return stage_product_file(upload=upload, name=name)
+
+
+def start_product_preview(*, token: str) -> None:
+    cache.set(preview_key(token), {"state": "checking", "rows": 0}, PREVIEW_TIMEOUT)
+
+
+def check_staged_products(*, token: str, path: str, name: str, actor) -> dict:
+    """Preview a staged file (the task's body) and keep the result where the
+    page reads it (catalog.selectors.imports.product_preview). A file that
+    cannot be imported as it is (rejected, or with row errors) is deleted."""
+
+    def progress(rows: int) -> None:
+        cache.set(
+            preview_key(token), {"state": "checking", "rows": rows}, PREVIEW_TIMEOUT
+        )
+
+    keep = False
+    try:
+        with default_storage.open(path, "rb") as staged:
+            preview = preview_products(
+                upload=staged, name=name, actor=actor, progress=progress
+            )
+    except FileNotFoundError:
+        result = {
+            "state": "failed",
+            "failure": _("That preview has expired; upload the file again."),
+        }
+    except FileRejected as exc:
+        result = {"state": "failed", "failure": str(exc.message)}
+    except Exception:
+        logger.exception("product import preview %s failed", token)
+        result = {
+            "state": "failed",
+            "failure": _(
+                "Checking the file stopped on an unexpected error; upload it again."
+            ),
+        }
+    else:
+        keep = preview.ok
+        result = preview_summary(preview)
+    if not keep:
+        default_storage.delete(path)
+    cache.set(preview_key(token), result, PREVIEW_TIMEOUT)
+    return result
+
+
+def preview_summary(preview: ProductPreview) -> dict:
+    """The preview as the page shows it (plain data, kept in the cache)."""
+    return {
+        "state": "done",
+        "ok": preview.ok,
+        "total_rows": preview.total_rows,
+        "counts": preview.counts(),
+        "notices": [str(notice) for notice in preview.notices],
+        "error_count": len(preview.errors),
+        "errors": [error.as_dict() for error in preview.errors[:ERRORS_SHOWN]],
+        "plan_count": len(preview.plans),
+        "plans": [
+            {
+                "row": plan.row.row,
+                "action": plan.action,
+                "sku_code": plan.row.sku_code,
+                "product": plan.row.product,
+                "spec": plan.row.spec,
+                "price": str(plan.row.price),
+                "old_price": None if plan.old_price is None else str(plan.old_price),
+                "changes": [str(change) for change in plan.changes],
+            }
+            for plan in preview.plans[:PLANS_SHOWN]
+        ],
+    }
 
 
 def stage_product_file(*, upload, name: str) -> str:

@@ -6,6 +6,7 @@ Celery runs eagerly).
 """
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from catalog.services import card_batches, product_imports
@@ -41,6 +42,28 @@ def enqueue_card_batch_check(batch_id: int) -> None:
 
 def enqueue_card_batch_import(batch_id: int) -> None:
     transaction.on_commit(lambda: import_card_batch_task.delay(batch_id))
+
+
+@shared_task(
+    name="catalog.preview_product_file",
+    acks_late=True,
+    soft_time_limit=900,
+    time_limit=960,
+)
+def preview_product_file_task(token: str, path: str, name: str, actor_id) -> None:
+    """Check every row of a staged product file and keep the preview for the
+    page that polls for it."""
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    product_imports.check_staged_products(
+        token=token, path=path, name=name, actor=actor
+    )
+
+
+def enqueue_product_preview(*, token: str, path: str, name: str, actor_id) -> None:
+    product_imports.start_product_preview(token=token)
+    transaction.on_commit(
+        lambda: preview_product_file_task.delay(token, path, name, actor_id)
+    )
 
 
 @shared_task(name="catalog.sweep_card_batches", acks_late=True)

@@ -29,7 +29,11 @@ from catalog.imports.readers import max_upload_bytes
 from catalog.models import CardBatch, Sku
 from catalog.selectors import imports as selectors
 from catalog.services import card_batches, product_imports
-from catalog.tasks.imports import enqueue_card_batch_check, enqueue_card_batch_import
+from catalog.tasks.imports import (
+    enqueue_card_batch_check,
+    enqueue_card_batch_import,
+    enqueue_product_preview,
+)
 from kameng.admin_pages import render_page, staff_page
 from kameng.navigation import Page, register_page
 from kameng.parsing import parse_ascii_int
@@ -283,71 +287,86 @@ def product_template(request):
 @never_cache
 @staff_page(IMPORT_PRODUCTS)
 def import_products(request):
-    """Upload → preview (every row checked, nothing written) → commit. The file
-    waits in storage between the two, known to this session by a random token."""
+    """Upload → preview (a worker checks every row, writes nothing; the page
+    polls for the result) → commit. The file waits in storage between the
+    steps, known to this session by a random token."""
     form = ProductUploadForm()
-    preview = None
-    token = ""
     pending = request.session.get(SESSION_KEY, {})
+    pending = dict(pending) if isinstance(pending, dict) else {}
     if request.method == "POST" and "commit" in request.POST:
-        token = request.POST.get("token", "")
-        stored = pending.get(token) if isinstance(pending, dict) else None
-        if not stored:
-            messages.error(
-                request, _("That preview has expired; upload the file again.")
-            )
-            return redirect("catalog:import_products")
-        _forget(request, token)
-        try:
-            result = product_imports.import_staged_products(
-                path=stored["path"], name=stored["name"], actor=request.user
-            )
-        except FileNotFoundError:
-            messages.error(
-                request, _("That preview has expired; upload the file again.")
-            )
-        except FileRejected as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request,
-                _(
-                    "Products imported: %(created)s SKUs created, %(updated)s "
-                    "updated, %(unchanged)s unchanged."
-                )
-                % result.counts(),
-            )
-        return redirect("catalog:import_products")
+        return _commit_products(request, pending)
     if request.method == "POST":
         form = ProductUploadForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             name = PurePath(upload.name or "products.xlsx").name
             try:
-                preview = product_imports.preview_products(
-                    upload=upload, name=name, actor=request.user
-                )
+                path = product_imports.stage_product_upload(upload=upload, name=name)
             except FileRejected as exc:
                 form.add_error("file", exc.message)
             else:
-                if preview.ok:
-                    path = product_imports.stage_product_file(upload=upload, name=name)
-                    token = PurePath(path).stem
-                    pending = dict(pending) if isinstance(pending, dict) else {}
-                    pending[token] = {"path": path, "name": name[:200]}
-                    request.session[SESSION_KEY] = pending
+                token = PurePath(path).stem
+                pending[token] = {"path": path, "name": name[:200]}
+                request.session[SESSION_KEY] = pending
+                enqueue_product_preview(
+                    token=token, path=path, name=name, actor_id=request.user.pk
+                )
+                page = reverse("catalog:import_products")
+                return redirect(f"{page}?preview={token}")
+    token = request.GET.get("preview", "")
+    preview = None
+    failure = ""
+    if token:
+        preview = selectors.product_preview(token) if token in pending else None
+        if preview is None:
+            messages.error(
+                request, _("That preview has expired; upload the file again.")
+            )
+            return redirect("catalog:import_products")
+        if preview["state"] == "failed":
+            _forget(request, token)
+            failure = preview["failure"]
+            preview = None
     return render_page(
         request,
         "catalog/imports/products.html",
         {
             "form": form,
             "preview": preview,
+            "failure": failure,
             "token": token,
             "max_bytes": max_upload_bytes(),
             "page_id": "import-products",
         },
         title=_("Import products"),
     )
+
+
+def _commit_products(request, pending: dict):
+    token = request.POST.get("token", "")
+    stored = pending.get(token)
+    if not stored:
+        messages.error(request, _("That preview has expired; upload the file again."))
+        return redirect("catalog:import_products")
+    _forget(request, token)
+    try:
+        result = product_imports.import_staged_products(
+            path=stored["path"], name=stored["name"], actor=request.user
+        )
+    except FileNotFoundError:
+        messages.error(request, _("That preview has expired; upload the file again."))
+    except FileRejected as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _(
+                "Products imported: %(created)s SKUs created, %(updated)s "
+                "updated, %(unchanged)s unchanged."
+            )
+            % result.counts(),
+        )
+    return redirect("catalog:import_products")
 
 
 def _forget(request, token: str) -> None:

@@ -155,20 +155,72 @@ def test_sku_with_codes_keeps_its_delivery_type(role_user):
     assert "has card codes" in preview.errors[0].reason
 
 
-def test_product_page_previews_then_commits(client, role_user):
-    client.force_login(role_user("operations"))
+def upload_products(client, capture, content, name="p.xlsx"):
+    """Upload as the page does; the preview a worker makes after the commit runs
+    here too (Celery is eager in tests). The page it redirects to."""
     url = reverse("catalog:import_products")
-    response = client.post(url, {"file": SimpleUploadedFile("p.xlsx", workbook(ROW))})
-    page = response.content.decode()
-    assert 'data-action="create"' in page
+    with capture(execute=True):
+        response = client.post(url, {"file": SimpleUploadedFile(name, content)})
+    assert response.status_code == 302
+    return client.get(response["Location"])
+
+
+def test_product_page_previews_then_commits(
+    client, role_user, settings, django_capture_on_commit_callbacks
+):
+    client.force_login(role_user("operations"))
+    page = upload_products(client, django_capture_on_commit_callbacks, workbook(ROW))
+    body = page.content.decode()
+    assert 'data-state="done"' in body and 'data-action="create"' in body
+    assert 'hx-trigger="every 1s"' not in body  # done: it stops polling
     assert not Sku.objects.exists()
-    token = response.context["token"]
+    token = page.context["token"]
+    url = reverse("catalog:import_products")
     response = client.post(url, {"token": token, "commit": "1"})
     assert response.status_code == 302
     assert Sku.objects.filter(code="QB-10").exists()
-    # The token is spent: a second commit is refused.
+    # The token is spent and its staged file gone: a second commit is refused.
     client.post(url, {"token": token, "commit": "1"})
     assert Sku.objects.count() == 1
+    assert not [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
+
+
+def test_product_page_polls_while_a_worker_checks_the_file(client, role_user):
+    """Without a worker having run yet, the page shows the check and polls."""
+    client.force_login(role_user("operations"))
+    url = reverse("catalog:import_products")
+    response = client.post(url, {"file": SimpleUploadedFile("p.xlsx", workbook(ROW))})
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-state="checking"' in page and 'hx-trigger="every 1s"' in page
+    assert "commit-products" not in page
+
+
+def test_product_file_with_errors_shows_them_and_is_not_kept(
+    client, role_user, settings, django_capture_on_commit_callbacks
+):
+    client.force_login(role_user("operations"))
+    bad = ["游戏点卡", "X", "BAD CODE", "", -1, "飞鸽", "", 0, "", 5, 2]
+    page = upload_products(client, django_capture_on_commit_callbacks, workbook(bad))
+    body = page.content.decode()
+    assert 'data-testid="product-errors"' in body and "commit-products" not in body
+    assert not [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
+
+
+def test_rejected_product_file_is_explained_on_the_upload_form(
+    client, role_user, settings, django_capture_on_commit_callbacks
+):
+    client.force_login(role_user("operations"))
+    content = workbook(["x"], headers=["分类路径", "商品名称", "SKU编码"])
+    page = upload_products(client, django_capture_on_commit_callbacks, content)
+    assert "缺少必填列" in page.context["failure"]  # "required columns missing"
+    assert 'data-testid="file-error"' in page.content.decode()
+    assert not [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
+
+
+def test_a_preview_of_another_session_is_not_shown(client, role_user):
+    client.force_login(role_user("operations"))
+    response = client.get(reverse("catalog:import_products") + "?preview=abc123")
+    assert response.status_code == 302
 
 
 def test_a_row_the_model_refuses_at_commit_names_row_and_field(role_user, monkeypatch):
