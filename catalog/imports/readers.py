@@ -32,7 +32,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from catalog.imports.errors import FileRejected
-from catalog.imports.xlsx import check_workbook, xlsx_rows
+from catalog.imports.xlsx import cell_too_long, check_workbook, xlsx_rows
 
 XLSX, CSV, TSV, TXT = "xlsx", "csv", "tsv", "txt"
 FORMATS = (XLSX, CSV, TSV, TXT)
@@ -351,6 +351,10 @@ def _csv_rows(
     reader = csv.reader(chained(), delimiter=delimiter, strict=False)
     try:
         for cells in reader:
+            # A quoted cell may run over many short lines: its length counts.
+            for index, cell in enumerate(cells):
+                if len(cell) > max_chars:
+                    raise cell_too_long(reader.line_num, index, max_chars)
             yield reader.line_num, [cell.strip() for cell in cells]
     except csv.Error as exc:
         raise FileRejected(

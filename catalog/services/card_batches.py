@@ -73,6 +73,8 @@ CHUNK = 2000
 ERRORS_KEPT = 500  # on the batch, shown on its page
 STALE_PREVIEW_HOURS = 24
 LOST_MESSAGE_MINUTES = 5
+# A check still running is never sent twice: its task is killed at 16 minutes.
+LOST_CHECK_MINUTES = 20
 # A stored file younger than this is left alone by the orphan sweep: its batch
 # row may not be committed yet.
 ORPHAN_GRACE_HOURS = 1
@@ -662,23 +664,21 @@ def void_card_batch(*, batch: CardBatch, actor) -> CardBatch:
 
 
 def lost_batches(*, now: datetime | None = None) -> dict[str, list[int]]:
-    """Batches a lost message left checking or queued for a few minutes. Their
-    tasks are no-ops unless the batch is still in that status, so enqueueing
-    them again is harmless."""
+    """Batches a lost message left checking or queued. Their tasks are no-ops
+    unless the batch is still in that status, so enqueueing them again is
+    harmless; a check is only re-sent once its task would have been killed."""
     now = now or timezone.now()
-    older = now - timedelta(minutes=LOST_MESSAGE_MINUTES)
-    waiting = CardBatch.objects.filter(created_at__lt=older).order_by("pk")
+    checking = CardBatch.objects.filter(
+        status=CardBatch.Status.CHECKING,
+        created_at__lt=now - timedelta(minutes=LOST_CHECK_MINUTES),
+    )
+    queued = CardBatch.objects.filter(
+        status=CardBatch.Status.QUEUED,
+        created_at__lt=now - timedelta(minutes=LOST_MESSAGE_MINUTES),
+    )
     return {
-        "checking": list(
-            waiting.filter(status=CardBatch.Status.CHECKING).values_list(
-                "pk", flat=True
-            )[:100]
-        ),
-        "queued": list(
-            waiting.filter(status=CardBatch.Status.QUEUED).values_list("pk", flat=True)[
-                :100
-            ]
-        ),
+        "checking": list(checking.order_by("pk").values_list("pk", flat=True)[:100]),
+        "queued": list(queued.order_by("pk").values_list("pk", flat=True)[:100]),
     }
 
 

@@ -198,3 +198,25 @@ def test_rejected_command_file_leaves_nothing_behind(settings, tmp_path):
     with pytest.raises(CommandError, match="rejected"):
         call_command("import_codes", "--sku", sku.code, str(path))
     assert not CardBatch.objects.exists() and stored(settings) == []
+
+
+def test_sweeper_resends_a_lost_check_but_not_one_still_running(
+    settings, django_capture_on_commit_callbacks
+):
+    sku = make_sku()
+    lost = upload_card_batch(sku=sku, upload=upload("a.txt", "LOST0001\n"), actor=None)
+    running = upload_card_batch(
+        sku=sku, upload=upload("b.txt", "RUNS0001\n"), actor=None
+    )
+    now = timezone.now()
+    CardBatch.objects.filter(pk=lost.pk).update(created_at=now - timedelta(minutes=30))
+    CardBatch.objects.filter(pk=running.pk).update(
+        created_at=now - timedelta(minutes=10)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sweep_card_batches_task()
+    assert result["rechecked"] == 1
+    lost.refresh_from_db()
+    running.refresh_from_db()
+    assert lost.status == CardBatch.Status.PREVIEWED and lost.total_rows == 1
+    assert running.status == CardBatch.Status.CHECKING

@@ -253,3 +253,13 @@ def test_huge_cell_under_the_size_limit_is_cut_off_and_named(kind):
             sku=make_sku(), upload=SimpleUploadedFile("c.xlsx", content), actor=None
         )
     assert not CardBatch.objects.exists()
+
+
+def test_quoted_csv_cell_over_many_short_lines_is_refused_by_its_length():
+    cell = "\n".join(["A" * 50] * 40)  # 40 short lines, one 2039-character cell
+    content = f'卡号,密码\nAAAA1111,"{cell}"\n'.encode()
+    with pytest.raises(FileRejected, match=r"Cell B\d+ \(row \d+\) holds more than"):
+        preview_card_batch(
+            sku=make_sku(), upload=SimpleUploadedFile("c.csv", content), actor=None
+        )
+    assert not CardBatch.objects.exists()
