@@ -314,6 +314,16 @@ def parse_recharge_fields(value) -> list[dict]:
     return cleaned
 
 
+def form_fields(value) -> list[dict]:
+    """The fields a checkout form shows for a stored definition: all of them when
+    it is valid, none when it is not (a top-up is then refused at checkout,
+    rather than its page failing)."""
+    try:
+        return parse_recharge_fields(value)
+    except ValidationError:
+        return []
+
+
 def has_account_field(value) -> bool:
     """Whether a recharge-field definition asks for the account a top-up credits:
     it is valid and at least one of its fields is required."""

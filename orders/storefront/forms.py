@@ -9,7 +9,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from catalog.recharge import parse_recharge_fields
+from catalog.recharge import form_fields
 from users.models import User
 
 # Hints for the browser, so a bad phone or QQ number shows while typing; the
@@ -66,7 +66,7 @@ class CheckoutForm(forms.Form):
             self.fields["lookup_password"].required = True
         _offer_payments(self.fields["payment"], buyer=buyer, channels=channels)
         self.recharge_keys = []
-        for field in parse_recharge_fields(sku.recharge_fields or []):
+        for field in form_fields(sku.recharge_fields):
             name = f"account_{field['key']}"
             attrs = {"maxlength": 64, "autocomplete": "off"}
             attrs.update(RULE_HINTS.get(field["rule"], {}))

@@ -325,3 +325,18 @@ def test_the_sku_list_finds_top_ups_without_an_account_field(client, ops):
     found = {sku.code for sku in response.context["cl"].result_list}
     assert found == {bare.code, optional.code}
     assert "未设置充值账号字段的直充 SKU" in response.content.decode()
+
+
+def test_a_top_up_with_a_broken_stored_definition_is_refused_not_a_crash(client):
+    """Written before the admin checked definitions, or by hand in the database."""
+    sku = topup(
+        make_product(status="listed"),
+        recharge_fields=[{"key": "acct", "label": "账号", "rule": "iban"}],
+    )
+    client.force_login(make_buyer(Decimal("100.00")))
+    url = f"/shop/p/{sku.product_id}/"
+    assert client.get(url).status_code == 200
+    page = client.post(url, {"quantity": "1", "payment": "wallet", "account_acct": "x"})
+    assert page.status_code == 200
+    assert "暂时无法购买" in page.content.decode()
+    assert not Order.objects.exists()
