@@ -6,12 +6,13 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import TabularInline
 from unfold.decorators import action, display
 
 from catalog.admin.pricing import can_see_cost
 from catalog.models import SupplierCall
 from catalog.services.pricing import LAYER_LABELS
+from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
 from kameng.exceptions import DomainError
 from kameng.templatetags.kameng import cny

@@ -3,9 +3,10 @@ from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
 from kameng.permission_names import PermissionNamesMixin
 from users.models import LedgerEntry, MemberLevel, User, Wallet

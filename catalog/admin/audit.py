@@ -1,9 +1,9 @@
 """Audit trails of the catalog: read-only in the back office."""
 
 from django.contrib import admin
-from unfold.admin import ModelAdmin
 
 from catalog.models import CodeReveal
+from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
 
 

@@ -11,10 +11,10 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from catalog.models import CardBatch, CardCode, Sku
+from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
 from kameng.parsing import parse_ascii_int
 

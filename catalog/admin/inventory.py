@@ -2,9 +2,9 @@
 and resolved by catalog.services.inventory.check_stock_alerts only."""
 
 from django.contrib import admin
-from unfold.admin import ModelAdmin
 
 from catalog.models import StockAlert
+from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
 
 

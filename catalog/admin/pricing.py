@@ -12,7 +12,7 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Substr
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin, StackedInline, TabularInline
+from unfold.admin import StackedInline, TabularInline
 from unfold.decorators import display
 
 from catalog.models import CostPlusRule, LevelPrice, PriceChange, QuantityTier
@@ -22,6 +22,7 @@ from catalog.services.pricing import (
     save_level_prices,
     save_quantity_tiers,
 )
+from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
 from users.models import MemberLevel
 

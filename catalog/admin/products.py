@@ -5,7 +5,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import TabularInline
 from unfold.decorators import action
 
 from catalog.admin.pricing import (
@@ -23,6 +23,7 @@ from catalog.services.products import (
     set_product_status,
 )
 from catalog.stock import StockState, stock_state_expression
+from kameng.admin_base import ModelAdmin
 
 COST_FIELDS = ("cost_price",)
 

@@ -6,9 +6,9 @@ classes on a private AdminSite without touching the real one)."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
 from orders.models import Payment, PaymentAttempt, WalletTopUp
 

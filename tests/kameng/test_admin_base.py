@@ -1,0 +1,61 @@
+"""The back office reads list filters and add-form values from the URL strictly:
+a malformed one is the list's "incorrect parameters" answer or an empty field,
+never a 500."""
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+BATCHES = "admin:catalog_cardbatch_changelist"  # has a date drill-down
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status__range": "²"},  # IndexError compiling BETWEEN
+        {"created_at__range": "2026-01-01"},
+        {"created_at__year": "99999"},  # ValueError: year out of range
+        {"created_at__year": "9" * 20},  # OverflowError
+        {"created_at__year": "9999"},  # the drill-down's next year
+        {"created_at__year": "²"},
+        {"status__regex": "("},  # PostgreSQL refuses the pattern
+        {"status__iregex": "["},
+    ],
+)
+def test_a_list_refuses_a_lookup_it_cannot_run_with_400(admin_client, query):
+    response = admin_client.get(reverse(BATCHES), query)
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query", [{"created_at__year": "2026"}, {"status__exact": "done"}, {}]
+)
+def test_a_list_still_filters_by_what_its_filters_offer(admin_client, query):
+    response = admin_client.get(reverse(BATCHES), query)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("value", ["x", "²", "9" * 5000, "2026-02-30 10:00"])
+def test_an_add_form_leaves_out_a_date_from_the_url_that_does_not_parse(
+    admin_client, value
+):
+    response = admin_client.get(
+        reverse("admin:catalog_product_add"), {"list_at": value}
+    )
+    assert response.status_code == 200
+    assert "list_at" not in response.context["adminform"].form.initial
+
+
+def test_an_add_form_still_takes_a_date_from_the_url(admin_client):
+    response = admin_client.get(
+        reverse("admin:catalog_product_add"), {"list_at": "2026-12-01 09:30"}
+    )
+    assert response.status_code == 200
+    initial = response.context["adminform"].form.initial["list_at"]
+    assert (initial.year, initial.month, initial.day, initial.hour) == (
+        2026,
+        12,
+        1,
+        9,
+    )
