@@ -217,23 +217,26 @@ class Sku(models.Model):
         return f"{self.product.name} {self.name}" if self.product_id else self.name
 
     def clean(self):
-        """An active top-up of a product that is listed, or scheduled to list,
-        must ask for the account it credits (catalog.recharge)."""
+        problem = self.account_problem()
+        if problem:
+            raise ValidationError(problem, code="no_account")
+
+    def account_problem(self) -> str | None:
+        """Why this SKU may not be saved as it is, or None: an active top-up of a
+        product that is listed, or scheduled to list, must ask for the account it
+        credits (catalog.recharge)."""
         try:
             product = self.product
         except Product.DoesNotExist:
-            return
+            return None
         on_sale = product.status == Product.Status.LISTED or product.list_at
         if self.is_active and on_sale and self.lacks_recharge_account():
-            raise ValidationError(
-                gettext(
-                    "SKU %(sku)s is a top-up of a listed or scheduled product: add "
-                    "at least one required recharge field (the account it credits) "
-                    "before it can be sold."
-                )
-                % {"sku": self.code},
-                code="no_account",
-            )
+            return gettext(
+                "SKU %(sku)s is a top-up of a listed or scheduled product: add "
+                "at least one required recharge field (the account it credits) "
+                "before it can be sold."
+            ) % {"sku": self.code}
+        return None
 
     def lacks_recharge_account(self) -> bool:
         """A top-up that does not ask which account to credit: it cannot be sold."""

@@ -181,10 +181,11 @@ def _plan_products(rows, *, actor, lock: bool, progress=None) -> ProductPreview:
             if name in values and getattr(sku, name) != values[name]
         ]
         product = sku.product
-        if (
+        moved = (
             product.name != row.product
             or _category_path(product.category_id, tree) != row.category_path
-        ):
+        )
+        if moved:
             changes.insert(0, str(_("product")))
         if sku.pk in with_codes and (
             values["delivery_type"] != sku.delivery_type
@@ -211,6 +212,19 @@ def _plan_products(rows, *, actor, lock: bool, progress=None) -> ProductPreview:
                     % {"sku": sku.code},
                 )
             )
+            continue
+        # A top-up staying in a listed product must ask for its account; one
+        # moving to another product is checked by the model at commit.
+        staying = Sku(
+            product=product,
+            code=sku.code,
+            is_active=sku.is_active,
+            delivery_type=values["delivery_type"],
+            recharge_fields=sku.recharge_fields,
+        )
+        problem = None if moved else staying.account_problem()
+        if problem:
+            preview.errors.append(RowError(row.row, str(_("delivery type")), problem))
             continue
         low = values.get("min_quantity", sku.min_quantity)
         high = values.get("max_quantity", sku.max_quantity)

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from catalog.imports.errors import FileRejected
 from catalog.imports.workbooks import PRODUCT_HEADERS
 from catalog.models import Product, Sku
-from catalog.services.product_imports import import_products
+from catalog.services.product_imports import import_products, preview_products
 from catalog.services.products import (
     ProductStatusError,
     apply_product_schedules,
@@ -234,6 +234,34 @@ def test_an_import_cannot_add_a_bare_top_up_to_a_listed_product(
     assert "第 2 行" in str(err.value.message) or "Row 2" in str(err.value.message)
     assert "CM-100" in str(err.value.message)
     assert not Sku.objects.filter(code="CM-100").exists()
+
+
+def test_the_import_preview_names_the_row_that_would_sell_a_bare_top_up(
+    settings, tmp_path, role_user, listed_phone_product
+):
+    """An existing SKU of a listed product turned into a top-up, or an old bare
+    top-up of a listed product updated: the preview says so on its row."""
+    settings.MEDIA_ROOT = tmp_path
+    make_sku("CM-CARD", product=listed_phone_product, stock_mode="counter")
+    topup(listed_phone_product, "CM-BARE")
+    rows = [
+        ["话费充值/中国移动", "移动话费快充", "CM-50", "50 元", 50, "直充", "", 49.5],
+        ["话费充值/中国移动", "移动话费快充", "CM-CARD", "卡", 10, "直充", "", 9.9],
+        ["话费充值/中国移动", "移动话费快充", "CM-BARE", "裸", 10, "直充", "", 9.8],
+    ]
+    preview = preview_products(
+        upload=SimpleUploadedFile(
+            "p.xlsx", workbook(*[row + ["", 1, 10] for row in rows])
+        ),
+        name="p.xlsx",
+        actor=role_user("superadmin"),
+    )
+    assert [(error.row, error.reason[:12]) for error in preview.errors] == [
+        (3, "SKU CM-CARD "),
+        (4, "SKU CM-BARE "),
+    ]
+    assert "必填的充值字段" in preview.errors[0].reason
+    assert [plan.row.sku_code for plan in preview.plans] == ["CM-50"]
 
 
 def test_an_import_may_bring_bare_top_ups_as_drafts_and_update_good_ones(
