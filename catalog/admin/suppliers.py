@@ -21,6 +21,7 @@ from catalog.models import (
     SupplierCall,
     SupplierOffer,
 )
+from catalog.selectors.health import supplier_health
 from catalog.services.suppliers import (
     MIN_SIGNING_KEY_LENGTH,
     delete_offer,
@@ -196,8 +197,6 @@ class SupplierAdmin(ModelAdmin):
         class HealthChangeList(base):
             def get_results(self, request):
                 super().get_results(request)
-                from catalog.selectors.health import supplier_health
-
                 rows = list(self.result_list)
                 health = supplier_health(supplier_ids=[s.pk for s in rows])
                 for supplier in rows:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -203,8 +204,6 @@ def _open_alert(*, sku_id, kind, message, auto_paused) -> StockAlert | None:
 
 
 def operations_recipients() -> list[str]:
-    from django.contrib.auth import get_user_model
-
     group = ROLE_BY_CODE["operations"].group_name
     emails = (
         get_user_model()

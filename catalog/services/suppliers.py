@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import PriceChange, Sku, Supplier, SupplierCall, SupplierOffer
+from catalog.selectors.health import supplier_health
 from catalog.services.pricing import apply_cost_plus
 from catalog.suppliers import (
     CallbackData,
@@ -367,8 +368,6 @@ def healthy_offers(*, sku: Sku, prefer_fastest: bool = False) -> list[SupplierOf
         .order_by("priority", "id")
     )
     if prefer_fastest and len(offers) > 1:
-        from catalog.selectors.health import supplier_health
-
         health = supplier_health(supplier_ids={o.supplier_id for o in offers})
 
         def speed(offer):

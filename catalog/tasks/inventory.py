@@ -3,11 +3,11 @@ catalog.services.inventory."""
 
 from celery import shared_task
 
+from catalog.services.inventory import check_stock_alerts
+
 
 @shared_task(name="catalog.check_stock_alerts", ignore_result=True)
 def check_stock_alerts_task(sku_ids: list[int] | None = None) -> dict:
-    from catalog.services.inventory import check_stock_alerts
-
     report = check_stock_alerts(sku_ids=sku_ids)
     return {
         "checked": report.checked,
