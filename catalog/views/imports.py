@@ -25,7 +25,7 @@ from unfold.widgets import UnfoldAdminFileFieldWidget
 
 from catalog.imports import workbooks
 from catalog.imports.errors import FileRejected, ImportStateError
-from catalog.imports.readers import max_upload_bytes
+from catalog.imports.readers import Limits, max_upload_bytes
 from catalog.models import CardBatch, Sku
 from catalog.selectors import imports as selectors
 from catalog.services import card_batches, product_imports
@@ -131,6 +131,7 @@ def import_codes(request):
             "form": form,
             "recent": recent,
             "max_bytes": max_upload_bytes(),
+            "max_rows": Limits.from_settings().max_rows,
             "page_id": "import-codes",
         },
         title=_("Import card codes"),
