@@ -42,15 +42,19 @@ def _require_services(request):
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _in_memory_cache():
-    """Without Redis, web, worker and beat share a file cache in var/; tests keep
-    theirs in memory, apart from a running demo and from each other."""
+def _in_memory_cache_and_broker():
+    """Without Redis, web, worker and beat share a file cache and broker folder in
+    var/; tests keep theirs in memory, apart from a running demo (whose worker
+    would otherwise run the tests' messages) and from each other."""
     if settings.REDIS_URL:
         yield
         return
     locmem = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    previous = celery_app.conf.broker_url
+    celery_app.conf.broker_url = "memory://"
     with override_settings(CACHES={"default": locmem}):
         yield
+    celery_app.conf.broker_url = previous
 
 
 @pytest.fixture(autouse=True, scope="session")
