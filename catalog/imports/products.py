@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from catalog.imports.errors import FileRejected, RowError
 from catalog.imports.readers import CellError, cell_text
+from catalog.imports.workbooks import PRODUCT_HEADERS
 from catalog.models import Sku
 
 COLUMNS = {
@@ -126,8 +127,6 @@ def header_columns(cells: list) -> dict[str, int]:
 
 
 def _template_name(name: str, fallback: str) -> str:
-    from catalog.imports.workbooks import PRODUCT_HEADERS
-
     order = list(COLUMNS)
     index = order.index(name)
     return PRODUCT_HEADERS[index] if index < len(PRODUCT_HEADERS) else fallback

@@ -1,6 +1,8 @@
 """`manage.py import_codes`: same counts and row errors as the page; the exit
 status says whether anything was imported."""
 
+from io import StringIO
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -16,8 +18,6 @@ def _media(settings, tmp_path):
 
 
 def run(*args):
-    from io import StringIO
-
     out = StringIO()
     call_command("import_codes", *args, stdout=out)
     return out.getvalue()

@@ -4,12 +4,14 @@ void, permissions."""
 import io
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
 from catalog.models import CardBatch, CardCode
+from catalog.selectors.imports import progress_key
 from tests.catalog.factories import make_sku
 
 pytestmark = pytest.mark.django_db
@@ -180,10 +182,6 @@ def test_void_needs_confirmation(
 
 
 def test_progress_fragment_polls_while_importing(client, operator):
-    from django.core.cache import cache
-
-    from catalog.selectors.imports import progress_key
-
     sku = make_sku()
     batch = CardBatch.objects.create(
         sku=sku,

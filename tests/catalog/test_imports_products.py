@@ -5,6 +5,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -13,7 +14,7 @@ from openpyxl import Workbook
 
 from catalog.imports.errors import FileRejected
 from catalog.imports.workbooks import PRODUCT_HEADERS
-from catalog.models import Category, PriceChange, Product, Sku
+from catalog.models import CardBatch, CardCode, Category, PriceChange, Product, Sku
 from catalog.services.product_imports import import_products, preview_products
 from tests.catalog.factories import make_sku
 
@@ -85,8 +86,6 @@ def test_reimport_updates_price_and_records_the_change(role_user):
 def test_cost_is_ignored_without_view_cost(role_user):
     sku = make_sku("QB-10", cost_price=Decimal("5.00"))
     user = role_user("operations")  # catalog.* includes view_cost; take it away
-    from django.contrib.auth.models import Permission
-
     user.groups.clear()
     user.user_permissions.set(
         Permission.objects.filter(
@@ -138,8 +137,6 @@ def test_wrong_columns_are_rejected(role_user, headers, message):
 
 
 def test_sku_with_codes_keeps_its_delivery_type(role_user):
-    from catalog.models import CardBatch, CardCode
-
     sku = make_sku("QB-10")
     batch = CardBatch.objects.create(sku=sku, file_name="x", file_format="txt")
     CardCode.objects.create(
