@@ -242,6 +242,14 @@ def test_the_full_stack_runs_scheduled_work(tmp_path, stack_database):
         report = run_and_list_a_scheduled_product(stack)
     finally:
         stack.kill()
+        # Beat's last messages stay in Redis otherwise (the queue is this test's).
+        subprocess.run(
+            [sys.executable, "-m", "celery", "-A", "kameng", "purge", "-f", "-Q", own],
+            cwd=ROOT,
+            env=stack.env,
+            capture_output=True,
+            timeout=60,
+        )
     assert report["database"]["vendor"] == "postgresql"
     assert report["broker"]["transport"] == "redis"
     assert report["worker"]["ok"] is True
