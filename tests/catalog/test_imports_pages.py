@@ -199,10 +199,14 @@ def test_progress_fragment_polls_while_importing(client, operator):
     assert "HX-Refresh" not in fragment
 
 
-def test_file_over_20_mb_is_refused_with_the_limit(client, operator, post_file):
+def test_file_over_the_size_limit_is_refused_with_the_limit(
+    client, operator, post_file, settings
+):
+    settings.CARD_IMPORT_MAX_BYTES = 1024 * 1024
     sku = make_sku()
-    big = b"AAAA1111,pw\n" * (21 * 1024 * 1024 // 12 + 1)
+    big = b"AAAA1111,pw\n" * (2 * 1024 * 1024 // 12)
     response = post_file(sku, "big.csv", big)
     assert response.status_code == 200
-    assert "20.0" in response.content.decode()  # "the limit is 20.0 MB"
+    # "The file is 2.0 MB; the limit is 1.0 MB. Split it into parts."
+    assert "文件大小为 2.0\xa0MB，上限为 1.0\xa0MB" in response.content.decode()
     assert not CardBatch.objects.exists()
