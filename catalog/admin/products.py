@@ -14,7 +14,12 @@ from catalog.admin.pricing import (
     QuantityTierInline,
     save_pricing_formset,
 )
-from catalog.admin.rows import RechargeFieldsField, SpecsField
+from catalog.admin.rows import (
+    RechargeFieldsField,
+    SpecsField,
+    recharge_fields_table,
+    specs_table,
+)
 from catalog.models import Category, Product, Sku
 from catalog.services.pricing import save_sku_prices
 from catalog.services.products import (
@@ -276,6 +281,22 @@ class SkuAdmin(CostHidingMixin, ModelAdmin):
     autocomplete_fields = ("product",)
     show_full_result_count = False
     inlines = [LevelPriceInline, QuantityTierInline, CostPlusRuleInline]
+    # Who may only look reads these as a table, not as JSON.
+    readable = {"specs": "specs_table", "recharge_fields": "recharge_fields_table"}
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fields
+        return [self.readable.get(name, name) for name in fields]
+
+    @admin.display(description=_("specs"))
+    def specs_table(self, obj):
+        return specs_table(obj.specs)
+
+    @admin.display(description=_("recharge fields"))
+    def recharge_fields_table(self, obj):
+        return recharge_fields_table(obj.recharge_fields)
 
     def get_list_display(self, request):
         columns = [

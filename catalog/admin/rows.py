@@ -19,6 +19,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils.functional import Promise
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -321,3 +322,58 @@ class SpecsField(RowsField):
 
 def _text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def recharge_fields_table(value) -> str:
+    """Recharge fields as a small table for people who may only look."""
+    rows = RechargeFieldsField().to_rows(value)
+    if not rows:
+        return "-"
+    rules = dict(RULE_CHOICES)
+    body = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                row.get("label", ""),
+                row.get("key", ""),
+                format_html("{} <code>{}</code>", rules[REGEX_RULE], row["pattern"])
+                if row.get("rule") == REGEX_RULE
+                else rules.get(row.get("rule"), row.get("rule", "")),
+                gettext("Yes") if row.get("required") else gettext("No"),
+            )
+            for row in rows
+        ),
+    )
+    head = format_html_join(
+        "",
+        "<th>{}</th>",
+        ((COLUMNS[name],) for name in ("label", "key", "rule", "required")),
+    )
+    return format_html(
+        '<table class="kameng-rows__readonly"><thead><tr>{}</tr></thead>'
+        "<tbody>{}</tbody></table>",
+        head,
+        body,
+    )
+
+
+def specs_table(value) -> str:
+    """Specs as "name: value、value" lines for people who may only look."""
+    if not value:
+        return "-"
+    if not isinstance(value, dict):
+        return _text(value)
+    return format_html_join(
+        "",
+        "<div>{}：{}</div>",
+        (
+            (
+                name,
+                "、".join(_text(v) for v in item)
+                if isinstance(item, list)
+                else _text(item),
+            )
+            for name, item in value.items()
+        ),
+    )

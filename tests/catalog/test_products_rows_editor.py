@@ -298,3 +298,15 @@ def test_too_many_rows_are_refused(client, topup):
     assert response.context["adminform"].form.errors["specs"] == ["最多 100 行。"]
     topup.refresh_from_db()
     assert topup.specs == SPECS
+
+
+@pytest.mark.parametrize("role", ["support", "marketing"])
+def test_who_may_only_look_reads_rows_not_json(client, role_user, topup, role):
+    client.force_login(role_user(role))
+    response = client.get(url(topup))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<td>角色 ID</td><td>role_id</td><td>游戏 ID</td><td>是</td>" in html
+    assert "正则表达式 <code>(安卓|苹果)区</code>" in html
+    assert "<div>平台：安卓、苹果</div>" in html
+    assert '"key"' not in html and "&quot;key&quot;" not in html
