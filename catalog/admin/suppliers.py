@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import TabularInline
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminPasswordWidget
 
@@ -29,6 +29,7 @@ from catalog.services.suppliers import (
     save_offer,
     set_signing_key,
 )
+from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
 
 SANDBOX_PATH = "/sandbox/supplier"

@@ -8,6 +8,7 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 BATCHES = "admin:catalog_cardbatch_changelist"  # has a date drill-down
+CALLS = "admin:catalog_suppliercall_changelist"
 
 
 @pytest.mark.parametrize(
@@ -59,3 +60,9 @@ def test_an_add_form_still_takes_a_date_from_the_url(admin_client):
         1,
         9,
     )
+
+
+def test_supplier_calls_refuse_a_range_of_one_value(admin_client):
+    """Found by the fuzz suite: ?operation__range=² answered 500."""
+    response = admin_client.get(reverse(CALLS), {"operation__range": "²"})
+    assert response.status_code == 400
