@@ -88,6 +88,9 @@ class RowsWidget(forms.Widget):
             rows.append(row)
         return rows
 
+    def id_for_label(self, id_):
+        return None  # the label names a group of rows, not one input
+
     def value_omitted_from_data(self, data, files, name):
         return f"{name}-present" not in data
 
@@ -114,6 +117,7 @@ class RowsWidget(forms.Widget):
         blank = self.blank_row()
         rows = [*rows, blank]
         context["widget"].update(
+            label=getattr(self, "label", ""),
             columns=self.columns,
             rows=[
                 {"number": n, "cells": self._cells(name, n - 1, row)}
@@ -138,6 +142,7 @@ class RowsField(forms.Field):
         kwargs.setdefault("required", False)
         kwargs["widget"] = RowsWidget(self.columns, self.to_rows, self.blank_row)
         super().__init__(**kwargs)
+        self.widget.label = self.label or ""
 
     def to_python(self, value):
         if isinstance(value, SubmittedRows):

@@ -140,6 +140,8 @@ def test_the_page_shows_rows_not_json_and_loads_its_script_as_a_file(client, top
     start = html.index("data-rows-editor")
     assert "<script" not in html[start : html.index("</table>", start)]
     assert "校验规则" in html and "添加一行" in html
+    assert 'role="group" aria-label="充值字段"' in html
+    assert 'for="id_recharge_fields"' not in html  # no label pointing nowhere
 
 
 def test_what_the_page_shows_posts_back_unchanged(client, topup):
