@@ -7,13 +7,19 @@ defaults to true.
 
 Entry points:
 
-* `parse_recharge_fields(value)` checks a definition (the SKU admin calls it on
-  save) and returns it normalised, or raises ValidationError naming the row/field.
+* `check_recharge_fields(value, rows=...)` checks a definition row by row and
+  returns the normalised rows and every FieldProblem (row number, column); the
+  SKU page's row editor (catalog/admin/rows.py) shows them.
+* `parse_recharge_fields(value)` returns a definition normalised, or raises
+  ValidationError with "Row 2, check rule: ..." messages.
+* `form_fields(value)`: the fields a checkout form shows (none for a broken
+  definition).
 * `has_account_field(value)`: the rule that a top-up is never sold without the
   account it credits. A definition names that account when it is valid and holds
   at least one required field. `Sku.lacks_recharge_account()` applies it to a
-  top-up SKU; listing (admin, status service, scheduled listing, import) and
-  checkout all ask that one method.
+  top-up SKU and `Sku.account_problem()` to one on sale (Sku.clean raises it):
+  listing (admin, status service, scheduled listing, import) and checkout all
+  ask those methods.
 * `validate_recharge_fields(sku=..., data=...)` checks what a buyer sent (checkout
   calls it for every SKU) and returns the cleaned values, or raises
   ValidationError with one message list per field key; a top-up that lacks its

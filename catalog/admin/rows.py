@@ -73,7 +73,7 @@ class RowsWidget(forms.Widget):
 
     def value_from_datadict(self, data, files, name):
         rows = SubmittedRows()
-        posted = re.compile(rf"{re.escape(name)}-(\d{{1,6}})-")
+        posted = re.compile(rf"{re.escape(name)}-([0-9]{{1,6}})-")
         indices = sorted({int(m.group(1)) for key in data if (m := posted.match(key))})
         rows.too_many = len(indices) > MAX_POSTED_ROWS
         for index in indices[:MAX_POSTED_ROWS]:
