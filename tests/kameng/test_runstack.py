@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -259,9 +260,18 @@ def sleeper(seconds: int) -> list[str]:
     return [sys.executable, "-c", f"import time; time.sleep({seconds})"]
 
 
-def test_a_dying_process_stops_the_stack_and_says_which(monkeypatch, capsys):
+@pytest.mark.parametrize(
+    ("death", "said"),
+    [
+        ("sys.exit(3)", "worker exited with code 3"),
+        ("os.kill(os.getpid(), signal.SIGKILL)", "worker was killed by signal 9"),
+    ],
+)
+def test_a_dying_process_stops_the_stack_and_says_which(
+    death, said, monkeypatch, capsys
+):
     def commands(**kwargs):
-        crash = "import sys; print('worker boom', flush=True); sys.exit(3)"
+        crash = f"import os, signal, sys; print('worker boom', flush=True); {death}"
         return {
             "web": sleeper(120),
             "worker": [sys.executable, "-c", crash],
@@ -272,10 +282,50 @@ def test_a_dying_process_stops_the_stack_and_says_which(monkeypatch, capsys):
     with pytest.raises(CommandError) as stopped:
         call_command("runstack")
     assert str(stopped.value) == (
-        "Kameng stack stopped: worker exited with code 3; stopped web, beat too."
+        f"Kameng stack stopped: {said}; stopped web, beat too."
     )
     out = capsys.readouterr().out
     assert "worker | worker boom" in out
+    for pid in map(int, re.findall(r"started \(pid (\d+)\)", out)):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_a_second_ctrl_c_kills_what_does_not_stop(tmp_path, monkeypatch, capsys):
+    ready, stopping = tmp_path / "ready", tmp_path / "stopping"
+    stubborn = (  # a web server that ignores SIGTERM
+        "import pathlib, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"pathlib.Path({str(ready)!r}).touch(); time.sleep(120)"
+    )
+    polite = (  # a worker that notes the SIGTERM that stops it
+        "import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: "
+        f"(pathlib.Path({str(stopping)!r}).touch(), sys.exit(0))); time.sleep(120)"
+    )
+
+    def commands(**kwargs):
+        return {
+            "web": [sys.executable, "-c", stubborn],
+            "worker": [sys.executable, "-c", polite],
+            "beat": sleeper(120),
+        }
+
+    def press_ctrl_c_twice():
+        for seen in (ready, stopping):
+            deadline = time.monotonic() + 30
+            while not seen.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(runstack, "stack_commands", commands)
+    presser = threading.Thread(target=press_ctrl_c_twice)
+    presser.start()
+    try:
+        call_command("runstack")
+    finally:
+        presser.join()
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("Kameng stack stopped.")
+    assert "did not stop in time" not in out  # killed at once, not after the grace
     for pid in map(int, re.findall(r"started \(pid (\d+)\)", out)):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

@@ -5,6 +5,7 @@ REDIS_URL, kombu's filesystem transport in var/broker/ without). Every process i
 started by this interpreter (`sys.executable`), so a venv that is not on PATH works.
 Their output is prefixed with their name. Ctrl-C (or SIGTERM) stops all three; when
 one exits on its own, the others are stopped and the command says which one died.
+A second Ctrl-C kills what is still running.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class Command(BaseCommand):
             signum: signal.signal(signum, self.ask_to_stop)
             for signum in (signal.SIGINT, signal.SIGTERM)
         }
-        children = []
+        self.children = children = []
         try:
             for name, words in stack_commands(addr=addr, reload=reload).items():
                 children.append(self.start(name, words))
@@ -109,9 +110,14 @@ class Command(BaseCommand):
                 child.kill_group()  # leftovers of a clean stop, if any
         if self.stop_asked is None and died is not None:
             others = ", ".join(c.name for c in children if c is not died)
+            code = died.process.returncode
+            how = (
+                f"was killed by signal {-code}"
+                if code < 0
+                else f"exited with code {code}"
+            )
             raise CommandError(
-                f"Kameng stack stopped: {died.name} exited with code "
-                f"{died.process.returncode}; stopped {others} too."
+                f"Kameng stack stopped: {died.name} {how}; stopped {others} too."
             )
         self.say("Kameng stack stopped.")
 
@@ -121,6 +127,9 @@ class Command(BaseCommand):
             self.stdout.flush()
 
     def ask_to_stop(self, signum, frame):
+        if self.stop_asked is not None:  # asked twice: no more waiting
+            for child in self.children:
+                child.kill_group()
         self.stop_asked = signum
         self.changed.set()
 
