@@ -5,10 +5,10 @@ transaction (debit the wallet, insert the order and its ledger entry, pick and s
 one code, move the stock, record two order events) sent straight to PostgreSQL by
 several psycopg connections, which is as fast as that sale can go on this database.
 
-Every table and column name comes from model metadata (`_meta.db_table`, a field's
-`.column`), so a renamed field fails at import, not at three in the morning; the
-statements record what they reference in REFERENCED, and a test checks that against
-the migrated schema (and that each INSERT names every column that has no default).
+Every table and column name comes from model metadata through bench.schema, so a
+renamed field fails at import, and tests/bench/test_schema.py checks what the
+statements name against the migrated schema (and that each INSERT names every
+column that has no default); tests/bench/test_ceiling.py runs one sale on Postgres.
 """
 
 from __future__ import annotations
@@ -22,48 +22,27 @@ import psycopg
 from django.conf import settings
 from django.db import models
 
+from bench.schema import column, insert_columns, table
 from catalog.models import CardCode, Sku
 from catalog.services.codes import PICK_AVAILABLE_SQL
 from orders.models import Order, OrderEvent
 from users.models import LedgerEntry, Wallet
 
-# table -> the columns the ceiling's statements name
-REFERENCED: dict[str, set[str]] = {}
-# table -> the columns the ceiling's INSERT gives a value
-INSERTED: dict[str, list[str]] = {}
-
-
-def _table(model: type[models.Model]) -> str:
-    REFERENCED.setdefault(model._meta.db_table, set())
-    return model._meta.db_table
-
-
-def _column(model: type[models.Model], field: str) -> str:
-    column = model._meta.get_field(field).column
-    REFERENCED.setdefault(model._meta.db_table, set()).add(column)
-    return column
-
 
 def _insert(model: type[models.Model], values: dict[str, str], *, rows: int = 1):
     """INSERT of `rows` rows; `values` maps field names to SQL (a %s or now())."""
-    table = _table(model)
-    columns = [_column(model, field) for field in values]
-    INSERTED[table] = columns
     row = "(" + ", ".join(values.values()) + ")"
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * rows)}"
+        f"INSERT INTO {table(model)} ({insert_columns(model, *values)}) "
+        f"VALUES {', '.join([row] * rows)}"
     )
 
 
-def _pk(model: type[models.Model]) -> str:
-    return _column(model, model._meta.pk.name)
-
-
-_balance = _column(Wallet, "balance")
+_balance = column(Wallet, "balance")
 DEBIT_WALLET = (
-    f"UPDATE {_table(Wallet)} SET {_balance} = {_balance} - %s, "
-    f"{_column(Wallet, 'updated_at')} = now() "
-    f"WHERE {_column(Wallet, 'user')} = %s RETURNING {_pk(Wallet)}, {_balance}"
+    f"UPDATE {table(Wallet)} SET {_balance} = {_balance} - %s, "
+    f"{column(Wallet, 'updated_at')} = now() "
+    f"WHERE {column(Wallet, 'user')} = %s RETURNING {column(Wallet, 'pk')}, {_balance}"
 )
 INSERT_ORDER = (
     _insert(
@@ -90,7 +69,7 @@ INSERT_ORDER = (
             "updated_at": "now()",
         },
     )
-    + f" RETURNING {_pk(Order)}"
+    + f" RETURNING {column(Order, 'pk')}"
 )
 INSERT_LEDGER_ENTRY = _insert(
     LedgerEntry,
@@ -105,13 +84,15 @@ INSERT_LEDGER_ENTRY = _insert(
     },
 )
 SELL_CODE = (
-    f"UPDATE {_table(CardCode)} SET "
-    f"{_column(CardCode, 'status')} = '{CardCode.Status.SOLD}', "
-    f"{_column(CardCode, 'order_ref')} = %s, {_column(CardCode, 'sold_at')} = now() "
-    f"WHERE {_pk(CardCode)} = %s"
+    f"UPDATE {table(CardCode)} SET "
+    f"{column(CardCode, 'status')} = '{CardCode.Status.SOLD}', "
+    f"{column(CardCode, 'order_ref')} = %s, {column(CardCode, 'sold_at')} = now() "
+    f"WHERE {column(CardCode, 'pk')} = %s"
 )
-_stock = _column(Sku, "stock")
-COUNT_STOCK = f"UPDATE {_table(Sku)} SET {_stock} = {_stock} - 1 WHERE {_pk(Sku)} = %s"
+_stock = column(Sku, "stock")
+COUNT_STOCK = (
+    f"UPDATE {table(Sku)} SET {_stock} = {_stock} - 1 WHERE {column(Sku, 'pk')} = %s"
+)
 INSERT_EVENTS = _insert(
     OrderEvent,
     {
@@ -124,40 +105,8 @@ INSERT_EVENTS = _insert(
     rows=2,
 )
 # The pick is the sale's own statement (catalog.services.codes); its names:
-for _field in ("id", "secret", "sku", "status"):
-    _column(CardCode, _field)
-
-
-def schema_problems(connection, *, referenced=None, inserted=None) -> list[str]:
-    """What in the ceiling's statements the migrated schema disagrees with: a table
-    or column it names that does not exist, a NOT NULL column without a default
-    that an INSERT leaves out. Empty when the statements fit the schema."""
-    referenced = REFERENCED if referenced is None else referenced
-    inserted = INSERTED if inserted is None else inserted
-    problems = []
-    with connection.cursor() as cursor:
-        tables = set(connection.introspection.table_names(cursor))
-        for table, columns in sorted(referenced.items()):
-            if table not in tables:
-                problems.append(f"no table {table}")
-                continue
-            description = connection.introspection.get_table_description(cursor, table)
-            existing = {column.name for column in description}
-            problems += [
-                f"no column {table}.{column}" for column in sorted(columns - existing)
-            ]
-            if table not in inserted:
-                continue
-            primary_key = connection.introspection.get_primary_key_column(cursor, table)
-            problems += [
-                f"INSERT INTO {table} leaves out {column.name}"
-                for column in description
-                if not column.null_ok
-                and column.default is None
-                and column.name != primary_key
-                and column.name not in inserted[table]
-            ]
-    return problems
+for _field in ("pk", "secret", "sku", "status"):
+    column(CardCode, _field)
 
 
 def sell_one(cursor, *, sku_id: int, buyer_id: int, order_no: str, price: Decimal):

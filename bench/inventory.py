@@ -33,6 +33,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from bench.registry import benchmark
+from bench.schema import column, insert_columns, table
 from catalog.models import (
     CardBatch,
     CardCode,
@@ -72,6 +73,91 @@ VARIANTS = [
 ]
 
 
+# Hand-written SQL (a million rows per statement); names from bench.schema.
+_sku_pk, _code_sku = column(Sku, "pk"), column(CardCode, "sku")
+DELETE_CODES = (
+    f"DELETE FROM {table(CardCode)} WHERE {_code_sku} IN "
+    f"(SELECT s.{_sku_pk} FROM {table(Sku)} s "
+    f"JOIN {table(Product)} p "
+    f"ON p.{column(Product, 'pk')} = s.{column(Sku, 'product')} "
+    f"JOIN {table(Category)} c "
+    f"ON c.{column(Category, 'pk')} = p.{column(Product, 'category')} "
+    f"WHERE c.{column(Category, 'slug')} = %s)"
+)
+_code_columns = insert_columns(
+    CardCode,
+    "sku",
+    "batch",
+    "secret",
+    "code_hash",
+    "key_version",
+    "hint",
+    "status",
+    "order_ref",
+    "sold_at",
+    "created_at",
+)
+INSERT_CODES = f"""
+    INSERT INTO {table(CardCode)} ({_code_columns})
+    SELECT (%s::bigint[])[i], (%s::bigint[])[i],
+           'bench-dummy-token', md5('bench-' || g::text), 'bench',
+           'BENCH****' || lpad((g %% 10000)::text, 4, '0'),
+           CASE WHEN g %% 7 = 0 THEN '{CardCode.Status.SOLD}'
+                ELSE '{CardCode.Status.AVAILABLE}' END,
+           CASE WHEN g %% 7 = 0 THEN 'BENCH' || g::text ELSE '' END,
+           CASE WHEN g %% 7 = 0 THEN now() ELSE NULL END,
+           now()
+    FROM generate_series(%s, %s) AS g,
+         LATERAL (SELECT 1 + floor(%s * sqrt(g::float8 / %s))::int AS i) ix
+"""
+SET_STOCK_FROM_CODES = f"""
+    UPDATE {table(Sku)} s SET {column(Sku, "stock")} = COALESCE(c.n, 0)
+    FROM (SELECT {_sku_pk} FROM {table(Sku)} WHERE {_sku_pk} = ANY(%s)) k
+    LEFT JOIN (
+        SELECT {_code_sku}, COUNT(*) AS n FROM {table(CardCode)}
+        WHERE {column(CardCode, "status")} = '{CardCode.Status.AVAILABLE}'
+        AND {_code_sku} = ANY(%s) GROUP BY {_code_sku}
+    ) c ON c.{_code_sku} = k.{_sku_pk}
+    WHERE s.{_sku_pk} = k.{_sku_pk}
+"""
+_sales_day_columns = insert_columns(SkuSalesDay, "sku", "day", "quantity")
+INSERT_SALES_DAYS = f"""
+    INSERT INTO {table(SkuSalesDay)} ({_sales_day_columns})
+    SELECT s.{_sku_pk}, %s::date - d, ((s.{_sku_pk} * 31 + d * 17) %% 40)
+    FROM {table(Sku)} s, generate_series(0, 7) AS d
+    WHERE s.{_sku_pk} = ANY(%s)
+    AND s.{column(Sku, "delivery_type")} <> '{Sku.DeliveryType.MANUAL}'
+"""
+_offer_pk = column(SupplierOffer, "pk")
+_offer_supplier = column(SupplierOffer, "supplier")
+_call_columns = insert_columns(
+    SupplierCall,
+    "supplier",
+    "offer",
+    "operation",
+    "order_no",
+    "outcome",
+    "latency_ms",
+    "detail",
+    "created_at",
+)
+INSERT_SUPPLIER_CALLS = f"""
+    INSERT INTO {table(SupplierCall)} ({_call_columns})
+    SELECT o.{_offer_supplier}, o.{_offer_pk}, '{SupplierCall.Operation.SUBMIT}', '',
+           CASE WHEN (o.{_offer_pk} * 13 + g * 7) %% 100 < rates.pct
+                THEN '{SupplierCall.Outcome.SUCCESS}'
+                ELSE '{SupplierCall.Outcome.TIMEOUT}' END,
+           50 + ((o.{_offer_pk} * 37 + g * 101) %% 900), '',
+           now() - ((g * 97 %% 3500) || ' seconds')::interval
+    FROM {table(SupplierOffer)} o
+    JOIN {table(Supplier)} sp ON sp.{column(Supplier, "pk")} = o.{_offer_supplier}
+    JOIN (SELECT unnest(%s::text[]) AS name, unnest(%s::int[]) AS pct) rates
+         ON rates.name = sp.{column(Supplier, "name")},
+         generate_series(1, 30) AS g
+    WHERE o.{_offer_pk} = ANY(%s)
+"""
+
+
 def _say(stdout, line):
     if stdout is not None:
         stdout.write(line)
@@ -86,14 +172,7 @@ def delete_data_set(stdout=None) -> None:
     _say(stdout, "inventory bench: deleting the data set")
     with connection.cursor() as cursor:
         # Raw: millions of codes, no signals or cascades to collect.
-        cursor.execute(
-            f"DELETE FROM {CardCode._meta.db_table} WHERE sku_id IN "
-            f"(SELECT s.id FROM {Sku._meta.db_table} s "
-            f"JOIN {Product._meta.db_table} p ON p.id = s.product_id "
-            f"JOIN {Category._meta.db_table} c ON c.id = p.category_id "
-            "WHERE c.slug = %s)",
-            [SLUG],
-        )
+        cursor.execute(DELETE_CODES, [SLUG])
     CardBatch.objects.filter(sku__in=skus).delete()
     Supplier.objects.filter(name__startswith="bench-").delete()  # offers, calls
     skus.delete()  # alerts, sales days
@@ -190,27 +269,13 @@ def build(*, skus: int, codes: int, stdout=None) -> None:
 
     sku_array = list(holders)
     batch_array = [batches[pk] for pk in holders]
-    table = CardCode._meta.db_table
     for first in range(0, codes, CHUNK):
         last = min(codes, first + CHUNK) - 1
         chunk_started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             _skip_fk_triggers(cursor)
             cursor.execute(
-                f"""
-                INSERT INTO {table}
-                    (sku_id, batch_id, secret, code_hash, key_version, hint, status,
-                     order_ref, sold_at, created_at)
-                SELECT (%s::bigint[])[i], (%s::bigint[])[i],
-                       'bench-dummy-token', md5('bench-' || g::text), 'bench',
-                       'BENCH****' || lpad((g %% 10000)::text, 4, '0'),
-                       CASE WHEN g %% 7 = 0 THEN 'sold' ELSE 'available' END,
-                       CASE WHEN g %% 7 = 0 THEN 'BENCH' || g::text ELSE '' END,
-                       CASE WHEN g %% 7 = 0 THEN now() ELSE NULL END,
-                       now()
-                FROM generate_series(%s, %s) AS g,
-                     LATERAL (SELECT 1 + floor(%s * sqrt(g::float8 / %s))::int AS i) ix
-                """,
+                INSERT_CODES,
                 [sku_array, batch_array, first, last, len(holders), max(codes, 1)],
             )
         _say(
@@ -219,19 +284,8 @@ def build(*, skus: int, codes: int, stdout=None) -> None:
             f"({time.perf_counter() - chunk_started:.1f}s)",
         )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {Sku._meta.db_table} s SET stock = COALESCE(c.n, 0)
-            FROM (SELECT id FROM {Sku._meta.db_table} WHERE id = ANY(%s)) k
-            LEFT JOIN (
-                SELECT sku_id, COUNT(*) AS n FROM {table}
-                WHERE status = 'available' AND sku_id = ANY(%s) GROUP BY sku_id
-            ) c ON c.sku_id = k.id
-            WHERE s.id = k.id
-            """,
-            [card_ids, card_ids],
-        )
-        cursor.execute(f"ANALYZE {table}")
+        cursor.execute(SET_STOCK_FROM_CODES, [card_ids, card_ids])
+        cursor.execute(f"ANALYZE {table(CardCode)}")
     Category.objects.filter(pk=category.pk).update(name=_marker_name(skus, codes))
     _say(stdout, f"inventory bench: built in {time.perf_counter() - started:.1f}s")
 
@@ -255,13 +309,7 @@ def refresh_ageing_rows(stdout=None) -> dict:
     with transaction.atomic(), connection.cursor() as cursor:
         SkuSalesDay.objects.filter(sku__in=skus).delete()
         cursor.execute(
-            f"""
-            INSERT INTO {SkuSalesDay._meta.db_table} (sku_id, day, quantity)
-            SELECT s.id, %s::date - d, ((s.id * 31 + d * 17) %% 40)
-            FROM {Sku._meta.db_table} s, generate_series(0, 7) AS d
-            WHERE s.id = ANY(%s) AND s.delivery_type <> 'manual'
-            """,
-            [today, list(skus.values_list("pk", flat=True))],
+            INSERT_SALES_DAYS, [today, list(skus.values_list("pk", flat=True))]
         )
         offers = SupplierOffer.objects.filter(sku__in=skus)
         SupplierCall.objects.filter(offer__in=offers).delete()
@@ -269,22 +317,7 @@ def refresh_ageing_rows(stdout=None) -> dict:
             name: int(rate * 100) for name, rate in SUPPLIERS
         }  # success percent by supplier name
         cursor.execute(
-            f"""
-            INSERT INTO {SupplierCall._meta.db_table}
-                (supplier_id, offer_id, operation, order_no, outcome, latency_ms,
-                 detail, created_at)
-            SELECT o.supplier_id, o.id, 'submit', '',
-                   CASE WHEN (o.id * 13 + g * 7) %% 100 < rates.pct
-                        THEN 'success' ELSE 'timeout' END,
-                   50 + ((o.id * 37 + g * 101) %% 900), '',
-                   now() - ((g * 97 %% 3500) || ' seconds')::interval
-            FROM {SupplierOffer._meta.db_table} o
-            JOIN catalog_supplier sp ON sp.id = o.supplier_id
-            JOIN (SELECT unnest(%s::text[]) AS name, unnest(%s::int[]) AS pct) rates
-                 ON rates.name = sp.name,
-                 generate_series(1, 30) AS g
-            WHERE o.id = ANY(%s)
-            """,
+            INSERT_SUPPLIER_CALLS,
             [
                 list(flaky),
                 list(flaky.values()),
@@ -293,8 +326,8 @@ def refresh_ageing_rows(stdout=None) -> dict:
         )
         calls = cursor.rowcount
     with connection.cursor() as cursor:  # fresh statistics for the planner
-        cursor.execute(f"ANALYZE {SupplierCall._meta.db_table}")
-        cursor.execute(f"ANALYZE {SkuSalesDay._meta.db_table}")
+        cursor.execute(f"ANALYZE {table(SupplierCall)}")
+        cursor.execute(f"ANALYZE {table(SkuSalesDay)}")
     _say(stdout, f"inventory bench: refreshed sales days and {calls} supplier calls")
     return {"supplier_calls_last_hour": calls}
 

@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bench.processes import require_postgres
 from bench.registry import benchmark, percentile
+from bench.schema import column, insert_columns, table
 from catalog.models import CardBatch, CardCode, Category, Product, Sku, SkuSalesDay
 from catalog.services.codes import PICK_AVAILABLE_SQL
 from kameng import crypto
@@ -31,6 +32,36 @@ from users.services import credit_wallet
 
 POOL_SLUG = "bench-sale-pool"
 POOL_CHUNK = 500_000
+
+# Hand-written SQL (half a million rows per statement); names from bench.schema.
+_code_pk, _code_sku = column(CardCode, "pk"), column(CardCode, "sku")
+_code_status = column(CardCode, "status")
+_pool_code_columns = insert_columns(
+    CardCode,
+    "sku",
+    "batch",
+    "secret",
+    "code_hash",
+    "key_version",
+    "hint",
+    "status",
+    "order_ref",
+    "created_at",
+)
+INSERT_POOL_CODES = f"""
+    INSERT INTO {table(CardCode)} ({_pool_code_columns})
+    SELECT %s, %s, %s, md5('bench-pool-' || %s || '-' || g),
+           %s, 'POOL****', '{CardCode.Status.AVAILABLE}', '', now()
+    FROM generate_series(%s, %s) AS g
+"""
+VOID_EXTRA_CODES = f"""
+    UPDATE {table(CardCode)} SET {_code_status} = '{CardCode.Status.VOID}'
+    WHERE {_code_pk} IN (
+        SELECT {_code_pk} FROM {table(CardCode)} WHERE {_code_sku} = %s
+        AND {_code_status} = '{CardCode.Status.AVAILABLE}'
+        ORDER BY {_code_pk} DESC LIMIT %s)
+"""
+DELETE_POOL_CODES = f"DELETE FROM {table(CardCode)} WHERE {_code_sku} = ANY(%s)"
 
 
 def _pool_fixture(*, sizes: list[int], buyers: int, stdout):
@@ -48,7 +79,6 @@ def _pool_fixture(*, sizes: list[int], buyers: int, stdout):
     # revealed later still decrypts. code_hash stays unique per row.
     secret = crypto.encrypt("BENCH-POOL-CODE")
     version = crypto.current_key_version()
-    table = CardCode._meta.db_table
     skus = {}
     for size in sizes:
         sku, _ = Sku.objects.update_or_create(
@@ -75,13 +105,7 @@ def _pool_fixture(*, sizes: list[int], buyers: int, stdout):
                 high = min(first + missing, low + POOL_CHUNK) - 1
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        f"""
-                        INSERT INTO {table} (sku_id, batch_id, secret, code_hash,
-                            key_version, hint, status, order_ref, created_at)
-                        SELECT %s, %s, %s, md5('bench-pool-' || %s || '-' || g),
-                               %s, 'POOL****', 'available', '', now()
-                        FROM generate_series(%s, %s) AS g
-                        """,
+                        INSERT_POOL_CODES,
                         [sku.pk, batch.pk, secret, sku.pk, version, low, high],
                     )
             stdout.write(
@@ -90,18 +114,12 @@ def _pool_fixture(*, sizes: list[int], buyers: int, stdout):
             )
         elif missing < 0:  # more than asked (an interrupted run): set the extra aside
             with connection.cursor() as cursor:
-                cursor.execute(
-                    f"""
-                    UPDATE {table} SET status = 'void' WHERE id IN (
-                        SELECT id FROM {table} WHERE sku_id = %s
-                        AND status = 'available' ORDER BY id DESC LIMIT %s)
-                    """,
-                    [sku.pk, -missing],
-                )
+                cursor.execute(VOID_EXTRA_CODES, [sku.pk, -missing])
         Sku.objects.filter(pk=sku.pk).update(stock=size)
         skus[size] = sku
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM (ANALYZE) {table}")  # what autovacuum does in a shop
+        # what autovacuum does in a shop
+        cursor.execute(f"VACUUM (ANALYZE) {table(CardCode)}")
     Category.objects.filter(pk=category.pk).update(
         name="Bench sale pool " + "/".join(str(s) for s in sizes)
     )
@@ -123,10 +141,7 @@ def _pool_cleanup(stdout) -> None:
         OrderEvent.objects.filter(order__sku__in=skus).delete()
         Order.objects.filter(sku__in=skus).delete()
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {CardCode._meta.db_table} WHERE sku_id = ANY(%s)",
-                [list(skus.values_list("pk", flat=True))],
-            )
+            cursor.execute(DELETE_POOL_CODES, [list(skus.values_list("pk", flat=True))])
         CardBatch.objects.filter(sku__in=skus).delete()
         SkuSalesDay.objects.filter(sku__in=skus).delete()
         skus.delete()

@@ -1,5 +1,5 @@
-"""The checkout benchmark's SQL ceiling fits the schema and writes what a sale
-writes; a renamed column or a new required one breaks these tests, not the bench."""
+"""The checkout benchmark's SQL ceiling writes what a wallet card sale writes
+(test_schema.py checks its names against the schema)."""
 
 from decimal import Decimal
 
@@ -15,40 +15,26 @@ from users.models import LedgerEntry, User, Wallet
 from users.services import credit_wallet
 
 
-@pytest.mark.django_db
-def test_the_ceiling_names_only_what_the_schema_has():
-    assert ceiling.schema_problems(connection) == []
-
-
-@pytest.mark.django_db
-def test_a_missing_table_or_column_is_reported():
-    problems = ceiling.schema_problems(
-        connection,
-        referenced={"orders_order": {"order_no", "no_such_column"}, "no_table": set()},
-        inserted={},
-    )
-    assert problems == ["no table no_table", "no column orders_order.no_such_column"]
-
-
-@pytest.mark.django_db
-def test_an_insert_that_leaves_out_a_required_column_is_reported():
-    inserted = dict(ceiling.INSERTED)
-    inserted["orders_order"] = [c for c in inserted["orders_order"] if c != "amount"]
-    problems = ceiling.schema_problems(
-        connection, referenced=ceiling.REFERENCED, inserted=inserted
-    )
-    assert problems == ["INSERT INTO orders_order leaves out amount"]
-
-
-def test_the_ceiling_covers_every_table_a_wallet_card_sale_writes():
-    assert set(ceiling.INSERTED) == {
-        "orders_order",
-        "orders_orderevent",
-        "users_ledgerentry",
+def test_the_ceiling_writes_every_table_a_wallet_card_sale_writes():
+    written = {
+        statement.split()[1 if statement.startswith("UPDATE") else 2]
+        for statement in (
+            ceiling.DEBIT_WALLET,
+            ceiling.INSERT_ORDER,
+            ceiling.INSERT_LEDGER_ENTRY,
+            ceiling.SELL_CODE,
+            ceiling.COUNT_STOCK,
+            ceiling.INSERT_EVENTS,
+        )
     }
-    assert {"users_wallet", "catalog_cardcode", "catalog_sku"} <= set(
-        ceiling.REFERENCED
-    )
+    assert written == {
+        "users_wallet",
+        "orders_order",
+        "users_ledgerentry",
+        "catalog_cardcode",
+        "catalog_sku",
+        "orders_orderevent",
+    }
 
 
 @pytest.mark.postgres
