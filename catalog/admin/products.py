@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from unfold.admin import TabularInline
@@ -21,6 +22,7 @@ from catalog.admin.rows import (
     specs_table,
 )
 from catalog.models import Category, Product, Sku
+from catalog.recharge import form_fields
 from catalog.services.pricing import save_sku_prices
 from catalog.services.products import (
     ProductStatusError,
@@ -111,8 +113,29 @@ class SkuInline(CostHidingMixin, TabularInline):
         "price",
         "cost_price",
         "is_active",
+        "account_fields",
     )
+    readonly_fields = ("account_fields",)
     extra = 0
+
+    @admin.display(description=_("recharge fields"))
+    def account_fields(self, sku):
+        """What the buyer is asked for, linked to the SKU page where it is edited;
+        a top-up that asks for nothing says it cannot be sold."""
+        if sku.pk is None:
+            return "-"
+        labels = [field["label"] for field in form_fields(sku.recharge_fields)]
+        if sku.lacks_recharge_account():
+            text = _("No required field: cannot be sold")
+        elif labels:
+            text = "、".join(labels)
+        else:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:catalog_sku_change", args=[sku.pk]),
+            text,
+        )
 
 
 class SkuDeliveryTypeFilter(admin.SimpleListFilter):

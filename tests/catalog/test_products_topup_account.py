@@ -368,3 +368,16 @@ def test_a_top_up_with_a_broken_stored_definition_is_refused_not_a_crash(client)
     assert page.status_code == 200
     assert "暂时无法购买" in page.content.decode()
     assert not Order.objects.exists()
+
+
+def test_the_product_page_shows_what_each_sku_asks_for(client, ops):
+    product = make_product(status="draft")
+    good = topup(product, "CM-50", recharge_fields=PHONE)
+    bare = topup(product, "CM-100")
+    make_sku("CARD-1", product=product)
+    html = client.get(f"{CHANGELIST}{product.pk}/change/").content.decode()
+    assert f'<a href="/admin/catalog/sku/{good.pk}/change/">手机号码</a>' in html
+    assert (
+        f'<a href="/admin/catalog/sku/{bare.pk}/change/">没有必填字段：无法销售</a>'
+        in html
+    )
