@@ -75,6 +75,10 @@ STALE_PREVIEW_HOURS = 24
 LOST_MESSAGE_MINUTES = 5
 # A check still running is never sent twice: its task is killed at 16 minutes.
 LOST_CHECK_MINUTES = 20
+# A check or an import still unfinished this long after it started lost its
+# worker (the tasks are killed after 16 and 32 minutes; an import's transaction
+# rolled back with it): the batch fails and its plaintext upload goes.
+STUCK_HOURS = 2
 # A stored file younger than this is left alone by the orphan sweep: its batch
 # row may not be committed yet.
 ORPHAN_GRACE_HOURS = 1
@@ -475,7 +479,7 @@ def run_card_batch(*, batch_id: int) -> CardBatch | None:
     """Import a queued batch (the Celery task's body). No-op unless queued."""
     started = CardBatch.objects.filter(
         pk=batch_id, status=CardBatch.Status.QUEUED
-    ).update(status=CardBatch.Status.IMPORTING)
+    ).update(status=CardBatch.Status.IMPORTING, started_at=timezone.now())
     if not started:
         return CardBatch.objects.filter(pk=batch_id).first()
     cache.set(progress_key(batch_id), 0, PROGRESS_TIMEOUT)
@@ -680,6 +684,47 @@ def lost_batches(*, now: datetime | None = None) -> dict[str, list[int]]:
         "checking": list(checking.order_by("pk").values_list("pk", flat=True)[:100]),
         "queued": list(queued.order_by("pk").values_list("pk", flat=True)[:100]),
     }
+
+
+def fail_stuck_batches(*, now: datetime | None = None) -> int:
+    """Fail the batches whose check or import never finished (see STUCK_HOURS);
+    the number failed. A batch whose import transaction is still open keeps
+    its row lock and is skipped (on databases with row locks)."""
+    now = now or timezone.now()
+    before = now - timedelta(hours=STUCK_HOURS)
+    failed = 0
+    checks = CardBatch.objects.filter(
+        status=CardBatch.Status.CHECKING, created_at__lt=before
+    ).values_list("pk", flat=True)[:100]
+    for batch_id in list(checks):
+        batch = fail_card_batch(
+            batch_id,
+            _("Checking the file did not finish; upload it again."),
+            from_status=CardBatch.Status.CHECKING,
+        )
+        failed += batch.status == CardBatch.Status.FAILED
+    imports = CardBatch.objects.filter(
+        status=CardBatch.Status.IMPORTING, started_at__lt=before
+    ).values_list("pk", flat=True)[:100]
+    for batch_id in list(imports):
+        with transaction.atomic():
+            idle = (
+                CardBatch.objects.select_for_update(skip_locked=True)
+                .filter(pk=batch_id, status=CardBatch.Status.IMPORTING)
+                .exists()
+            )
+            if not idle:
+                continue
+            batch = fail_card_batch(
+                batch_id,
+                _(
+                    "The import did not finish (its worker stopped); nothing was "
+                    "imported. Upload the file again."
+                ),
+                from_status=CardBatch.Status.IMPORTING,
+            )
+        failed += batch.status == CardBatch.Status.FAILED
+    return failed
 
 
 def expire_stale_previews(*, now: datetime | None = None) -> int:

@@ -68,8 +68,10 @@ def enqueue_product_preview(*, token: str, path: str, name: str, actor_id) -> No
 
 @shared_task(name="catalog.sweep_card_batches", acks_late=True)
 def sweep_card_batches_task() -> dict:
-    """Re-enqueue batches a lost message left checking or queued; discard
-    previews nobody committed within a day."""
+    """Fail batches whose worker died (first: they are not re-sent), re-enqueue
+    batches a lost message left checking or queued, discard previews nobody
+    committed within a day."""
+    failed = card_batches.fail_stuck_batches()
     lost = card_batches.lost_batches()
     for batch_id in lost["checking"]:
         check_card_batch_task.delay(batch_id)
@@ -79,6 +81,7 @@ def sweep_card_batches_task() -> dict:
         "rechecked": len(lost["checking"]),
         "requeued": len(lost["queued"]),
         "discarded": card_batches.expire_stale_previews(),
+        "failed": failed,
     }
 
 

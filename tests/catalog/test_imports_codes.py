@@ -306,7 +306,7 @@ def test_sweeper_requeues_lost_batches_and_drops_stale_previews(
     with django_capture_on_commit_callbacks(execute=True):
         result = sweep_card_batches_task()
 
-    assert result == {"rechecked": 0, "requeued": 1, "discarded": 1}
+    assert result == {"rechecked": 0, "requeued": 1, "discarded": 1, "failed": 0}
     lost.refresh_from_db()
     assert lost.status == CardBatch.Status.DONE and lost.imported == 1
     assert not CardBatch.objects.filter(pk=stale.pk).exists()

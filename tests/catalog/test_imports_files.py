@@ -220,3 +220,36 @@ def test_sweeper_resends_a_lost_check_but_not_one_still_running(
     running.refresh_from_db()
     assert lost.status == CardBatch.Status.PREVIEWED and lost.total_rows == 1
     assert running.status == CardBatch.Status.CHECKING
+
+
+def test_sweeper_fails_batches_whose_worker_died_and_drops_their_uploads(
+    settings, django_capture_on_commit_callbacks
+):
+    sku = make_sku()
+    check = upload_card_batch(sku=sku, upload=upload("a.txt", "DEAD0001\n"), actor=None)
+    dead = preview_card_batch(sku=sku, upload=upload("b.txt", "DEAD0002\n"), actor=None)
+    alive = preview_card_batch(
+        sku=sku, upload=upload("c.txt", "LIVE0003\n"), actor=None
+    )
+    now = timezone.now()
+    CardBatch.objects.filter(pk=check.pk).update(created_at=now - timedelta(hours=3))
+    CardBatch.objects.filter(pk=dead.pk).update(
+        status=CardBatch.Status.IMPORTING, started_at=now - timedelta(hours=3)
+    )
+    CardBatch.objects.filter(pk=alive.pk).update(
+        status=CardBatch.Status.IMPORTING, started_at=now - timedelta(minutes=10)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sweep_card_batches_task()
+
+    assert result["failed"] == 2
+    check.refresh_from_db()
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert check.status == dead.status == CardBatch.Status.FAILED
+    assert "did not finish" in check.failure and "did not finish" in dead.failure
+    assert not check.upload and not dead.upload
+    assert alive.status == CardBatch.Status.IMPORTING and alive.upload
+    assert alive.upload.name in stored(settings)
+    assert check.upload.name not in stored(settings)
