@@ -287,12 +287,14 @@ def apply_result(*, job: Fulfilment, result: SupplierResult, queried: bool) -> s
     if result.status == ResultStatus.SUCCESS:
         return _complete(job, trade_no=result.trade_no)
     if result.status == ResultStatus.PROCESSING:
-        _save(
+        if not _save(
             job,
             state=State.PROCESSING,
             trade_no=result.trade_no or job.trade_no,
             next_attempt_at=timezone.now() + POLL_AFTER,
-        )
+        ):
+            # Its callback arrived before this answer did and finished the job.
+            return Fulfilment.objects.values_list("state", flat=True).get(pk=job.pk)
         return State.PROCESSING
     if queried and result.code == "not_found":
         # The supplier never received the order: submitting it now is safe (we

@@ -2,18 +2,21 @@
 and the finance list of what they could not settle."""
 
 from datetime import timedelta
+from decimal import Decimal
 from unittest import mock
 
 import pytest
 from django.contrib.admin import AdminSite
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
 from kameng.beat import SCHEDULE
 from kameng.celery import app as celery_app
-from orders.models import Order, Payment, PaymentAttempt
+from orders.models import Order, Payment, PaymentAttempt, WalletTopUp
 from orders.payments import sandbox_remote
 from orders.payments.admin import register
+from orders.payments.sandbox import SandboxGateway
 from orders.payments.selectors import payments_for_finance, unsettled_gateway_orders
 from orders.payments.services import start_gateway_payment
 from orders.payments.tasks import (
@@ -22,6 +25,8 @@ from orders.payments.tasks import (
     sandbox_send_notify_task,
     settle_pending_payments_task,
 )
+from orders.payments.topups import start_topup
+from tests.orders.factories import make_buyer
 from tests.orders.payments_helpers import (
     card_order,
     post_sandbox_notify,
@@ -204,3 +209,40 @@ def test_the_payment_admin_passes_the_admin_checks():
     ]
     assert errors == []
     assert len(site._registry) == 3  # payments, attempts, wallet top-ups
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweepers_ask_the_gateway_outside_any_transaction(monkeypatch):
+    """A gateway query is a network call (epay's is HTTP): a slow gateway must
+    not hold row locks, so the sweepers never ask it inside a transaction."""
+    asked = []
+    query = SandboxGateway.query
+
+    def spy(gateway, *, order):
+        asked.append((order.order_no, connection.in_atomic_block))
+        return query(gateway, order=order)
+
+    monkeypatch.setattr(SandboxGateway, "query", spy)
+    cache.clear()
+    paid, _texts = card_order()
+    unpaid, _texts = card_order()
+    for order in (paid, unpaid):
+        start_gateway_payment(order=order, channel="sandbox")
+        _age(order, 60)
+    sandbox_remote.finish_trade(order_no=paid.order_no, pay=True)
+    topup = start_topup(buyer=make_buyer(), amount=Decimal("12.00"), channel="sandbox")[
+        0
+    ]
+    WalletTopUp.objects.filter(pk=topup.pk).update(
+        created_at=timezone.now() - timedelta(minutes=60)
+    )
+
+    settle_pending_payments_task()
+    cancel_unpaid_orders_task()
+
+    assert {no for no, _inside in asked} == {
+        paid.order_no,
+        unpaid.order_no,
+        topup.topup_no,
+    }
+    assert [inside for _no, inside in asked] == [False] * len(asked)
