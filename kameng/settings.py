@@ -269,7 +269,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A worker that has not been heard from for this long is reported as missing.
 WORKER_STALE_AFTER_SECONDS = env.int("WORKER_STALE_AFTER_SECONDS", default=180)
 # When set, periodic tasks created by the beat sync run at least this often (the
-# stack tests use 1 s). Existing entries keep their timing.
+# stack tests use 2 s). Existing entries keep their timing.
 BEAT_INTERVAL_CAP_SECONDS = env.int("BEAT_INTERVAL_CAP_SECONDS", default=0)
 
 # Logging: one JSON object per line in production, readable lines in development.
