@@ -391,12 +391,14 @@ def _complete(job: Fulfilment, *, trade_no: str) -> str:
 
 def _stuck(job: Fulfilment, *, reason: str) -> None:
     """The supplier keeps giving no clear answer: we may not resubmit or fail over
-    (it may have topped up). Staff check it with the supplier."""
-    _save(
+    (it may have topped up). Staff check it with the supplier, then settle it
+    with resolve_stuck_topup."""
+    if not _save(
         job,
         last_error=reason[:300],
         next_attempt_at=timezone.now() + timedelta(minutes=30),
-    )
+    ):
+        return  # settled meanwhile (a callback, or staff): nothing to flag
     open_abnormal_ticket(
         order=job.order,
         flag=Order.Flag.SUPPLIER_FAILURE,

@@ -9,10 +9,11 @@ import pytest
 from django.db import transaction
 from django.utils import translation
 
-from catalog.suppliers.base import ResultStatus, SupplierResult
+from catalog.suppliers.base import ResultStatus, SupplierResult, SupplierTimeout
 from orders.checkout import pay_with_wallet, place_order
 from orders.exceptions import DeliveryRefused
 from orders.fulfilment import (
+    MAX_UNCLEAR_QUERIES,
     advance_fulfilment,
     apply_result,
     deliver_manually,
@@ -21,7 +22,7 @@ from orders.fulfilment import (
 from orders.models import Fulfilment, Order, Ticket
 from orders.transitions import open_abnormal_ticket, transition_order
 from tests.catalog.factories import make_sku
-from tests.catalog.suppliers_factories import make_topup_sku
+from tests.catalog.suppliers_factories import make_offer, make_supplier, make_topup_sku
 from tests.orders.factories import make_buyer, stock_codes
 from users.models import LedgerEntry
 
@@ -219,6 +220,32 @@ def test_a_supplier_success_after_staff_failed_it_delivers_nothing(staff):
     assert outcome == Fulfilment.State.FAILED
     ticket = Ticket.objects.get(order=order, status=Ticket.Status.OPEN)
     assert "UP-LATE" in ticket.messages.get().body
+
+
+def test_staff_settling_it_during_a_supplier_call_is_not_undone(staff, monkeypatch):
+    """Staff resolve the top-up while a step is asking the supplier, which times
+    out once more: the step flags nothing and moves nothing afterwards."""
+    order = stuck_topup()
+    job = Fulfilment.objects.get(order=order)
+    job.offer = make_offer(make_supplier(), order.sku)
+    job.attempts = MAX_UNCLEAR_QUERIES - 1  # this timeout would flag it as stuck
+    job.save()
+    Ticket.objects.filter(order=order).update(status=Ticket.Status.RESOLVED)
+
+    def supplier_call_during_which_staff_resolve(**call):
+        resolve_stuck_topup(order=order, actor=staff, credited=True, reason="到账")
+        raise SupplierTimeout("no answer")
+
+    monkeypatch.setattr(
+        "orders.fulfilment.call_supplier", supplier_call_during_which_staff_resolve
+    )
+    advance_fulfilment(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == Order.Status.DELIVERED
+    assert Fulfilment.objects.get(order=order).state == Fulfilment.State.SUCCEEDED
+    assert not Ticket.objects.filter(
+        order=order, status__in=[Ticket.Status.OPEN, Ticket.Status.PENDING]
+    ).exists()
 
 
 # The back-office page -------------------------------------------------------------
