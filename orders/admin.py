@@ -10,6 +10,7 @@ from unfold.admin import TabularInline
 from unfold.decorators import action, display
 
 from catalog.admin.pricing import can_see_cost
+from catalog.admin.suppliers import call_detail_text
 from catalog.models import SupplierCall
 from catalog.services.pricing import LAYER_LABELS
 from kameng.admin_base import ModelAdmin
@@ -249,7 +250,7 @@ class OrderAdmin(ModelAdmin):
                 call.get_operation_display(),
                 call.get_outcome_display(),
                 call.latency_ms,
-                call.detail or "—",
+                call_detail_text(call.detail) or "—",
             )
             for call in calls.order_by("id")[:50]
         ]

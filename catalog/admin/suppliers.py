@@ -306,6 +306,21 @@ class SandboxOrderAdmin(ModelAdmin):
         return False
 
 
+# Codes a supplier's answer may start with (kameng_v1 and our sandbox), in words.
+REMOTE_CODES = {
+    "supplier_error": _("Supplier error:"),
+    "not_found": _("Order not found at the supplier:"),
+}
+
+
+def call_detail_text(detail: str) -> str:
+    """A recorded call's detail for people: a leading protocol code in words."""
+    code, _space, rest = detail.partition(" ")
+    if code in REMOTE_CODES:
+        return f"{REMOTE_CODES[code]} {rest}".strip()
+    return detail
+
+
 @admin.register(SupplierCall)
 class SupplierCallAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = (
@@ -316,7 +331,7 @@ class SupplierCallAdmin(ReadOnlyMixin, ModelAdmin):
         "outcome_label",
         "latency_ms",
         "http_status",
-        "detail",
+        "detail_text",
     )
     list_filter = ("operation", "outcome", "supplier")
     list_select_related = ("supplier",)
@@ -327,3 +342,7 @@ class SupplierCallAdmin(ReadOnlyMixin, ModelAdmin):
     @display(description=_("outcome"), ordering="outcome", label=OUTCOME_COLOURS)
     def outcome_label(self, obj):
         return obj.outcome, obj.get_outcome_display()
+
+    @display(description=_("detail"))
+    def detail_text(self, obj):
+        return call_detail_text(obj.detail)

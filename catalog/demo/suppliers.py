@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from catalog.models import SandboxProfile, Sku, Supplier, SupplierCall, SupplierOffer
 from catalog.services.suppliers import set_signing_key
@@ -123,9 +124,12 @@ def _history(ctx, supplier: Supplier, spec: DemoSupplier) -> int:
         http_status = 200
         if roll < spec.timeouts:
             outcome, latency, http_status = SupplierCall.Outcome.TIMEOUT, 3000, None
-            detail = "The supplier did not answer within 3.00 s."
+            detail = gettext("The supplier did not answer within %(seconds)s s.") % {
+                "seconds": "3.00"
+            }
         elif roll < spec.timeouts + spec.failure:
-            outcome, detail = SupplierCall.Outcome.FAILED, "supplier_error"
+            outcome = SupplierCall.Outcome.FAILED
+            detail = "supplier_error " + gettext("The supplier reported a failure.")
         elif spec.knobs.get("processing_then_callback"):
             outcome, detail = SupplierCall.Outcome.PROCESSING, ""
         else:

@@ -79,6 +79,8 @@ KNOWN_ENGLISH = (
     "pending_payment",
     "wallet",
     "card codes",
+    "supplier_error",
+    "did not answer within",
     '"unit_price"',
     "\\u",
 )
