@@ -7,6 +7,7 @@ by ("catalog: stock alerts"), and column headers taken from method names
 """
 
 from django.contrib import admin
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import PeriodicTaskAdmin as BasePeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
@@ -41,6 +42,7 @@ admin.site.unregister(PeriodicTask)
 class PeriodicTaskAdmin(BasePeriodicTaskAdmin):
     list_display = (
         "title",
+        "about",
         "enabled",
         "schedule_kind",
         "interval",
@@ -60,3 +62,26 @@ class PeriodicTaskAdmin(BasePeriodicTaskAdmin):
     @admin.display(description=_("crontab in words"))
     def crontab_translation(self, task):
         return task.crontab.human_readable if task.crontab_id else "—"
+
+    @admin.display(description=_("description"))
+    def about(self, task):
+        """The stored description is kameng.beat's English: say it in the
+        page's language (an operator's own text has no translation and stays)."""
+        return gettext(task.description) if task.description else "—"
+
+    def get_fieldsets(self, request, obj=None):
+        """Those who may only look read the description in their language."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        return [
+            (title, {**options, "fields": description_in_words(options["fields"])})
+            for title, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "about")
+
+
+def description_in_words(fields):
+    return tuple("about" if name == "description" else name for name in fields)

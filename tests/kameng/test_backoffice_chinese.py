@@ -18,8 +18,9 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
-from django_celery_beat.models import CrontabSchedule
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from catalog.models import CardCode, Sku, SupplierOffer
 from catalog.services.codes import reveal_code
@@ -319,3 +320,20 @@ def test_periodic_tasks_are_listed_by_title(client, role_user):
     body = client.get("/admin/django_celery_beat/periodictask/").content.decode()
     assert "库存预警检查" in body and "工作进程心跳" in body
     assert "catalog: stock alerts" not in visible_text(body)  # the stored key
+
+
+def test_every_scheduled_task_is_described_in_chinese():
+    with translation.override("zh-hans"):
+        english = [e.task for e in SCHEDULE if gettext(e.description) == e.description]
+    assert english == []
+
+
+@pytest.mark.django_db
+def test_a_viewer_reads_a_periodic_task_in_chinese(client, role_user):
+    sync_beat_schedule()
+    task = PeriodicTask.objects.get(task="kameng.record_worker_heartbeat")
+    client.force_login(role_user("operations"))  # may view, not change
+    url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+    body = client.get(url).content.decode()
+    assert "证明工作进程和定时调度在运行" in body
+    assert task.description not in body
