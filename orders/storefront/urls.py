@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from orders import converters  # noqa: F401 - registers <order_no:…>
 from orders.storefront import views
 
 app_name = "shop"
@@ -10,11 +11,11 @@ urlpatterns = [
     path("p/<int:pk>/", views.product, name="product"),
     path("quote/<int:pk>/", views.quote, name="quote"),
     path("orders/", views.my_orders, name="orders"),
-    path("orders/<str:order_no>/", views.order_detail, name="order"),
-    path("orders/<str:order_no>/pay/", views.pay_order, name="pay_order"),
+    path("orders/<order_no:order_no>/", views.order_detail, name="order"),
+    path("orders/<order_no:order_no>/pay/", views.pay_order, name="pay_order"),
     path("lookup/", views.lookup, name="lookup"),
     path("wallet/", views.wallet, name="wallet"),
-    path("wallet/topups/<str:topup_no>/pay/", views.pay_topup, name="pay_topup"),
+    path("wallet/topups/<order_no:topup_no>/pay/", views.pay_topup, name="pay_topup"),
     path("signup/", views.signup, name="signup"),
     path(
         "login/",

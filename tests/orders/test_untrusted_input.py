@@ -111,3 +111,23 @@ def test_a_price_quote_for_a_malformed_quantity_shows_no_price(client, quantity)
     response = client.get(f"/shop/quote/{order.sku_id}/", {"quantity": quantity})
     assert response.status_code == 200
     assert response.context["quote"] is None
+
+
+BAD_NUMBERS = ["%00", "W%00", "26%0011", "%C2%B2", "订单", "9" * 25, "W" + "9" * 5000]
+
+
+@pytest.mark.parametrize("number", BAD_NUMBERS)
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/pay/sandbox/{}/",
+        "/shop/orders/{}/",
+        "/shop/orders/{}/pay/",
+        "/shop/wallet/topups/{}/pay/",
+    ],
+)
+def test_a_malformed_order_number_in_a_url_is_a_404(client, page, number):
+    """A NUL byte reached a Postgres query and crashed it (500)."""
+    client.force_login(make_buyer())
+    for method in (client.get, client.post):
+        assert method(page.format(number)).status_code == 404
