@@ -17,6 +17,7 @@ from importlib import import_module
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -337,3 +338,14 @@ def test_a_viewer_reads_a_periodic_task_in_chinese(client, role_user):
     body = client.get(url).content.decode()
     assert "证明工作进程和定时调度在运行" in body
     assert task.description not in body
+
+
+@pytest.mark.django_db
+def test_the_permission_list_is_chinese(client, role_user):
+    client.force_login(role_user("superadmin"))
+    group = Group.objects.get(name=ROLES[2].group_name)
+    body = client.get(reverse("admin:auth_group_change", args=[group.pk])).content
+    text = " ".join(visible_text(body.decode()))
+    assert "商品目录 | 可查看SKU" in text  # catalog.view_sku
+    assert "可退款订单" in text  # orders.refund_order, a permission of its own
+    assert "Can view" not in text and "catalog | sku" not in text
