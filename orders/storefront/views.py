@@ -10,6 +10,8 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db.models import Min, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -70,6 +72,10 @@ def home(request):
     )
     current = None
     if slug := request.GET.get("c"):
+        try:
+            validate_slug(slug)  # a NUL byte would crash the query on Postgres
+        except ValidationError:
+            raise Http404 from None
         current = get_object_or_404(Category, slug=slug, is_active=True)
         products = products.filter(category__in=[current, *current.children.all()])
     products = products.filter(from_price__isnull=False).order_by("category_id", "id")

@@ -131,3 +131,8 @@ def test_a_malformed_order_number_in_a_url_is_a_404(client, page, number):
     client.force_login(make_buyer())
     for method in (client.get, client.post):
         assert method(page.format(number)).status_code == 404
+
+
+@pytest.mark.parametrize("slug", ["\x00", "a\x00b", "²", "分类", "x" * 5000])
+def test_a_malformed_category_in_the_shop_is_a_404(client, slug):
+    assert client.get("/shop/", {"c": slug}).status_code == 404
