@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 
-from kameng.permission_denied import wanted_permissions
+from kameng.permission_denied import MissingPermission, wanted_permissions
 from kameng.permission_names import describe_permissions
 
 
@@ -35,11 +35,13 @@ def _render(request, *, status: int, title: str, message: str, missing=()):
 
 def permission_denied(request, exception=None):
     missing = describe_permissions(wanted_permissions(request, exception))
+    # A service's own refusal is a translated sentence; Django's carry none.
+    told = "" if isinstance(exception, MissingPermission) else str(exception or "")
     return _render(
         request,
         status=403,
         title=gettext("No permission"),
-        message=gettext("Your role does not allow this page."),
+        message=told or gettext("Your role does not allow this page."),
         missing=missing,
     )
 

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.utils.translation import gettext
 
 from users.models import User, Wallet
 from users.roles import ROLES
@@ -69,6 +70,6 @@ def seed(ctx):
                 amount=amount.quantize(Decimal("0.01")),
                 kind="topup",
                 reference="demo",
-                note="demo top-up",
+                note=gettext("Demo top-up"),
             )
     ctx.say(f"users: {len(new)} buyers created, {len(existing)} already there")

@@ -83,6 +83,7 @@ KNOWN_ENGLISH = (
     "card codes",
     "supplier_error",
     "did not answer within",
+    "demo top-up",
     '"unit_price"',
     "\\u",
 )

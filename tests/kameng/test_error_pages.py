@@ -6,7 +6,9 @@ import logging
 import sys
 
 import pytest
+from django.core.exceptions import PermissionDenied
 
+from kameng.errors import permission_denied
 from kameng.permission_denied import PermissionDeniedOneLine
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +87,12 @@ def test_other_request_errors_keep_their_traceback():
         record.exc_info = sys.exc_info()
     assert PermissionDeniedOneLine().filter(record) is True
     assert record.exc_info is not None
+
+
+def test_a_services_refusal_is_shown_as_it_was_said(rf, role_user):
+    request = rf.get("/admin/catalog/codes/1/reveal/")
+    request.user = role_user("support")
+    response = permission_denied(request, PermissionDenied("您无权查看卡密。"))
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "您无权查看卡密。" in body and "没有权限" in body
