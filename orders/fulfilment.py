@@ -49,6 +49,7 @@ from orders.exceptions import DeliveryRefused, SoldOut
 from orders.models import Fulfilment, Order, Ticket, TicketMessage
 from orders.refunds import refund_to_wallet
 from orders.transitions import (
+    OPEN_TICKET_STATES,
     open_abnormal_ticket,
     send_after_commit,
     transition_order,
@@ -512,13 +513,14 @@ def resolve_stuck_topup(*, order: Order, actor, credited: bool, reason: str) -> 
         # Nothing left to do. A guest's ticket stays open: finance refunds
         # the payment through the gateway.
         _resolve_tickets(order=order, actor=actor, message=why)
+    order.refresh_from_db()  # a refund moved it on
     return order
 
 
 def _resolve_tickets(*, order: Order, actor, message: str) -> None:
     """Mark the order's open abnormal-order tickets resolved, saying how."""
     for ticket in Ticket.objects.select_for_update().filter(
-        order=order, kind=Ticket.Kind.ABNORMAL, status__in=["open", "pending"]
+        order=order, kind=Ticket.Kind.ABNORMAL, status__in=OPEN_TICKET_STATES
     ):
         TicketMessage.objects.create(ticket=ticket, author=actor, body=message[:5000])
         ticket.status = Ticket.Status.RESOLVED
