@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.core.checks import run_checks
 from django.db import DatabaseError
 
 from kameng.celery import app as celery_app
@@ -157,3 +158,15 @@ def test_healthz_sees_a_real_worker_come_and_go(client, queued):
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, signal.SIGKILL)
+
+
+def test_startup_check_names_a_missing_broker_folder(settings, tmp_path):
+    settings.REDIS_URL = ""
+    settings.BROKER_DIR = tmp_path / "gone"
+    warnings = [m for m in run_checks() if m.id == "kameng.W001"]
+    assert len(warnings) == 1
+    assert "gone is missing or not writable" in warnings[0].msg
+    assert "KAMENG_VAR_DIR" in warnings[0].hint
+
+    settings.BROKER_DIR = tmp_path
+    assert not [m for m in run_checks() if m.id == "kameng.W001"]
