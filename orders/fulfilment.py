@@ -129,6 +129,21 @@ def check_stock_after_sale(*, sku: Sku, stock: int | None) -> None:
     transaction.on_commit(lambda: check_stock_alerts_task.delay(sku_ids=[sku_id]))
 
 
+def manual_delivery_refusal(order: Order) -> str | None:
+    """Why staff may not hand this order over by hand, or None when they may:
+    only manual-delivery orders are (card codes and top-ups have their own
+    delivery; a stuck top-up is settled by resolve_stuck_topup)."""
+    if order.sku.delivery_type == Sku.DeliveryType.MANUAL:
+        return None
+    return _(
+        "Only manual-delivery orders are delivered by hand: order %(no)s "
+        "is delivered by %(type)s."
+    ) % {
+        "no": order.order_no,
+        "type": Sku.DeliveryType(order.sku.delivery_type).label,
+    }
+
+
 @transaction.atomic
 def deliver_manually(*, order: Order, actor, note: str) -> Order:
     """Staff hand over a manual order (account details, a shipped code...).
@@ -139,17 +154,8 @@ def deliver_manually(*, order: Order, actor, note: str) -> Order:
         .select_related("sku")
         .get(pk=order.pk)
     )
-    if order.sku.delivery_type != Sku.DeliveryType.MANUAL:
-        raise DeliveryRefused(
-            _(
-                "Only manual-delivery orders are delivered by hand: order %(no)s "
-                "is delivered by %(type)s."
-            )
-            % {
-                "no": order.order_no,
-                "type": Sku.DeliveryType(order.sku.delivery_type).label,
-            }
-        )
+    if refusal := manual_delivery_refusal(order):
+        raise DeliveryRefused(refusal)
     if not note.strip():
         raise DeliveryRefused(_("Write what was delivered: the buyer reads it."))
     order.delivery = {"note": note.strip()[:2000]}

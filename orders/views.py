@@ -9,7 +9,11 @@ from django.utils.translation import gettext_lazy
 from kameng.admin_pages import render_page, staff_page
 from kameng.exceptions import DomainError
 from kameng.navigation import Page, register_page
-from orders.fulfilment import deliver_manually, resolve_stuck_topup
+from orders.fulfilment import (
+    deliver_manually,
+    manual_delivery_refusal,
+    resolve_stuck_topup,
+)
 from orders.models import Order
 from orders.selectors import manual_queue
 
@@ -60,7 +64,10 @@ class DeliverForm(forms.Form):
 def deliver(request, pk: int):
     order = get_object_or_404(Order.objects.select_related("sku__product"), pk=pk)
     form = DeliverForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    refusal = manual_delivery_refusal(order)
+    if refusal:  # said before staff write anything; the service refuses too
+        messages.error(request, refusal)
+    elif request.method == "POST" and form.is_valid():
         try:
             deliver_manually(
                 order=order, actor=request.user, note=form.cleaned_data["note"]
@@ -75,7 +82,11 @@ def deliver(request, pk: int):
     return render_page(
         request,
         "orders/deliver.html",
-        {"order": order, "form": form, "page_id": "order-deliver"},
+        {
+            "order": order,
+            "form": None if refusal else form,
+            "page_id": "order-deliver",
+        },
         title=_("Deliver order %(no)s") % {"no": order.order_no},
     )
 

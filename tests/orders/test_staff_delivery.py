@@ -107,9 +107,23 @@ def test_the_deliver_page_refuses_a_top_up_and_changes_nothing(client, staff):
     order = stuck_topup()
     before = _snapshot(order)
     client.force_login(staff)
+    page = client.get(f"/admin/orders/deliver/{order.pk}/")
+    assert page.status_code == 200
+    assert page.context["form"] is None  # nothing to fill in
+    assert "只有人工发货" in page.content.decode()
     response = client.post(f"/admin/orders/deliver/{order.pk}/", {"note": "done"})
     assert response.status_code == 200
     assert _snapshot(order) == before
+
+
+def test_the_deliver_page_hands_over_a_manual_order(client, staff):
+    order = paid(make_sku(delivery_type="manual", stock_mode="unlimited"))
+    client.force_login(staff)
+    assert client.get(f"/admin/orders/deliver/{order.pk}/").context["form"]
+    response = client.post(f"/admin/orders/deliver/{order.pk}/", {"note": "卡号 1"})
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == Order.Status.DELIVERED
 
 
 # Resolving a stuck top-up ---------------------------------------------------------
