@@ -148,6 +148,7 @@ class PriceChangeAdmin(ReadOnlyMixin, ModelAdmin):
     search_fields = ("^sku__code",)
     search_help_text = _("SKU code (or its beginning)")
     readonly_fields = list_display
+    exclude = ("layer",)  # its code; layer_name says it in words
     show_full_result_count = False
 
     @display(description=_("SKU code"), ordering="sku__code")

@@ -166,4 +166,6 @@ class PriceChange(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.sku_id} {self.layer}: {self.old_price} → {self.new_price}"
+        old = "—" if self.old_price is None else self.old_price
+        new = "—" if self.new_price is None else self.new_price
+        return f"{self.sku_id} · {self.get_cause_display()} · {old} → {new}"

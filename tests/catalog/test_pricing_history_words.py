@@ -42,3 +42,19 @@ def test_the_history_list_shows_words(client, role_user, gold):
     body = client.get("/admin/catalog/pricechange/").content.decode()
     assert "会员等级「黄金」价" in body and "10 件及以上价" in body
     assert "level:gold" not in body and "tier:10" not in body
+
+
+def test_a_history_row_page_shows_words(client, role_user, gold):
+    sku = make_sku(price=Decimal("10.00"))
+    change = record_price_change(
+        sku=sku,
+        layer="level:gold",
+        old=None,
+        new=Decimal("9.50"),
+        cause=PriceChange.Cause.MANUAL,
+    )
+    client.force_login(role_user("operations"))
+    body = client.get(f"/admin/catalog/pricechange/{change.pk}/change/").content
+    body = body.decode()
+    assert "会员等级「黄金」价" in body
+    assert "level:gold" not in body and "None" not in body
