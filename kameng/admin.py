@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import PeriodicTaskAdmin as BasePeriodicTaskAdmin
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 # What operators read for each scheduled task of kameng.beat.SCHEDULE.
 TASK_TITLES = {
@@ -34,6 +34,8 @@ def task_title(task: PeriodicTask) -> str:
 # beat declares this one verbose name as a plain string ("Task Name"), so no
 # catalogue can reach it; every other label of the model is translatable.
 PeriodicTask._meta.get_field("task").verbose_name = _("Celery task")
+# Likewise the crontab list's column of its property `human_readable`.
+CrontabSchedule.human_readable.fget.short_description = _("crontab in words")
 
 admin.site.unregister(PeriodicTask)
 

@@ -17,6 +17,7 @@ from importlib import import_module
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin.utils import label_for_field
 from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone, translation
@@ -350,3 +351,35 @@ def test_the_permission_list_is_chinese(client, role_user):
     assert "商品目录 | 可查看SKU" in text  # catalog.view_sku
     assert "可退款订单" in text  # orders.refund_order, a permission of its own
     assert "Can view" not in text and "catalog | sku" not in text
+
+
+# Latin letters a Chinese label may keep: abbreviations Chinese staff use as is.
+ABBREVIATIONS = {"SKU", "ID", "VIP", "AMQP", "IP", "API", "HTTP", "QQ", "URL", "Celery"}
+
+
+def english_words(label) -> set[str]:
+    return set(re.findall(r"[A-Za-z]{2,}", str(label))) - ABBREVIATIONS
+
+
+@pytest.mark.django_db
+def test_every_column_header_and_field_label_is_chinese(rf, role_user):
+    """Headers of every list (verbose names, display descriptions: not "Code sku")
+    and labels and help texts of every form, as the super admin sees them."""
+    request = rf.get("/admin/")
+    request.user = role_user("superadmin")
+    english = []
+    with translation.override("zh-hans"):
+        for model in apps.get_models():
+            if not admin.site.is_registered(model):
+                continue
+            model_admin = admin.site.get_model_admin(model)
+            for name in model_admin.get_list_display(request):
+                label = label_for_field(name, model, model_admin)
+                if name != "action_checkbox" and english_words(label):
+                    english.append(f"{model._meta.label} column {name}: {label}")
+            for name, field in model_admin.get_form(request).base_fields.items():
+                for text in (field.label, field.help_text):
+                    chinese = re.search(r"[\u4e00-\u9fff]", str(text or ""))
+                    if text and not chinese and english_words(text):
+                        english.append(f"{model._meta.label} field {name}: {text}")
+    assert english == []
