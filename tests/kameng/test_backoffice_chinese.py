@@ -363,8 +363,9 @@ def english_words(label) -> set[str]:
 
 @pytest.mark.django_db
 def test_every_column_header_and_field_label_is_chinese(rf, role_user):
-    """Headers of every list (verbose names, display descriptions: not "Code sku")
-    and labels and help texts of every form, as the super admin sees them."""
+    """Headers and actions of every list (verbose names, display descriptions: not
+    "Code sku") and labels and help texts of every form, as the super admin sees
+    them."""
     request = rf.get("/admin/")
     request.user = role_user("superadmin")
     english = []
@@ -377,6 +378,9 @@ def test_every_column_header_and_field_label_is_chinese(rf, role_user):
                 label = label_for_field(name, model, model_admin)
                 if name != "action_checkbox" and english_words(label):
                     english.append(f"{model._meta.label} column {name}: {label}")
+            for name, label in model_admin.get_action_choices(request)[1:]:
+                if english_words(label):
+                    english.append(f"{model._meta.label} action {name}: {label}")
             for name, field in model_admin.get_form(request).base_fields.items():
                 for text in (field.label, field.help_text):
                     chinese = re.search(r"[\u4e00-\u9fff]", str(text or ""))
