@@ -292,14 +292,16 @@ def test_a_dying_process_stops_the_stack_and_says_which(
 
 
 def test_a_second_ctrl_c_kills_what_does_not_stop(tmp_path, monkeypatch, capsys):
-    ready, stopping = tmp_path / "ready", tmp_path / "stopping"
+    web_ready, worker_ready = tmp_path / "web-ready", tmp_path / "worker-ready"
+    stopping = tmp_path / "stopping"
     stubborn = (  # a web server that ignores SIGTERM
         "import pathlib, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-        f"pathlib.Path({str(ready)!r}).touch(); time.sleep(120)"
+        f"pathlib.Path({str(web_ready)!r}).touch(); time.sleep(120)"
     )
     polite = (  # a worker that notes the SIGTERM that stops it
         "import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: "
-        f"(pathlib.Path({str(stopping)!r}).touch(), sys.exit(0))); time.sleep(120)"
+        f"(pathlib.Path({str(stopping)!r}).touch(), sys.exit(0))); "
+        f"pathlib.Path({str(worker_ready)!r}).touch(); time.sleep(120)"
     )
 
     def commands(**kwargs):
@@ -309,12 +311,20 @@ def test_a_second_ctrl_c_kills_what_does_not_stop(tmp_path, monkeypatch, capsys)
             "beat": sleeper(120),
         }
 
+    def appeared(*paths: Path) -> bool:
+        deadline = time.monotonic() + 30
+        while not all(path.exists() for path in paths):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def press_ctrl_c_twice():
-        for seen in (ready, stopping):
-            deadline = time.monotonic() + 30
-            while not seen.exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
+        # Each press only once runstack's handler is sure to be listening.
+        if appeared(web_ready, worker_ready):
             os.kill(os.getpid(), signal.SIGINT)
+            if appeared(stopping):
+                os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(runstack, "stack_commands", commands)
     presser = threading.Thread(target=press_ctrl_c_twice)
