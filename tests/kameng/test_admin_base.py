@@ -3,7 +3,11 @@ a malformed one is the list's "incorrect parameters" answer or an empty field,
 never a 500."""
 
 import pytest
+from django.apps import apps
+from django.contrib import admin
 from django.urls import reverse
+
+from kameng.admin_base import StrictQueryMixin
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +70,21 @@ def test_supplier_calls_refuse_a_range_of_one_value(admin_client):
     """Found by the fuzz suite: ?operation__range=² answered 500."""
     response = admin_client.get(reverse(CALLS), {"operation__range": "²"})
     assert response.status_code == 400
+
+
+def test_a_schedule_add_form_leaves_out_a_time_that_does_not_parse(admin_client):
+    """Found by the fuzz suite in django-celery-beat's admin: ?clocked_time=²."""
+    response = admin_client.get(
+        reverse("admin:django_celery_beat_clockedschedule_add"), {"clocked_time": "²"}
+    )
+    assert response.status_code == 200
+
+
+def test_every_admin_of_the_back_office_reads_the_url_strictly():
+    lax = [
+        f"{model._meta.label}: {type(admin.site.get_model_admin(model)).__name__}"
+        for model in apps.get_models()
+        if admin.site.is_registered(model)
+        and not isinstance(admin.site.get_model_admin(model), StrictQueryMixin)
+    ]
+    assert lax == []
