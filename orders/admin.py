@@ -278,6 +278,10 @@ class OrderAdmin(ModelAdmin):
             ) % {"count": len(order.delivery["code_ids"])}
         if "note" in order.delivery:
             return order.delivery["note"]
+        if order.delivery.get("trade_no"):
+            return gettext("Topped up, supplier trade number %(trade_no)s") % {
+                "trade_no": order.delivery["trade_no"]
+            }
         if order.status == Order.Status.PAID and order.sku.delivery_type == "manual":
             url = reverse("orders:deliver", args=[order.pk])
             return format_html(

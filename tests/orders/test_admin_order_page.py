@@ -49,6 +49,7 @@ def topup_order():
         amount=Decimal("50.00"),
         price_breakdown={"layers": [{"code": "base", "unit_price": "50.00"}]},
         recharge_account={"phone": "13800138000"},
+        delivery={"supplier_id": supplier.pk, "trade_no": "UP-778899"},
         status=Order.Status.DELIVERING,
     )
     OrderEvent.objects.create(
@@ -123,7 +124,8 @@ def test_support_sees_timeline_delivery_and_supplier_calls(
     body = page(client, topup_order)
     assert "已提交货源充值" in body  # timeline
     assert "货源处理中" in body  # the fulfilment state
-    assert "UP-778899" in body and "上游繁忙" in body
+    assert "已充值，货源交易号 UP-778899" in body  # the delivery
+    assert "上游繁忙" in body  # the fulfilment's last error
     assert "供应商 3.00 秒内未应答。" in body  # a supplier call
     assert "13800138000" in body
     assert "47.35" not in body  # the offer's cost
