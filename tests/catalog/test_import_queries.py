@@ -166,9 +166,12 @@ def test_import_looks_categories_up_a_constant_number_of_times(role_user, existi
             assert str(sku.price) == "10.50"
         assert Category.objects.filter(name=f"{prefix}游戏点卡").count() == 1
     assert counts[5][1] == counts[50][1]
-    # Whatever else grows (saving each SKU, product, price change), grows by
-    # the same number of queries for every row.
-    assert (counts[50][0] - counts[5][0]) % 45 == 0
+    # Whatever else grows (saving each SKU, product, price change, their
+    # history rows) grows by the same number of queries for every row, and no
+    # more than it does today: a new query per row fails here.
+    per_row, remainder = divmod(counts[50][0] - counts[5][0], 45)
+    assert remainder == 0, "each row costs the same number of queries"
+    assert 0 < per_row <= 22
 
 
 def test_import_remembers_categories_it_created(role_user):
