@@ -19,6 +19,7 @@ from catalog.imports.errors import FileRejected, RowError
 from catalog.imports.readers import CellError, cell_text
 from catalog.imports.workbooks import PRODUCT_HEADERS
 from catalog.models import Sku
+from kameng.parsing import parse_ascii_int
 
 COLUMNS = {
     "category": ({"分类路径", "分类", "category", "categorypath"}, True),
@@ -62,6 +63,7 @@ STOCK = {
 DEFAULT_STOCK = {D.CARD: S.CODES, D.TOPUP: S.UNLIMITED, D.MANUAL: S.COUNTER}
 SKU_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 MAX_MONEY = Decimal("999999999999.99")
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 @dataclass
@@ -164,6 +166,8 @@ def _money(value, *, required: bool, positive: bool) -> Decimal | None:
         raise _Bad(_("“%(value)s” is not an amount") % {"value": value}) from exc
     if not amount.is_finite():
         raise _Bad(_("is not an amount"))
+    if abs(amount) > MAX_MONEY:  # before quantize(), which a huge number overflows
+        raise _Bad(_("is too large"))
     if amount != amount.quantize(Decimal("0.01")):
         raise _Bad(_("has more than two decimals"))
     amount = amount.quantize(Decimal("0.01"))
@@ -181,11 +185,13 @@ def _quantity(value) -> int | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or not (
-        isinstance(value, int) or str(value).strip().isdigit()
-    ):
+    if isinstance(value, bool):
         raise _Bad(_("is not a whole number"))
-    number = int(str(value).strip())
+    # Full-width digits (１２) are digits a Chinese keyboard types; "²" is not.
+    text = str(value).strip().translate(FULL_WIDTH_DIGITS)
+    number = value if isinstance(value, int) else parse_ascii_int(text)
+    if number is None:
+        raise _Bad(_("is not a whole number"))
     if number < 1 or number > 1_000_000:
         raise _Bad(_("must be between 1 and 1000000"))
     return number

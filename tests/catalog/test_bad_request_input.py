@@ -11,7 +11,9 @@ import time
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import translation
 
+from catalog.imports.products import parse_product_rows
 from catalog.models import CardBatch, CardCode, SandboxOrder, SupplierCall
 from catalog.suppliers import signing
 from kameng import crypto
@@ -204,3 +206,44 @@ def test_code_import_page_ignores_a_sku_that_is_no_id(admin_client, value):
     response = admin_client.get(reverse("catalog:import_codes"), {"sku": value})
     assert response.status_code == 200
     assert response.context["form"].initial == {}
+
+
+# --- product import files ----------------------------------------------------------
+
+HEADER = [
+    "category",
+    "product",
+    "sku",
+    "spec",
+    "delivery_type",
+    "price",
+    "min_quantity",
+]
+
+
+def _row_errors(price="9.80", min_quantity="1"):
+    rows = [
+        (1, HEADER),
+        (2, ["游戏/腾讯", "Q币", "QB-10", "10元", "card", price, min_quantity]),
+    ]
+    with translation.override("en"):
+        [parsed] = list(parse_product_rows(rows))
+    return parsed if isinstance(parsed, list) else []
+
+
+@pytest.mark.parametrize("quantity", [SUPERSCRIPT_TWO, HUGE_NUMBER, "٣", "-1", "1.5"])
+def test_a_product_row_with_a_quantity_that_is_no_number_is_that_rows_error(
+    quantity,
+):
+    errors = _row_errors(min_quantity=quantity)
+    assert [error.field for error in errors] == ["minimum per order"]
+
+
+def test_a_product_row_reads_full_width_digits_as_a_quantity():
+    assert _row_errors(min_quantity="１２") == []
+
+
+@pytest.mark.parametrize("price", ["1e100", "9" * 30, "-" + "9" * 30, "1E+999999"])
+def test_a_product_row_with_an_enormous_price_is_that_rows_error(price):
+    errors = _row_errors(price=price)
+    assert [error.field for error in errors] == ["price"]
