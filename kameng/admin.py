@@ -6,7 +6,15 @@ by ("catalog: stock alerts"), and column headers taken from method names
 (keyed by the task, so a renamed entry keeps its title) and described columns.
 """
 
+from cron_descriptor import (
+    FormatException,
+    MissingFieldException,
+    Options,
+    WrongArgumentException,
+    get_description,
+)
 from django.contrib import admin
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import (
@@ -48,8 +56,29 @@ def task_title(task: PeriodicTask) -> str:
 # beat declares this one verbose name as a plain string ("Task Name"), so no
 # catalogue can reach it; every other label of the model is translatable.
 PeriodicTask._meta.get_field("task").verbose_name = _("Celery task")
-# Likewise the crontab list's column of its property `human_readable`.
-CrontabSchedule.human_readable.fget.short_description = _("crontab in words")
+
+
+def crontab_in_words(crontab: CrontabSchedule) -> str:
+    """ "在 03:00 Asia/Shanghai": beat's own description is English whatever the
+    page's language; cron-descriptor says it in Chinese when asked."""
+    options = Options()
+    options.use_24hour_time_format = True
+    if (translation.get_language() or "").startswith("zh"):
+        options.locale_code = "zh_CN"
+    expression = " ".join(
+        (
+            crontab.minute,
+            crontab.hour,
+            crontab.day_of_month,
+            crontab.month_of_year,
+            crontab.day_of_week,
+        )
+    )
+    try:
+        return f"{get_description(expression, options)} {crontab.timezone}"
+    except (FormatException, MissingFieldException, WrongArgumentException):
+        return crontab.human_readable
+
 
 admin.site.unregister(PeriodicTask)
 
@@ -77,7 +106,7 @@ class PeriodicTaskAdmin(StrictQueryMixin, BasePeriodicTaskAdmin):
 
     @admin.display(description=_("crontab in words"))
     def crontab_translation(self, task):
-        return task.crontab.human_readable if task.crontab_id else "—"
+        return crontab_in_words(task.crontab) if task.crontab_id else "—"
 
     @admin.display(description=_("description"))
     def about(self, task):
@@ -117,7 +146,21 @@ class StrictClockedScheduleAdmin(StrictQueryMixin, ClockedScheduleAdmin):
 
 @admin.register(CrontabSchedule)
 class StrictCrontabScheduleAdmin(StrictQueryMixin, CrontabScheduleAdmin):
-    pass
+    list_display = ("__str__", "in_words")
+    fields = (
+        "in_words",
+        "minute",
+        "hour",
+        "day_of_month",
+        "month_of_year",
+        "day_of_week",
+        "timezone",
+    )
+    readonly_fields = ("in_words",)
+
+    @admin.display(description=_("crontab in words"))
+    def in_words(self, crontab):
+        return crontab_in_words(crontab)
 
 
 @admin.register(IntervalSchedule)

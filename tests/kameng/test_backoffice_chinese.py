@@ -27,7 +27,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from catalog.models import CardCode, Sku, SupplierOffer
 from catalog.services.codes import reveal_code
 from catalog.services.inventory import check_stock_alerts
-from kameng.admin import TASK_TITLES
+from kameng.admin import TASK_TITLES, crontab_in_words
 from kameng.beat import SCHEDULE, sync_beat_schedule
 from kameng.demo import DemoContext
 from orders.checkout import place_order
@@ -75,6 +75,7 @@ KNOWN_ENGLISH = (
     "Task Name",
     "Arguments",
     "Execution Options",
+    "At 03:00 AM",
     # our own: column headers, codes where words belong
     "Code sku",
     "Sku",
@@ -387,3 +388,13 @@ def test_every_column_header_and_field_label_is_chinese(rf, role_user):
                     if text and not chinese and english_words(text):
                         english.append(f"{model._meta.label} field {name}: {text}")
     assert english == []
+
+
+@pytest.mark.django_db
+def test_a_crontab_is_described_in_chinese(client, role_user):
+    crontab = CrontabSchedule.objects.create(minute="0", hour="3")
+    client.force_login(role_user("superadmin"))
+    body = client.get("/admin/django_celery_beat/crontabschedule/").content.decode()
+    assert "在 03:00" in body
+    assert "At 03:00 AM" not in body
+    assert crontab_in_words(crontab).startswith("在 03:00")
