@@ -356,7 +356,7 @@ class PaymentAttempt(models.Model):
         indexes = [models.Index(fields=["created_at"], name="orders_payattempt_at_idx")]
 
     def __str__(self):
-        return f"{self.order_id} via {self.channel}"
+        return f"{self.order_id} · {self.channel}"
 
 
 class Fulfilment(models.Model):
@@ -413,7 +413,7 @@ class Fulfilment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.order_id} {self.state}"
+        return f"{self.order_id} {self.get_state_display()}"
 
 
 class WalletTopUp(models.Model):

@@ -159,7 +159,10 @@ class SupplierCall(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.supplier_id} {self.operation} {self.outcome}"
+        return (
+            f"{self.supplier_id} {self.get_operation_display()}"
+            f" {self.get_outcome_display()}"
+        )
 
     @property
     def counts_as_success(self) -> bool:

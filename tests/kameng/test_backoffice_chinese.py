@@ -75,7 +75,6 @@ KNOWN_ENGLISH = (
     "Task Name",
     "Arguments",
     "Execution Options",
-    "At 03:00 AM",
     # our own: column headers, codes where words belong
     "Code sku",
     "Sku",
@@ -86,6 +85,9 @@ KNOWN_ENGLISH = (
     "supplier_error",
     "did not answer within",
     "demo top-up",
+    "submit success",
+    "via sandbox",
+    "At 03:00 AM",
     '"unit_price"',
     "\\u",
 )
