@@ -10,7 +10,9 @@ list's "incorrect parameters" or an empty field:
 - `?field__year=99999` or a 20-digit year: ValueError or OverflowError building
   the year's bounds, and `9999` in the date drill-down's "next year";
 - `?field__regex=(`: the database's error for an invalid pattern (PostgreSQL);
-- `add/?list_at=x`: the date-time widget calls .utcoffset() on the string.
+- `add/?list_at=x`: the date-time widget calls .utcoffset() on the string;
+- a NUL character in a filter value or an autocomplete term: PostgreSQL refuses
+  it in text ("cannot contain NUL").
 
 Every admin of the project derives from this ModelAdmin (or mixes in
 StrictQueryMixin, for admins that extend a third-party one); a test checks that
@@ -35,13 +37,20 @@ LAST_YEAR = 9998
 class StrictQueryMixin:
     def lookup_allowed(self, lookup, value, request):
         last = lookup.rsplit("__", 1)[-1]
-        if last in REFUSED_LOOKUPS:
+        if last in REFUSED_LOOKUPS or "\x00" in str(value):
             return False
         if last in YEAR_LOOKUPS:
             year = parse_ascii_int(value, max_digits=4)
             if year is None or not 1 <= year <= LAST_YEAR:
                 return False
         return super().lookup_allowed(lookup, value, request)
+
+    def get_search_results(self, request, queryset, search_term):
+        """The list's search box refuses a NUL itself; the autocomplete behind a
+        relation's picker hands its term straight here."""
+        return super().get_search_results(
+            request, queryset, search_term.replace("\x00", "")
+        )
 
     def get_changeform_initial_data(self, request):
         """Initial values from the URL, less the dates and times that do not parse

@@ -88,3 +88,23 @@ def test_every_admin_of_the_back_office_reads_the_url_strictly():
         and not isinstance(admin.site.get_model_admin(model), StrictQueryMixin)
     ]
     assert lax == []
+
+
+def test_a_list_refuses_a_filter_value_with_a_nul_with_400(admin_client):
+    """PostgreSQL answered "cannot contain NUL" with a 500."""
+    response = admin_client.get(reverse(BATCHES), {"file_name": "a\x00b"})
+    assert response.status_code == 400
+
+
+def test_a_relation_picker_searches_past_a_nul_in_its_term(admin_client):
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "term": "a\x00b",
+            "app_label": "catalog",
+            "model_name": "product",
+            "field_name": "category",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json()["results"] == []
