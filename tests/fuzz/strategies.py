@@ -46,6 +46,7 @@ NASTY = (
     "",
     "%zz",
     "a" * 300,
+    "a\x00b",  # PostgreSQL refuses NUL in text
 )
 
 ADMIN_QUERY_NAMES = (

@@ -35,7 +35,9 @@ from tests.fuzz.strategies import (
 )
 from tests.orders.payments_helpers import card_order
 
-EXAMPLES = hypothesis_settings(max_examples=40, deadline=None, derandomize=True)
+EXAMPLES = hypothesis_settings(
+    max_examples=40, deadline=None, derandomize=True, database=None
+)
 
 # A value: a known troublemaker, anything JSON holds, or any text.
 VALUES = st.one_of(st.sampled_from(NASTY), JSON_VALUES, st.text(max_size=40))
