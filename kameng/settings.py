@@ -419,3 +419,15 @@ PAYMENT_CHANNELS = {
 # Wallet top-ups through a payment gateway (/shop/wallet/): the largest amount one
 # top-up may add (the smallest is 1.00).
 WALLET_TOPUP_MAX = Decimal(env.str("WALLET_TOPUP_MAX", default="5000.00"))
+
+# After-sales (orders.refunds, orders.aftersales). Refunds above this amount wait
+# for a second person's approval (orders.approve_refundrequest).
+REFUND_APPROVAL_THRESHOLD = Decimal(
+    env.str("REFUND_APPROVAL_THRESHOLD", default="200.00")
+)
+# Ticket service levels: a first staff answer within, and a resolution within,
+# these many hours of opening; later ones are highlighted as overdue.
+TICKET_SLA_FIRST_RESPONSE_HOURS = env.int("TICKET_SLA_FIRST_RESPONSE_HOURS", default=2)
+TICKET_SLA_RESOLVE_HOURS = env.int("TICKET_SLA_RESOLVE_HOURS", default=24)
+# A buyer's image attachment on a ticket: at most this many bytes.
+TICKET_ATTACHMENT_MAX_BYTES = env.int("TICKET_ATTACHMENT_MAX_BYTES", default=2_000_000)

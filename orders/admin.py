@@ -1,13 +1,13 @@
 """Orders in the back office: read-only rows, a timeline, and the few actions
 staff take, each through a service (refund to wallet, manual delivery)."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
-from unfold.decorators import action, display
+from unfold.decorators import display
 
 from catalog.admin.pricing import can_see_cost
 from catalog.admin.suppliers import call_detail_text
@@ -15,12 +15,20 @@ from catalog.models import SupplierCall
 from catalog.services.pricing import LAYER_LABELS
 from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
-from kameng.exceptions import DomainError
 from kameng.templatetags.kameng import cny
-from orders.models import Fulfilment, Order, OrderEvent, Ticket, TicketMessage
+from orders.aftersales import staff_message_added, ticket_sla
+from orders.models import (
+    Fulfilment,
+    Order,
+    OrderEvent,
+    OrderNote,
+    RefundRequest,
+    Ticket,
+    TicketMessage,
+)
 from orders.payments.admin import register as register_payment_admin
 from orders.payments.registry import GATEWAYS
-from orders.refunds import refund_to_wallet
+from orders.refunds import APPROVE_PERMISSION, REFUND_PERMISSION
 
 # Reasons services write as short codes; what a person reads instead.
 MACHINE_REASONS = {
@@ -124,7 +132,6 @@ class OrderAdmin(ModelAdmin):
     show_full_result_count = False
     date_hierarchy = None
     inlines = [OrderEventInline]
-    actions = ["refund_in_full"]
     fields = (
         "order_no",
         "status",
@@ -143,6 +150,9 @@ class OrderAdmin(ModelAdmin):
         "created_at",
         "paid_at",
         "delivered_at",
+        "notes_panel",
+        "refunds_panel",
+        "tickets_panel",
     )
     readonly_fields = fields
 
@@ -156,6 +166,12 @@ class OrderAdmin(ModelAdmin):
                 fields.append("supplier_cost")
         if request.user.has_perm("catalog.view_suppliercall"):
             fields.append("supplier_calls")
+        if request.user.has_perm("orders.add_ordernote"):
+            fields.insert(fields.index("notes_panel") + 1, "add_note_link")
+        if request.user.has_perm(REFUND_PERMISSION) or request.user.has_perm(
+            APPROVE_PERMISSION
+        ):
+            fields.insert(fields.index("refunds_panel") + 1, "refund_actions")
         return fields
 
     def get_readonly_fields(self, request, obj=None):
@@ -166,9 +182,6 @@ class OrderAdmin(ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def has_refund_permission(self, request):
-        return request.user.has_perm("orders.refund_order")
 
     @display(description=_("buyer"))
     def buyer_or_contact(self, order):
@@ -296,53 +309,250 @@ class OrderAdmin(ModelAdmin):
             )
         return "—"
 
-    @action(description=_("Refund to wallet in full"), permissions=["refund"])
-    def refund_in_full(self, request, queryset):
-        done = 0
-        for order in queryset[:100]:
-            try:
-                refund_to_wallet(
-                    order=order, actor=request.user, reason=str(_("Refunded by staff"))
-                )
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{order.order_no}: {exc}", messages.ERROR)
-        if done:
-            self.message_user(
-                request,
-                ngettext("%(n)d order refunded.", "%(n)d orders refunded.", done)
-                % {"n": done},
-                messages.SUCCESS,
+    @display(description=_("notes"))
+    def notes_panel(self, order):
+        """Staff notes, internal or shown to the buyer."""
+        rows = [
+            (
+                note.created_at.strftime("%Y-%m-%d %H:%M"),
+                person_name(note.author),
+                gettext("Visible to the buyer")
+                if note.visible_to_buyer
+                else gettext("Internal"),
+                note.body,
             )
+            for note in order.notes.select_related("author")
+        ]
+        if not rows:
+            return "—"
+        return table((_("at"), _("by"), _("who sees it"), _("note")), rows)
+
+    @display(description=_("add a note"))
+    def add_note_link(self, order):
+        return format_html(
+            '<a class="underline" href="{}" data-testid="add-note">{}</a>',
+            reverse("orders:add_note", args=[order.pk]),
+            _("Add a note"),
+        )
+
+    @display(description=_("refunds"))
+    def refunds_panel(self, order):
+        """Every refund of this order: amount, reason, who asked, where it stands."""
+        rows = [
+            (
+                refund.created_at.strftime("%Y-%m-%d %H:%M"),
+                cny(refund.amount),
+                refund.reason,
+                person_name(refund.requested_by),
+                refund.get_status_display(),
+            )
+            for refund in order.refunds.select_related("requested_by")
+        ]
+        if not rows:
+            return "—"
+        return table(
+            (_("at"), _("amount"), _("reason"), _("requested by"), _("status")), rows
+        )
+
+    @display(description=_("refund actions"))
+    def refund_actions(self, order):
+        """Finance: the refund page, and each refund waiting for a decision."""
+        links = [
+            (
+                reverse("orders:decide_refund", args=[refund.pk]),
+                gettext("Decide on the refund of %(amount)s")
+                % {"amount": cny(refund.amount)},
+            )
+            for refund in order.refunds.filter(status=RefundRequest.Status.PENDING)
+        ]
+        if order.refunded_amount < order.amount:
+            links.insert(
+                0, (reverse("orders:refund", args=[order.pk]), gettext("Refund…"))
+            )
+        if not links:
+            return "—"
+        return format_html_join(" · ", '<a class="underline" href="{}">{}</a>', links)
+
+    @display(description=_("tickets"))
+    def tickets_panel(self, order):
+        rows = [
+            (
+                format_html(
+                    '<a class="underline" href="{}">#{}</a>',
+                    reverse("admin:orders_ticket_change", args=[ticket.pk]),
+                    ticket.pk,
+                ),
+                ticket.get_kind_display(),
+                ticket.get_status_display(),
+                ticket.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
+            for ticket in order.tickets.all()[:20]
+        ]
+        if not rows:
+            return "—"
+        return table((_("ticket"), _("type"), _("status"), _("created at")), rows)
 
 
 class TicketMessageInline(TabularInline):
     model = TicketMessage
-    fields = ("created_at", "author", "body")
-    readonly_fields = ("created_at", "author")
-    extra = 1
+    fields = ("created_at", "author", "body", "internal", "attachment_link")
+    readonly_fields = ("created_at", "author", "attachment_link")
+    extra = 0
     can_delete = False  # the conversation is a record: messages are only added
 
     def has_change_permission(self, request, obj=None):
         return False
 
+    @display(description=_("image"))
+    def attachment_link(self, message):
+        if not message.attachment:
+            return "—"
+        return format_html(
+            '<a class="underline" href="{}" target="_blank" rel="noopener">{}</a>',
+            reverse("orders:ticket_attachment", args=[message.pk]),
+            _("Attached image"),
+        )
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = _("assignee")
+    parameter_name = "assigned"
+
+    def lookups(self, request, model_admin):
+        return (("mine", _("Mine")), ("nobody", _("Unassigned")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "mine":
+            return queryset.filter(assignee=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assignee=None)
+        return queryset
+
 
 @admin.register(Ticket)
 class TicketAdmin(ModelAdmin):
-    list_display = ("id", "subject", "kind", "status", "order", "created_at")
-    list_filter = ("status", "kind")
-    list_select_related = ("order",)
+    list_display = (
+        "id",
+        "subject",
+        "kind",
+        "status",
+        "sla_state",
+        "buyer",
+        "assignee",
+        "order",
+        "created_at",
+    )
+    list_filter = (AssigneeFilter, "status", "kind")
+    list_select_related = ("order", "buyer", "assignee")
     search_fields = ("=id", "=order__order_no", "subject")
     show_full_result_count = False
-    readonly_fields = ("order", "created_at", "updated_at")
+    raw_id_fields = ("order",)
     inlines = [TicketMessageInline]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:  # staff open a ticket: what about, and who takes it
+            return ("kind", "order", "subject", "assignee")
+        return (
+            "subject",
+            "kind",
+            "status",
+            "order",
+            "buyer",
+            "assignee",
+            "priority",
+            "created_at",
+            "first_response_at",
+            "resolved_at",
+            "sla_state",
+            "reply_link",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (
+            "kind",
+            "status",
+            "order",
+            "buyer",
+            "priority",
+            "created_at",
+            "first_response_at",
+            "resolved_at",
+            "sla_state",
+            "reply_link",
+        )
+
+    @display(description=_("service level"))
+    def sla_state(self, ticket):
+        if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
+            if ticket_sla(ticket).overdue:
+                return gettext("Resolved late")
+            return gettext("Met")
+        if ticket_sla(ticket).overdue:
+            return format_html(
+                '<span class="text-red-600 font-semibold" data-testid="overdue">'
+                "{}</span>",
+                _("Overdue"),
+            )
+        return gettext("On time")
+
+    @display(description=_("reply"))
+    def reply_link(self, ticket):
+        return format_html(
+            '<a class="underline" href="{}" data-testid="reply-link">{}</a>',
+            reverse("orders:ticket_reply", args=[ticket.pk]),
+            _("Reply and set status"),
+        )
 
     def save_formset(self, request, form, formset, change):
         messages_ = formset.save(commit=False)
         for message in messages_:
             message.author = request.user
             message.save()
+            staff_message_added(ticket=form.instance, message=message)
         formset.save_m2m()
+
+
+@admin.register(RefundRequest)
+class RefundRequestAdmin(ReadOnlyMixin, ModelAdmin):
+    """Every refund: what finance approves and what the system gave back."""
+
+    list_display = (
+        "order",
+        "amount",
+        "reason",
+        "status",
+        "requested_by",
+        "decided_by",
+        "created_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("order", "requested_by", "decided_by")
+    search_fields = ("=order__order_no",)
+    show_full_result_count = False
+    fields = (
+        "order",
+        "amount",
+        "reason",
+        "void_codes",
+        "status",
+        "requested_by",
+        "decided_by",
+        "decision_note",
+        "created_at",
+        "decided_at",
+    )
+    readonly_fields = fields
+
+
+@admin.register(OrderNote)
+class OrderNoteAdmin(ReadOnlyMixin, ModelAdmin):
+    list_display = ("order", "author", "visible_to_buyer", "body", "created_at")
+    list_filter = ("visible_to_buyer",)
+    list_select_related = ("order", "author")
+    search_fields = ("=order__order_no",)
+    show_full_result_count = False
 
 
 @admin.register(Fulfilment)

@@ -23,3 +23,19 @@ class DeliveryRefused(DomainError):
     """Staff may not deliver or resolve this order this way."""
 
     code = "order_delivery_refused"
+
+
+class NoteRefused(DomainError):
+    code = "order_note_refused"
+
+
+class TicketRefused(DomainError):
+    """A ticket cannot be opened, answered or moved this way."""
+
+    code = "ticket_refused"
+
+
+class AttachmentRefused(DomainError):
+    """An uploaded image is too big or not an image we accept."""
+
+    code = "ticket_attachment_refused"

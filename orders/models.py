@@ -1,4 +1,5 @@
 import secrets
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -168,9 +169,116 @@ class OrderEvent(models.Model):
         return f"{self.order_id}: {self.from_status} → {self.to_status}"
 
 
+class OrderNote(models.Model):
+    """A staff member's note on an order: internal (staff only) or shown to the
+    buyer on the shop's order page."""
+
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="notes", verbose_name=_("order")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    body = models.TextField(_("note"), max_length=2000)
+    visible_to_buyer = models.BooleanField(
+        _("visible to the buyer"),
+        default=False,
+        help_text=_("Shown on the buyer's order page in the shop."),
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order note")
+        verbose_name_plural = _("order notes")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.body[:40]}"
+
+
+class RefundRequest(models.Model):
+    """Money given back for an order: one row per refund, asked by staff (with an
+    idempotency key, so a double click or a retry pays once) or made by the system
+    (a failed top-up). Above settings.REFUND_APPROVAL_THRESHOLD it waits for a
+    second person with orders.approve_refundrequest before money moves."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        REFUNDED = "refunded", _("Refunded")
+        REJECTED = "rejected", _("Rejected")
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order")
+    )
+    key = models.UUIDField(_("request key"), default=uuid.uuid4, unique=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    reason = models.CharField(_("reason"), max_length=300)
+    void_codes = models.BooleanField(
+        _("card codes marked invalid"),
+        default=False,
+        help_text=_("Staff checked the delivered codes and found them invalid."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status, default=Status.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved or rejected by"),
+    )
+    decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-id"]
+        permissions = [
+            ("approve_refundrequest", _("Can approve refunds above the threshold"))
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="orders_refundreq_amount_gt_0"
+            ),
+            # Nobody approves their own request.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True)
+                | Q(requested_by__isnull=True)
+                | ~Q(decided_by=models.F("requested_by")),
+                name="orders_refundreq_second_person",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["-id"],
+                condition=Q(status="pending"),
+                name="orders_refundreq_pending_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} · {self.amount}"
+
+
 class Ticket(models.Model):
-    """A support ticket. Minimal here (orders open them on abnormal orders); the
-    after-sales issue builds the desk, assignment and approvals on it."""
+    """An after-sales ticket: opened by a buyer from their order, by staff, or by
+    the system on an abnormal order. Status changes through
+    orders.aftersales.transition_ticket (its own ALLOWED table)."""
 
     class Kind(models.TextChoices):
         REFUND = "refund", _("Refund")
@@ -181,6 +289,7 @@ class Ticket(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
+        IN_PROGRESS = "in_progress", _("In progress")
         PENDING = "pending", _("Waiting for buyer")
         RESOLVED = "resolved", _("Resolved")
         CLOSED = "closed", _("Closed")
@@ -194,27 +303,59 @@ class Ticket(models.Model):
         related_name="tickets",
         verbose_name=_("order"),
     )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("opened by buyer"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+        limit_choices_to={"is_staff": True},
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"),
+        default=0,
+        help_text=_("The buyer's member level rank when opened: VIP tickets first."),
+    )
     status = models.CharField(
         _("status"), max_length=12, choices=Status, default=Status.OPEN
     )
     subject = models.CharField(_("subject"), max_length=200)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    first_response_at = models.DateTimeField(
+        _("first response at"), null=True, blank=True
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
-        ordering = ["-id"]
+        ordering = ["-priority", "-id"]
         constraints = [
             # An abnormal order opens one ticket, however often the problem recurs.
             models.UniqueConstraint(
                 fields=["order", "kind"],
-                condition=Q(kind="abnormal", status__in=["open", "pending"]),
+                condition=Q(
+                    kind="abnormal", status__in=["open", "in_progress", "pending"]
+                ),
                 name="orders_one_open_abnormal_ticket",
             )
         ]
         indexes = [
-            models.Index(fields=["status", "-id"], name="orders_ticket_status_idx")
+            models.Index(fields=["status", "-id"], name="orders_ticket_status_idx"),
+            models.Index(fields=["buyer", "-id"], name="orders_ticket_buyer_idx"),
+            models.Index(
+                fields=["-priority", "-id"], name="orders_ticket_priority_idx"
+            ),
         ]
 
     def __str__(self):
@@ -238,6 +379,14 @@ class TicketMessage(models.Model):
         help_text=_("Empty for messages written by the system."),
     )
     body = models.TextField(_("message"), max_length=5000)
+    internal = models.BooleanField(
+        _("internal"),
+        default=False,
+        help_text=_("Staff only; the buyer never sees it."),
+    )
+    attachment = models.FileField(
+        _("image"), upload_to="tickets/%Y/%m/", blank=True, max_length=200
+    )
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:

@@ -18,10 +18,17 @@ from orders.models import Order, OrderEvent, Ticket, TicketMessage
 S = Order.Status
 ALLOWED: dict[str, set[str]] = {
     S.PENDING_PAYMENT: {S.PAID, S.CANCELLED},
-    S.PAID: {S.DELIVERING, S.DELIVERED, S.FAILED, S.REFUNDED, S.AFTER_SALES},
+    S.PAID: {
+        S.DELIVERING,
+        S.DELIVERED,
+        S.FAILED,
+        S.REFUNDED,
+        S.PARTIALLY_REFUNDED,
+        S.AFTER_SALES,
+    },
     S.DELIVERING: {S.DELIVERED, S.FAILED},
     S.DELIVERED: {S.AFTER_SALES, S.REFUNDED, S.PARTIALLY_REFUNDED},
-    S.FAILED: {S.REFUNDED, S.DELIVERING},
+    S.FAILED: {S.REFUNDED, S.PARTIALLY_REFUNDED, S.DELIVERING},
     S.AFTER_SALES: {S.DELIVERED, S.REFUNDED, S.PARTIALLY_REFUNDED},
     S.PARTIALLY_REFUNDED: {S.REFUNDED, S.AFTER_SALES},
     S.CANCELLED: set(),
@@ -74,7 +81,11 @@ def send_after_commit(signal, **kwargs) -> None:
     transaction.on_commit(lambda: signal.send(sender=Order, **kwargs))
 
 
-OPEN_TICKET_STATES = (Ticket.Status.OPEN, Ticket.Status.PENDING)
+OPEN_TICKET_STATES = (
+    Ticket.Status.OPEN,
+    Ticket.Status.IN_PROGRESS,
+    Ticket.Status.PENDING,
+)
 
 
 @transaction.atomic

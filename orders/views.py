@@ -1,7 +1,11 @@
 """Back-office pages of orders (inside the admin layout)."""
 
+import uuid
+from decimal import Decimal
+
 from django import forms
 from django.contrib import messages
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -9,12 +13,31 @@ from django.utils.translation import gettext_lazy
 from kameng.admin_pages import render_page, staff_page
 from kameng.exceptions import DomainError
 from kameng.navigation import Page, register_page
+from kameng.templatetags.kameng import cny
+from orders.aftersales import (
+    TICKET_ALLOWED,
+    add_order_note,
+    attachment_content_type,
+    staff_reply,
+    ticket_sla,
+)
 from orders.fulfilment import (
     deliver_manually,
     manual_delivery_refusal,
     resolve_stuck_topup,
 )
-from orders.models import Order
+from orders.models import Order, RefundRequest, Ticket, TicketMessage
+from orders.refunds import (
+    APPROVE_PERMISSION,
+    REFUND_PERMISSION,
+    approval_threshold,
+    approve_refund,
+    delivered_code_ids,
+    plan_refund,
+    refundable_left,
+    reject_refund,
+    request_refund,
+)
 from orders.selectors import manual_queue
 
 QUEUE_PAGE_SIZE = 100
@@ -155,4 +178,267 @@ def resolve_topup(request, pk: int):
             "page_id": "order-resolve-topup",
         },
         title=_("Resolve stuck top-up %(no)s") % {"no": order.order_no},
+    )
+
+
+# After-sales pages ------------------------------------------------------------
+
+NOTE_PERMISSION = "orders.add_ordernote"
+REPLY_PERMISSION = "orders.change_ticket"
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("Note"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+    )
+    visible_to_buyer = forms.BooleanField(
+        label=gettext_lazy("Show this note to the buyer on the shop's order page"),
+        required=False,
+    )
+
+
+@staff_page(NOTE_PERMISSION)
+def add_note(request, pk: int):
+    order = get_object_or_404(Order.objects.select_related("sku__product"), pk=pk)
+    form = NoteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            add_order_note(
+                order=order,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                visible_to_buyer=form.cleaned_data["visible_to_buyer"],
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Note added."))
+            return redirect("admin:orders_order_change", order.pk)
+    return render_page(
+        request,
+        "orders/add_note.html",
+        {"order": order, "form": form, "page_id": "order-add-note"},
+        title=_("Note on order %(no)s") % {"no": order.order_no},
+    )
+
+
+class RefundForm(forms.Form):
+    key = forms.UUIDField(widget=forms.HiddenInput)
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount to refund"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("The buyer sees this reason on the order page."),
+    )
+    void_codes = forms.BooleanField(
+        label=gettext_lazy(
+            "I checked the delivered card codes and they are invalid: void them"
+        ),
+        required=False,
+    )
+
+
+@staff_page(REFUND_PERMISSION)
+def refund(request, pk: int):
+    """Ask amount and reason, show what the refund will do, then do it once."""
+    order = get_object_or_404(
+        Order.objects.select_related("sku__product", "buyer"), pk=pk
+    )
+    left = refundable_left(order)
+    form = RefundForm(
+        request.POST or None, initial={"key": uuid.uuid4(), "amount": left}
+    )
+    if not delivered_code_ids(order):
+        del form.fields["void_codes"]
+    plan = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if "confirm" not in request.POST:
+                plan = plan_refund(
+                    order=order,
+                    amount=data["amount"],
+                    void_codes=data.get("void_codes", False),
+                )
+            else:
+                done = request_refund(
+                    order=order,
+                    amount=data["amount"],
+                    reason=data["reason"],
+                    actor=request.user,
+                    key=data["key"],
+                    void_codes=data.get("void_codes", False),
+                )
+                if done.status == RefundRequest.Status.PENDING:
+                    messages.warning(
+                        request,
+                        _(
+                            "Refund of %(amount)s is waiting for a second person "
+                            "to approve it."
+                        )
+                        % {"amount": cny(done.amount)},
+                    )
+                else:
+                    messages.success(
+                        request,
+                        _("%(amount)s refunded to the buyer's wallet.")
+                        % {"amount": cny(done.amount)},
+                    )
+                return redirect("admin:orders_order_change", order.pk)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+    return render_page(
+        request,
+        "orders/refund.html",
+        {
+            "order": order,
+            "form": form,
+            "plan": plan,
+            "left": left,
+            "threshold": approval_threshold(),
+            "page_id": "order-refund",
+        },
+        title=_("Refund order %(no)s") % {"no": order.order_no},
+    )
+
+
+class DecideRefundForm(forms.Form):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+    decision = forms.ChoiceField(
+        label=gettext_lazy("Decision"),
+        choices=[
+            (APPROVE, gettext_lazy("Approve: refund to the buyer's wallet now")),
+            (REJECT, gettext_lazy("Reject: no money moves")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Why (needed to reject)"),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+@staff_page(APPROVE_PERMISSION)
+def decide_refund(request, pk: int):
+    """A second person approves or rejects a refund above the threshold."""
+    refund_row = get_object_or_404(
+        RefundRequest.objects.select_related(
+            "order__sku__product", "order__buyer", "requested_by", "decided_by"
+        ),
+        pk=pk,
+    )
+    form = DecideRefundForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if form.cleaned_data["decision"] == DecideRefundForm.APPROVE:
+                approve_refund(refund=refund_row, actor=request.user)
+                messages.success(
+                    request,
+                    _("%(amount)s refunded to the buyer's wallet.")
+                    % {"amount": cny(refund_row.amount)},
+                )
+            else:
+                reject_refund(
+                    refund=refund_row,
+                    actor=request.user,
+                    note=form.cleaned_data["note"],
+                )
+                messages.success(request, _("Refund rejected."))
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("admin:orders_order_change", refund_row.order_id)
+    return render_page(
+        request,
+        "orders/decide_refund.html",
+        {
+            "refund": refund_row,
+            "order": refund_row.order,
+            "form": form if refund_row.status == RefundRequest.Status.PENDING else None,
+            "own": refund_row.requested_by_id == request.user.pk,
+            "page_id": "refund-decide",
+        },
+        title=_("Approve refund for order %(no)s") % {"no": refund_row.order.order_no},
+    )
+
+
+class StaffReplyForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("Message"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    internal = forms.BooleanField(
+        label=gettext_lazy("Internal remark (the buyer does not see it)"),
+        required=False,
+    )
+    status = forms.ChoiceField(label=gettext_lazy("Then the ticket is"))
+
+    def __init__(self, *args, ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = TICKET_ALLOWED[ticket.status] | {ticket.status}
+        self.fields["status"].choices = [
+            (value, label) for value, label in Ticket.Status.choices if value in allowed
+        ]
+        default = (
+            Ticket.Status.IN_PROGRESS
+            if ticket.status == Ticket.Status.OPEN
+            else ticket.status
+        )
+        self.fields["status"].initial = default
+
+
+@staff_page(REPLY_PERMISSION)
+def ticket_reply(request, pk: int):
+    ticket = get_object_or_404(
+        Ticket.objects.select_related("order__sku__product", "buyer", "assignee"),
+        pk=pk,
+    )
+    form = StaffReplyForm(request.POST or None, ticket=ticket)
+    if request.method == "POST" and form.is_valid():
+        try:
+            staff_reply(
+                ticket=ticket,
+                actor=request.user,
+                body=form.cleaned_data["body"],
+                internal=form.cleaned_data["internal"],
+                status=form.cleaned_data["status"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Reply sent."))
+            return redirect("admin:orders_ticket_change", ticket.pk)
+    return render_page(
+        request,
+        "orders/ticket_reply.html",
+        {
+            "ticket": ticket,
+            "thread": ticket.messages.select_related("author"),
+            "form": form if ticket.status != Ticket.Status.CLOSED else None,
+            "sla": ticket_sla(ticket),
+            "page_id": "ticket-reply",
+        },
+        title=_("Ticket #%(id)s") % {"id": ticket.pk},
+    )
+
+
+@staff_page("orders.view_ticket")
+def ticket_attachment(request, pk: int):
+    message = get_object_or_404(TicketMessage.objects.exclude(attachment=""), pk=pk)
+    return FileResponse(
+        message.attachment.open("rb"),
+        content_type=attachment_content_type(message),
     )

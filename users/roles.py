@@ -42,8 +42,16 @@ ORDERS_READ = (
     "orders.view_paymentattempt",
     "orders.view_fulfilment",
     "orders.view_wallettopup",
+    "orders.view_ordernote",
+    "orders.view_refundrequest",
 )
-TICKETS_WORK = ("orders.change_ticket", "orders.add_ticketmessage")
+# After-sales work: open and answer tickets, write notes on orders.
+TICKETS_WORK = (
+    "orders.add_ticket",
+    "orders.change_ticket",
+    "orders.add_ticketmessage",
+    "orders.add_ordernote",
+)
 # What a top-up went through at its supplier (no costs): what support answers from.
 SUPPLIER_CALLS_READ = ("catalog.view_suppliercall",)
 
@@ -88,7 +96,9 @@ ROLES: tuple[Role, ...] = (
             *MONEY_READ,
             "users.adjust_wallet",
             *ORDERS_READ,
+            "orders.add_ordernote",
             "orders.refund_order",
+            "orders.approve_refundrequest",
         ),
     ),
 )

@@ -138,3 +138,44 @@ class WalletTopUpForm(forms.Form):
         self.fields["channel"].choices = choices
         if choices:
             self.fields["channel"].initial = choices[0][0]
+
+
+class TicketForm(forms.Form):
+    """A buyer's after-sales request on one of their orders."""
+
+    kind = forms.ChoiceField(label=_("What do you need?"), widget=forms.RadioSelect)
+    body = forms.CharField(
+        label=_("Describe the problem"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    attachment = forms.FileField(
+        label=_("Image (optional)"),
+        required=False,
+        help_text=_("A screenshot: JPEG, PNG or WebP, at most %(limit)s."),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp"}
+        ),
+    )
+
+    def __init__(self, *args, kinds, limit: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds
+        self.fields["attachment"].help_text = self.fields["attachment"].help_text % {
+            "limit": limit
+        }
+
+
+class TicketReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your reply"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    attachment = forms.FileField(
+        label=_("Image (optional)"),
+        required=False,
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp"}
+        ),
+    )

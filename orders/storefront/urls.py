@@ -13,6 +13,18 @@ urlpatterns = [
     path("orders/", views.my_orders, name="orders"),
     path("orders/<order_no:order_no>/", views.order_detail, name="order"),
     path("orders/<order_no:order_no>/pay/", views.pay_order, name="pay_order"),
+    path(
+        "orders/<order_no:order_no>/aftersales/",
+        views.open_ticket,
+        name="open_ticket",
+    ),
+    path("tickets/", views.my_tickets, name="tickets"),
+    path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
+    path(
+        "tickets/image/<int:pk>/",
+        views.ticket_attachment,
+        name="ticket_attachment",
+    ),
     path("lookup/", views.lookup, name="lookup"),
     path("wallet/", views.wallet, name="wallet"),
     path("wallet/topups/<order_no:topup_no>/pay/", views.pay_topup, name="pay_topup"),

@@ -6,6 +6,7 @@ gateway call happens here: paying by gateway only redirects the buyer.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -13,8 +14,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db.models import Min, Prefetch, Q
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,8 +25,17 @@ from catalog.services.pricing import quote_price
 from catalog.stock import StockState, sku_stock_state
 from kameng.exceptions import DomainError
 from kameng.parsing import parse_ascii_int
+from orders.aftersales import (
+    BUYER_KINDS,
+    attachment_content_type,
+    buyer_reply,
+    buyer_tickets,
+    messages_for_buyer,
+    notes_for_buyer,
+    open_buyer_ticket,
+)
 from orders.checkout import buy_with_wallet, pay_with_wallet, place_order
-from orders.models import Order
+from orders.models import Order, RefundRequest, Ticket, TicketMessage
 from orders.payments.registry import available_channels
 from orders.payments.selectors import topups_of
 from orders.payments.services import start_gateway_payment
@@ -35,6 +46,8 @@ from orders.storefront.forms import (
     LookupForm,
     PayOrderForm,
     SignupForm,
+    TicketForm,
+    TicketReplyForm,
     WalletTopUpForm,
 )
 from users.services import get_or_create_wallet, register_buyer
@@ -217,6 +230,18 @@ def _pay_form(request, order: Order, own: bool) -> PayOrderForm | None:
     )
 
 
+# Orders a buyer may ask after-sales help about (paid at some point).
+AFTER_SALES_STATES = {
+    Order.Status.PAID,
+    Order.Status.DELIVERING,
+    Order.Status.DELIVERED,
+    Order.Status.FAILED,
+    Order.Status.AFTER_SALES,
+    Order.Status.REFUNDED,
+    Order.Status.PARTIALLY_REFUNDED,
+}
+
+
 def order_detail(request, order_no: str):
     order, own = _visible_order(request, order_no)
     return render(
@@ -227,7 +252,114 @@ def order_detail(request, order_no: str):
             "codes": delivered_codes(order=order),
             "note": order.delivery.get("note", ""),
             "pay_form": _pay_form(request, order, own),
+            "staff_notes": notes_for_buyer(order),
+            "refunds": order.refunds.exclude(
+                status=RefundRequest.Status.REJECTED
+            ).order_by("id"),
+            "tickets": order.tickets.filter(buyer=request.user) if own else [],
+            "can_ask": own and order.status in AFTER_SALES_STATES,
         },
+    )
+
+
+def _attachment_limit() -> str:
+    return filesizeformat(settings.TICKET_ATTACHMENT_MAX_BYTES)
+
+
+def _add_domain_error(form, exc: DomainError, field_for_code: dict) -> None:
+    form.add_error(field_for_code.get(exc.code), exc.message)
+
+
+ERROR_FIELDS = {"ticket_attachment_refused": "attachment"}
+
+
+@login_required(login_url="shop:login")
+def open_ticket(request, order_no: str):
+    """申请售后: the buyer says what is wrong with one of their orders."""
+    order, own = _visible_order(request, order_no)
+    if not own or order.status not in AFTER_SALES_STATES:
+        raise Http404
+    form = TicketForm(
+        request.POST or None,
+        request.FILES or None,
+        kinds=[(kind.value, kind.label) for kind in BUYER_KINDS],
+        limit=_attachment_limit(),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = open_buyer_ticket(
+                order=order,
+                buyer=request.user,
+                kind=form.cleaned_data["kind"],
+                body=form.cleaned_data["body"],
+                attachment=form.cleaned_data["attachment"],
+            )
+        except DomainError as exc:
+            _add_domain_error(form, exc, ERROR_FIELDS)
+        else:
+            messages.success(request, _("Your request was sent to support."))
+            return redirect("shop:ticket", pk=ticket.pk)
+    return render(request, "shop/ticket_new.html", {"order": order, "form": form})
+
+
+@login_required(login_url="shop:login")
+def my_tickets(request):
+    return render(
+        request,
+        "shop/tickets.html",
+        {"tickets": buyer_tickets(request.user)[: PAGE_SIZE * 5]},
+    )
+
+
+def _own_ticket(request, pk: int) -> Ticket:
+    return get_object_or_404(
+        Ticket.objects.select_related("order__sku__product"),
+        pk=pk,
+        buyer=request.user,
+    )
+
+
+@login_required(login_url="shop:login")
+def ticket_detail(request, pk: int):
+    """The conversation with support, where the request stands, and a reply."""
+    ticket = _own_ticket(request, pk)
+    form = TicketReplyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            buyer_reply(
+                ticket=ticket,
+                buyer=request.user,
+                body=form.cleaned_data["body"],
+                attachment=form.cleaned_data["attachment"],
+            )
+        except DomainError as exc:
+            _add_domain_error(form, exc, ERROR_FIELDS)
+        else:
+            messages.success(request, _("Reply sent."))
+            return redirect("shop:ticket", pk=ticket.pk)
+    return render(
+        request,
+        "shop/ticket.html",
+        {
+            "ticket": ticket,
+            "thread": messages_for_buyer(ticket),
+            "form": form if ticket.status != Ticket.Status.CLOSED else None,
+            "first_response_hours": settings.TICKET_SLA_FIRST_RESPONSE_HOURS,
+        },
+    )
+
+
+@login_required(login_url="shop:login")
+def ticket_attachment(request, pk: int):
+    """An image the buyer's own ticket carries (never an internal message's)."""
+    message = get_object_or_404(
+        TicketMessage.objects.exclude(attachment=""),
+        pk=pk,
+        internal=False,
+        ticket__buyer=request.user,
+    )
+    return FileResponse(
+        message.attachment.open("rb"), content_type=attachment_content_type(message)
     )
 
 

@@ -30,8 +30,9 @@ from catalog.services.inventory import check_stock_alerts
 from kameng.admin import TASK_TITLES, crontab_in_words
 from kameng.beat import SCHEDULE, sync_beat_schedule
 from kameng.demo import DemoContext
+from orders.aftersales import add_order_note, open_buyer_ticket
 from orders.checkout import place_order
-from orders.models import Fulfilment, Order
+from orders.models import Fulfilment, Order, RefundRequest
 from orders.payments.services import start_gateway_payment
 from orders.payments.topups import start_topup
 from orders.transitions import open_abnormal_ticket
@@ -101,6 +102,14 @@ SAMPLE_FOR_ROUTE = {
     "orders:resolve_topup": lambda: (
         Order.objects.filter(sku__delivery_type="topup").order_by("-status").first()
     ),
+    "orders:add_note": lambda: Order.objects.order_by("pk").first(),
+    "orders:refund": lambda: (
+        Order.objects.filter(status="delivered", buyer__isnull=False)
+        .order_by("pk")
+        .first()
+    ),
+    "orders:decide_refund": lambda: _first("orders", "refundrequest"),
+    "orders:ticket_reply": lambda: _first("orders", "ticket"),
 }
 # Routes that are not pages a person reads: actions (POST only), downloads,
 # progress fragments polled by a page, the admin's catch-all redirect.
@@ -118,6 +127,7 @@ NOT_PAGES = {
     "catalog:import_codes_template",
     "catalog:import_products_template",
     "catalog:inventory_rows",
+    "orders:ticket_attachment",
 }
 
 
@@ -236,6 +246,23 @@ def add_samples_the_demo_lacks():
         },
     )
     CrontabSchedule.objects.create(minute="0", hour="3")
+    delivered = (
+        Order.objects.filter(status="delivered", buyer__isnull=False)
+        .order_by("pk")
+        .first()
+    )
+    add_order_note(
+        order=delivered, author=admin_user, body="已联系买家", visible_to_buyer=True
+    )
+    RefundRequest.objects.create(
+        order=delivered,
+        amount=delivered.amount,
+        reason="卡密无效",
+        requested_by=admin_user,
+    )
+    open_buyer_ticket(
+        order=delivered, buyer=delivered.buyer, kind="inquiry", body="卡密显示已使用"
+    )
 
 
 def back_office_urls() -> list[str]:
