@@ -25,6 +25,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 
+from kameng.access import field_is_hidden
 from kameng.parsing import parse_ascii_int
 
 # Lookups no filter of ours builds and that the database, not Django, would judge.
@@ -34,16 +35,79 @@ YEAR_LOOKUPS = frozenset({"year", "iso_year"})
 LAST_YEAR = 9998
 
 
+def path_is_hidden(model, path: str, user) -> bool:
+    """True when a lookup, ordering or search path ("sku__cost_price__lte",
+    "-cost_price", "=code") passes through a field kameng.access guards from
+    `user`."""
+    for part in path.lstrip("-=^@").split("__"):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False
+        concrete = model._meta.concrete_model  # a proxy guards as its model
+        if field_is_hidden(user, concrete._meta.label, field.name):
+            return True
+        if not field.is_relation or field.related_model is None:
+            return False
+        model = field.related_model
+    return False
+
+
 class StrictQueryMixin:
     def lookup_allowed(self, lookup, value, request):
         last = lookup.rsplit("__", 1)[-1]
         if last in REFUSED_LOOKUPS or "\x00" in str(value):
+            return False
+        # A guarded field (a cost, a secret) is never a filter for those who may
+        # not see it: `?cost_price__lte=9.30` would binary-search its value.
+        if path_is_hidden(self.model, lookup, request.user):
             return False
         if last in YEAR_LOOKUPS:
             year = parse_ascii_int(value, max_digits=4)
             if year is None or not 1 <= year <= LAST_YEAR:
                 return False
         return super().lookup_allowed(lookup, value, request)
+
+    def get_search_fields(self, request):
+        return [
+            name
+            for name in super().get_search_fields(request)
+            if not path_is_hidden(self.model, name, request.user)
+        ]
+
+    def get_sortable_by(self, request):
+        """Columns whose ordering passes through a guarded field are not
+        sortable for those who may not see it."""
+        return [
+            name
+            for name in super().get_sortable_by(request)
+            if not path_is_hidden(self.model, self.ordering_path(name), request.user)
+        ]
+
+    def ordering_path(self, column: str) -> str:
+        """The field path a list column orders by (its admin_order_field)."""
+        attribute = getattr(self, column, None)
+        if attribute is None:
+            attribute = getattr(self.model, column, None)
+        order_field = getattr(attribute, "admin_order_field", None)
+        return order_field if isinstance(order_field, str) else column
+
+    def get_changelist(self, request, **kwargs):
+        """A list that ignores `?o=` on a column ordered by a guarded field, for
+        those who may not see it (the order of rows would tell its values)."""
+        base = super().get_changelist(request, **kwargs)
+        model_admin = self
+
+        class GuardedOrderChangeList(base):
+            def get_ordering_field(self, field_name):
+                order_field = super().get_ordering_field(field_name)
+                if isinstance(order_field, str) and path_is_hidden(
+                    model_admin.model, order_field, request.user
+                ):
+                    return None
+                return order_field
+
+        return GuardedOrderChangeList
 
     def get_search_results(self, request, queryset, search_term):
         """The list's search box refuses a NUL itself; the autocomplete behind a

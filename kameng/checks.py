@@ -1,8 +1,9 @@
 """Start-up checks (`manage.py check`, runserver): say plainly what is misconfigured."""
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
+from kameng.client_address import trusted_networks
 from kameng.health import check_broker
 
 
@@ -21,3 +22,47 @@ def broker_reachable(app_configs, **kwargs):
             "(it lives under KAMENG_VAR_DIR, default var/)."
         )
     return [Warning(result["error"], hint=hint, id="kameng.W001")]
+
+
+@register()
+def trusted_proxies_parse(app_configs, **kwargs):
+    """Every TRUSTED_PROXIES entry is an address or a network."""
+    try:
+        trusted_networks(tuple(settings.TRUSTED_PROXIES))
+    except ValueError as exc:
+        return [
+            Error(
+                f"TRUSTED_PROXIES: {exc}",
+                hint="List the reverse proxies' addresses or networks, "
+                "comma-separated, e.g. TRUSTED_PROXIES=10.0.0.5,10.1.0.0/16.",
+                id="kameng.E002",
+            )
+        ]
+    return []
+
+
+def sandboxes_on() -> list[str]:
+    """The sandboxes switched on: each lets anyone pay, or fakes deliveries."""
+    names = []
+    if settings.PAYMENT_CHANNELS.get("sandbox", {}).get("enabled"):
+        names.append("PAYMENT_SANDBOX_ENABLED")
+    if getattr(settings, "SANDBOX_SUPPLIER_ENABLED", False):
+        names.append("SANDBOX_SUPPLIER_ENABLED")
+    return names
+
+
+@register(Tags.security, deploy=True)
+def no_sandbox_in_production(app_configs, **kwargs):
+    """With DEBUG off, a sandbox on is an error unless acknowledged (staging)."""
+    names = sandboxes_on()
+    if settings.DEBUG or not names or settings.SANDBOX_IN_PRODUCTION_ACKNOWLEDGED:
+        return []
+    return [
+        Error(
+            f"{', '.join(names)} on with DEBUG off: anyone can pay through the "
+            "sandbox gateway, and the sandbox supplier fakes deliveries.",
+            hint="Switch it off, or set SANDBOX_IN_PRODUCTION_ACKNOWLEDGED=true "
+            "on a staging shop that takes no real money.",
+            id="kameng.E003",
+        )
+    ]

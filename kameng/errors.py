@@ -22,7 +22,7 @@ def _in_back_office(request) -> bool:
     return request.path_info.startswith("/admin/") and bool(user and user.is_staff)
 
 
-def _render(request, *, status: int, title: str, message: str, missing=()):
+def render_error(request, *, status: int, title: str, message: str, missing=()):
     context = {"title": title, "message": message, "missing": missing}
     if _in_back_office(request):
         template = "admin/kameng/error.html"
@@ -37,7 +37,7 @@ def permission_denied(request, exception=None):
     missing = describe_permissions(wanted_permissions(request, exception))
     # A service's own refusal is a translated sentence; Django's carry none.
     told = "" if isinstance(exception, MissingPermission) else str(exception or "")
-    return _render(
+    return render_error(
         request,
         status=403,
         title=gettext("No permission"),
@@ -47,7 +47,7 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    return _render(
+    return render_error(
         request,
         status=404,
         title=gettext("Page not found"),

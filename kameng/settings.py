@@ -7,6 +7,7 @@ Setting both switches to the full stack (PostgreSQL, Redis broker and cache) wit
 code change. `manage.py runstack` starts web + worker + beat in either mode.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "guardian",
     "django_celery_beat",
+    "axes",
     "kameng",
     "users",
     "catalog",
@@ -97,6 +99,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kameng.urls"
@@ -168,6 +172,8 @@ else:
 # Auth ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a login from a locked-out address before any password check.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -219,10 +225,53 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 # cache flush or restart logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Production (DEBUG off) is served over HTTPS behind a proxy: cookies only over
+# HTTPS, HSTS, and plain HTTP redirected. A development machine keeps plain HTTP.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# /healthz answers plain HTTP too: load balancers probe it inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG
+)
+# The header only allows a submission to the browsers' preload list (made by hand).
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# The reverse proxy says the request came over HTTPS in this header (nginx:
+# proxy_set_header X-Forwarded-Proto $scheme). Only behind a trusted proxy.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env.bool("SECURE_PROXY_SSL_HEADER", default=not DEBUG)
+    else None
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# The reverse proxies in front of Kameng (addresses or networks, e.g.
+# 10.0.0.0/8): only behind one of these is X-Forwarded-For believed
+# (kameng.client_address). Empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# /healthz gives components and errors to staff, or to a caller sending this token
+# in the X-Health-Token header (monitoring); anyone else learns only up or down.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
+# A sandbox (payment gateway or supplier) on with DEBUG off is a deploy error
+# (kameng.checks) unless this acknowledges it (a staging shop).
+SANDBOX_IN_PRODUCTION_ACKNOWLEDGED = env.bool(
+    "SANDBOX_IN_PRODUCTION_ACKNOWLEDGED", default=False
+)
+
+# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT failed logins for one
+# username from one client address, on /admin/login/ or /shop/login/, that pair is
+# refused for LOGIN_LOCKOUT_MINUTES. Every failure is a row (axes AccessAttempt).
+AXES_ENABLED = env.bool("LOGIN_LOCKOUT_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_CLIENT_IP_CALLABLE = "kameng.client_address.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kameng.logins.lockout_response"
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
 
 # Mail ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

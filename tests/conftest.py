@@ -109,3 +109,11 @@ def _sandbox_gateway_on(settings):
         "sandbox": {**settings.PAYMENT_CHANNELS["sandbox"], "enabled": True},
     }
     settings.SANDBOX_SUPPLIER_ENABLED = True
+
+
+@pytest.fixture(autouse=True)
+def _login_lockout_off(settings):
+    """django-axes refuses authenticate() calls without a request, which is how
+    Client.login() and services' tests log in; the lockout tests
+    (tests/kameng/test_login_lockout.py) switch it back on."""
+    settings.AXES_ENABLED = False

@@ -55,7 +55,7 @@ def _signed_json(request, key: str, merchant: str, data: dict, status=200):
 
 def _authenticate(request, body: bytes) -> tuple[str, str]:
     """(merchant_id, key) of a correctly signed request, or Refused(401)."""
-    if not getattr(settings, "SANDBOX_SUPPLIER_ENABLED", True):
+    if not getattr(settings, "SANDBOX_SUPPLIER_ENABLED", False):
         raise Http404
     try:
         signed = signing.read_headers(request.META)

@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from catalog.models import CardCode
 from catalog.services.codes import reveal_code
 from kameng.admin_pages import render_page, staff_page
+from kameng.client_address import client_ip
 
 
 class RevealForm(forms.Form):
@@ -30,7 +31,7 @@ def reveal(request, pk: int):
             code=code,
             actor=request.user,
             reason=form.cleaned_data["reason"],
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(request),
         )
     return render_page(
         request,

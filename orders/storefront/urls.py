@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from kameng.logins import ShopLoginForm
 from orders import converters  # noqa: F401 - registers <order_no:…>
 from orders.storefront import views
 
@@ -33,6 +34,7 @@ urlpatterns = [
         "login/",
         auth_views.LoginView.as_view(
             template_name="shop/login.html",
+            authentication_form=ShopLoginForm,
             redirect_authenticated_user=True,
             next_page=reverse_lazy("shop:home"),
         ),

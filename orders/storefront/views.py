@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog.models import Category, Product, Sku
 from catalog.services.pricing import quote_price
 from catalog.stock import StockState, sku_stock_state
+from kameng.client_address import client_address
 from kameng.exceptions import DomainError
 from kameng.parsing import parse_ascii_int
 from orders.aftersales import (
@@ -419,17 +420,13 @@ def my_orders(request):
     )
 
 
-def _client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
 def lookup(request):
     """Order lookup without an account: number + contact + lookup password,
     rate-limited per client address, one answer for every kind of miss."""
     form = LookupForm(request.POST if request.method == "POST" else None)
     limited = False
     if request.method == "POST":
-        key = f"shop:lookup:{_client_address(request)}"
+        key = f"shop:lookup:{client_address(request)}"
         cache.add(key, 0, LOOKUP_WINDOW_SECONDS)
         attempts = cache.incr(key)
         limited = attempts > LOOKUP_LIMIT

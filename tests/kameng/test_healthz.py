@@ -11,11 +11,22 @@ import pytest
 from django.core.cache import cache
 from django.core.checks import run_checks
 from django.db import DatabaseError
+from django.test import Client
 
 from kameng.celery import app as celery_app
 from kameng.health import HEARTBEAT_KEY, record_worker_heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+HEALTH_TOKEN = "monitoring-token-for-tests"
+
+
+@pytest.fixture
+def client(settings):
+    """Monitoring, holding the health token: it sees every component."""
+    settings.HEALTHZ_TOKEN = HEALTH_TOKEN
+    return Client(headers={"X-Health-Token": HEALTH_TOKEN})
 
 
 @pytest.fixture

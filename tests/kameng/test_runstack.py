@@ -28,6 +28,7 @@ from django.core.management import CommandError, call_command
 from kameng.management.commands import runstack
 
 ROOT = Path(__file__).resolve().parents[2]
+HEALTH_TOKEN = "stack-test-health-token"
 # What the developer's own shell may carry that a fresh clone's .env decides.
 OWN_VARIABLES = (
     "DATABASE_",
@@ -90,6 +91,8 @@ class Stack:
             if not name.startswith(OWN_VARIABLES)
         }
         self.env["KAMENG_ENV_FILE"] = str(env_file)
+        # /healthz names components only to staff or to monitoring with the token.
+        self.env["HEALTHZ_TOKEN"] = HEALTH_TOKEN
         # A fresh clone's shell: the venv is not activated, so `celery` is not
         # on PATH (runstack must start everything by its own interpreter).
         self.env["PATH"] = "/usr/bin:/bin"
@@ -125,9 +128,11 @@ class Stack:
 
     def get(self, path: str) -> tuple[int | None, str]:
         try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.port}{path}", timeout=5
-            ) as response:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{self.port}{path}",
+                headers={"X-Health-Token": HEALTH_TOKEN},
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()

@@ -1,0 +1,246 @@
+"""Who may open what: every URL, admin action and guarded field, in one map.
+
+The role table (users/roles.py) says which permissions each role holds; this
+module says which permission each page, action and field needs. Nothing here
+names a role. `tests/kameng/test_access_map.py` walks every URL pattern of the
+resolver as an anonymous visitor, a buyer and each of the five roles, and checks
+each answer against this map; a URL without an entry fails that test with its
+name, so a new page cannot ship unclassified.
+
+To classify a new page, add one line to URL_ACCESS:
+
+    "orders:add_note": perms("orders.add_ordernote"),
+
+A model registered in the admin gets its five URLs from one line in
+MODEL_ADMINS. An admin action gets one line in ACTION_ACCESS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a visitor must be to open a URL (or run an action).
+
+    kind: "public" (anyone), "login" (any logged-in account; others go to the
+    shop's login), "staff" (an active member of staff; others go to the back
+    office's login), "nobody" (no one, not even the super admin: the page
+    exists but refuses). For "staff", `all_of` permissions are all needed and,
+    when given, at least one of `any_of`.
+    """
+
+    kind: str
+    all_of: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    superuser_only: bool = False
+    # The query string the walk sends (a page that refuses everyone without one).
+    sample_query: str = ""
+
+    def allows(self, user) -> bool:
+        if self.kind == "public":
+            return True
+        if not (user.is_authenticated and user.is_active):
+            return False
+        if self.kind == "login":
+            return True
+        if self.kind == "nobody" or not user.is_staff:
+            return False
+        if self.superuser_only and not user.is_superuser:
+            return False
+        if not user.has_perms(self.all_of):
+            return False
+        return not self.any_of or any(user.has_perm(p) for p in self.any_of)
+
+
+PUBLIC = Rule("public")
+LOGGED_IN = Rule("login")
+STAFF = Rule("staff")
+SUPERUSER = Rule("staff", superuser_only=True)
+NOBODY = Rule("nobody")
+
+
+def perms(*names: str) -> Rule:
+    """A member of staff holding every one of these permissions."""
+    return Rule("staff", all_of=names)
+
+
+def any_perm(*names: str, also: tuple[str, ...] = ()) -> Rule:
+    """A member of staff holding at least one of these (and all of `also`)."""
+    return Rule("staff", all_of=also, any_of=names)
+
+
+def model_admin(
+    label: str,
+    *,
+    read_only: bool = False,
+    add: bool = True,
+    change: bool = True,
+    delete: bool = True,
+    also: tuple[str, ...] = (),
+) -> dict[str, Rule]:
+    """The URLs Django's admin gives a registered model, with what each needs.
+
+    read_only: ReadOnlyMixin (nobody adds, edits or deletes); add/change/delete
+    False: that admin refuses the action to everyone; also: permissions needed
+    on top of the model's own (a cost-only admin needs catalog.view_cost)."""
+    app_label, model = label.split(".")
+    prefix = f"admin:{app_label}_{model}_"
+    view_perm = f"{app_label}.view_{model}"
+    change_perm = f"{app_label}.change_{model}"
+    looks = (view_perm,) if read_only or not change else (view_perm, change_perm)
+    return {
+        f"{prefix}changelist": any_perm(*looks, also=also),
+        f"{prefix}change": any_perm(*looks, also=also),
+        f"{prefix}history": any_perm(*looks, also=also),
+        f"{prefix}add": (
+            perms(f"{app_label}.add_{model}", *also)
+            if add and not read_only
+            else NOBODY
+        ),
+        f"{prefix}delete": (
+            perms(f"{app_label}.delete_{model}", *also)
+            if delete and not read_only
+            else NOBODY
+        ),
+        # admin/<app>/<model>/<id>/ redirects to .../change/.
+        f"admin/{app_label}/{model}/<path:object_id>/": any_perm(*looks, also=also),
+    }
+
+
+COST = "catalog.view_cost"
+
+MODEL_ADMINS: dict[str, Rule] = {
+    **model_admin("auth.group"),
+    **model_admin("users.user"),
+    **model_admin("users.wallet", read_only=True),
+    **model_admin("users.ledgerentry", read_only=True),
+    **model_admin("users.memberlevel"),
+    **model_admin("catalog.category"),
+    **model_admin("catalog.product"),
+    **model_admin("catalog.sku"),
+    **model_admin("catalog.codereveal", read_only=True),
+    **model_admin("catalog.cardbatch", read_only=True),
+    **model_admin("catalog.cardcode", read_only=True),
+    **model_admin("catalog.stockalert", read_only=True),
+    **model_admin("catalog.costplusrule", also=(COST,)),
+    **model_admin("catalog.pricechange", read_only=True),
+    **model_admin("catalog.supplier"),
+    **model_admin("catalog.sandboxprofile"),
+    **model_admin("catalog.sandboxorder", add=False, change=False),
+    **model_admin("catalog.suppliercall", read_only=True),
+    **model_admin("orders.order", add=False, delete=False),
+    **model_admin("orders.ticket"),
+    **model_admin("orders.fulfilment", read_only=True),
+    **model_admin("orders.payment", read_only=True),
+    **model_admin("orders.paymentattempt", read_only=True),
+    **model_admin("orders.wallettopup", read_only=True),
+    **model_admin("django_celery_beat.periodictask"),
+    **model_admin("django_celery_beat.clockedschedule"),
+    **model_admin("django_celery_beat.crontabschedule"),
+    **model_admin("django_celery_beat.intervalschedule"),
+    **model_admin("django_celery_beat.solarschedule"),
+}
+
+URL_ACCESS: dict[str, Rule] = {
+    # Outside any account: the shop, health, payment and supplier endpoints.
+    "": PUBLIC,  # / redirects to the back office
+    "favicon.ico": PUBLIC,
+    "healthz": PUBLIC,
+    "set_language": PUBLIC,
+    "payments:notify": PUBLIC,
+    "payments:sandbox_page": PUBLIC,
+    "sandbox-supplier-submit": PUBLIC,
+    "sandbox-supplier-query": PUBLIC,
+    "supplier-callback": PUBLIC,
+    "shop:home": PUBLIC,
+    "shop:product": PUBLIC,
+    "shop:quote": PUBLIC,
+    "shop:order": PUBLIC,  # a guest order's page; the view checks whose it is
+    "shop:pay_order": PUBLIC,
+    "shop:lookup": PUBLIC,
+    "shop:signup": PUBLIC,
+    "shop:login": PUBLIC,
+    "shop:logout": PUBLIC,
+    "shop:orders": LOGGED_IN,
+    "shop:wallet": LOGGED_IN,
+    "shop:pay_topup": LOGGED_IN,
+    # The back office's own pages.
+    "admin:login": PUBLIC,
+    "admin:logout": PUBLIC,  # logs out whoever is logged in, then the index
+    "admin:index": STAFF,
+    "admin:app_list": STAFF,
+    "admin:search": STAFF,
+    "admin:jsi18n": STAFF,
+    # The relation picker: refuses a query that names no relation of a model the
+    # visitor may edit; then needs the searched model's view permission.
+    "admin:autocomplete": Rule(
+        "staff",
+        any_of=("catalog.view_product", "catalog.change_product"),
+        sample_query="?app_label=catalog&model_name=sku&field_name=product",
+    ),
+    "admin:view_on_site": STAFF,
+    "admin:password_change": STAFF,
+    "admin:password_change_done": STAFF,
+    "admin/(?P<url>.*)$": STAFF,  # anything else under /admin/: 404 for staff
+    "admin:auth_user_password_change": perms("users.change_user"),
+    **MODEL_ADMINS,
+    # Custom back-office pages.
+    "catalog:reveal_code": perms("catalog.reveal_cardcode"),
+    "catalog:import_codes": perms("catalog.add_cardbatch"),
+    "catalog:import_codes_template": perms("catalog.add_cardbatch"),
+    "catalog:import_batch": perms("catalog.view_cardbatch"),
+    "catalog:import_batch_progress": perms("catalog.view_cardbatch"),
+    "catalog:import_batch_commit": perms("catalog.add_cardbatch"),
+    "catalog:import_batch_discard": perms("catalog.add_cardbatch"),
+    "catalog:import_batch_void": perms("catalog.change_cardbatch"),
+    "catalog:import_batch_report": perms("catalog.view_cardbatch"),
+    "catalog:import_products": perms("catalog.add_sku", "catalog.change_sku"),
+    "catalog:import_products_template": perms("catalog.add_sku", "catalog.change_sku"),
+    "catalog:inventory": perms("catalog.view_sku"),
+    "catalog:inventory_rows": perms("catalog.view_sku"),
+    "orders:deliver": perms("orders.deliver_order"),
+    "orders:resolve_topup": perms("orders.deliver_order"),
+    "orders:manual_queue": perms("orders.deliver_order"),
+    "payments:finance": perms("orders.refund_order"),
+}
+
+# Admin actions, "app_label.model:action" → what running it needs. The action
+# must be offered exactly to those the rule allows (test_access_map).
+ACTION_ACCESS: dict[str, Rule] = {
+    "auth.group:delete_selected": perms("auth.delete_group"),
+    "users.user:delete_selected": perms("users.delete_user"),
+    "catalog.category:delete_selected": perms("catalog.delete_category"),
+    "catalog.product:delete_selected": perms("catalog.delete_product"),
+    "catalog.sku:delete_selected": perms("catalog.delete_sku"),
+    "catalog.costplusrule:delete_selected": perms("catalog.delete_costplusrule", COST),
+    "catalog.supplier:delete_selected": perms("catalog.delete_supplier"),
+    "catalog.sandboxprofile:delete_selected": perms("catalog.delete_sandboxprofile"),
+    "catalog.sandboxorder:delete_selected": perms("catalog.delete_sandboxorder"),
+    "orders.ticket:delete_selected": perms("orders.delete_ticket"),
+    "orders.order:refund_in_full": perms("orders.refund_order"),
+}
+
+# Fields no list may filter, order or search on without the permission: a hidden
+# column must not be recoverable by asking the list yes/no questions
+# (`?cost_price__lte=9.30`, a binary search). None: nobody, not even the super
+# admin (secrets and hashes). Keys are "app_label.model" and a field name.
+GUARDED_FIELDS: dict[tuple[str, str], str | None] = {
+    ("catalog.sku", "cost_price"): COST,
+    ("catalog.supplieroffer", "cost"): COST,
+    ("catalog.supplier", "secret"): None,
+    ("catalog.cardcode", "secret"): None,
+    ("catalog.cardcode", "code_hash"): None,
+    ("users.user", "password"): None,
+    ("orders.order", "lookup_password"): None,
+}
+
+
+def field_is_hidden(user, model_label: str, field_name: str) -> bool:
+    """True when `user` may not filter, order or search on this field."""
+    key = (model_label.lower(), field_name)
+    if key not in GUARDED_FIELDS:
+        return False
+    needed = GUARDED_FIELDS[key]
+    return needed is None or not user.has_perm(needed)

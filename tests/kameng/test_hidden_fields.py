@@ -1,0 +1,139 @@
+"""A hidden field cannot be recovered by asking the list yes/no questions.
+
+Support and marketing do not see cost prices. Before, they recovered each exact
+cost in ~17 requests by binary search on the SKU list's own filters
+(`?code=QB-10&cost_price__lte=9.30`), or by ordering on it. Now every list
+refuses such a lookup (400, the admin's answer to a lookup it does not allow)
+and ignores such an ordering, whatever the cost is: two shops differing only in
+the cost give the same answers. Password hashes and supplier keys are guarded
+from everyone.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from catalog.models import Category, Product, Sku, Supplier
+
+BLIND_ROLES = ("support", "marketing")
+
+
+def make_sku(code: str, cost: str) -> Sku:
+    category, _ = Category.objects.get_or_create(name="游戏点卡", slug="game")
+    product = Product.objects.create(category=category, name=f"Q币 {code}")
+    return Sku.objects.create(
+        product=product,
+        code=code,
+        name=f"{code} 面值",
+        delivery_type=Sku.DeliveryType.CARD,
+        stock_mode=Sku.StockMode.CODES,
+        price=Decimal("9.80"),
+        cost_price=Decimal(cost),
+    )
+
+
+def row_codes(response) -> list[str]:
+    """The SKU codes of the list's rows, in order (none on a refusal)."""
+    if response.status_code != 200:
+        return []
+    return [sku.code for sku in response.context["cl"].result_list]
+
+
+ATTACKS = [
+    "/admin/catalog/sku/?code=QB-10&cost_price__lte=9.30",
+    "/admin/catalog/sku/?code=QB-10&cost_price__gt=9.30",
+    "/admin/catalog/sku/?cost_price=9.31",
+    "/admin/catalog/sku/?cost_price__range=0,9.30",
+    "/admin/catalog/sku/?cost_price__isnull=False",
+    "/admin/catalog/product/?skus__cost_price__lte=9.30",
+    "/admin/orders/order/?sku__cost_price__lte=9.30",
+    "/admin/catalog/sku/?product__skus__cost_price__lte=9.30",
+]
+
+
+@pytest.mark.parametrize("role", BLIND_ROLES)
+@pytest.mark.parametrize("url", ATTACKS)
+def test_cost_filters_are_refused_to_roles_that_cannot_see_cost(
+    client, role_user, role, url
+):
+    make_sku("QB-10", "9.31")
+    client.force_login(role_user(role))
+    response = client.get(url)
+    assert response.status_code in (400, 403)  # 403: a list the role cannot open
+    assert "9.31" not in response.content.decode()
+
+
+@pytest.mark.parametrize("role", BLIND_ROLES)
+def test_the_binary_search_learns_nothing(client, role_user, role):
+    """The answer to every probe is the same whether the cost is 9.31 or 1.00."""
+    client.force_login(role_user(role))
+    sku = make_sku("QB-10", "9.31")
+    probes = [
+        f"/admin/catalog/sku/?code=QB-10&cost_price__lte={x}"
+        for x in ("5.00", "9.30", "9.31", "9.32", "20.00")
+    ]
+    first = [
+        (client.get(url).status_code, row_codes(client.get(url))) for url in probes
+    ]
+    Sku.objects.filter(pk=sku.pk).update(cost_price=Decimal("1.00"))
+    second = [
+        (client.get(url).status_code, row_codes(client.get(url))) for url in probes
+    ]
+    assert first == second
+    assert {status for status, _rows in first} == {400}
+
+
+def test_finance_still_filters_on_cost(client, role_user):
+    make_sku("QB-10", "9.31")
+    client.force_login(role_user("finance"))
+    assert row_codes(client.get("/admin/catalog/sku/?cost_price__lte=9.31")) == [
+        "QB-10"
+    ]
+    assert row_codes(client.get("/admin/catalog/sku/?cost_price__lte=9.30")) == []
+
+
+@pytest.mark.parametrize("role", BLIND_ROLES)
+def test_ordering_the_list_does_not_reveal_the_order_of_costs(client, role_user, role):
+    """Every column index of ?o= gives the same row order when the costs swap."""
+    cheap, dear = make_sku("QB-11", "1.00"), make_sku("QB-12", "9.00")
+    client.force_login(role_user(role))
+    urls = [f"/admin/catalog/sku/?o={sign}{i}" for i in range(12) for sign in "-"]
+    urls += [f"/admin/catalog/sku/?o={i}" for i in range(12)]
+    before = [row_codes(client.get(url)) for url in urls]
+    Sku.objects.filter(pk=cheap.pk).update(cost_price=Decimal("9.00"))
+    Sku.objects.filter(pk=dear.pk).update(cost_price=Decimal("1.00"))
+    after = [row_codes(client.get(url)) for url in urls]
+    assert before == after
+
+
+def test_finance_orders_by_cost(client, role_user):
+    make_sku("QB-11", "9.00")
+    make_sku("QB-12", "1.00")
+    client.force_login(role_user("finance"))
+    response = client.get("/admin/catalog/sku/")
+    columns = response.context["cl"].list_display
+    index = list(columns).index("cost_price")
+    assert row_codes(client.get(f"/admin/catalog/sku/?o={index}"))[:2] == [
+        "QB-12",
+        "QB-11",
+    ]
+
+
+@pytest.mark.parametrize("role", ["superadmin", "support", "finance"])
+def test_password_hashes_are_never_a_filter(client, role_user, role):
+    client.force_login(role_user(role))
+    assert (
+        client.get("/admin/users/buyer/?password__startswith=pbkdf2").status_code == 400
+    )
+
+
+def test_supplier_keys_are_never_a_filter(client, role_user):
+    Supplier.objects.create(
+        name="某供货商", endpoint="https://supplier.example/api", merchant_id="m-1"
+    )
+    client.force_login(role_user("superadmin"))
+    assert (
+        client.get("/admin/catalog/supplier/?secret__startswith=g").status_code == 400
+    )
