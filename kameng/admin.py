@@ -44,6 +44,8 @@ TASK_TITLES = {
     "orders.sweep_fulfilments": _("Top-up sweeper"),
     "catalog.sweep_card_batches": _("Card batch sweeper"),
     "catalog.sweep_import_files": _("Import file sweeper"),
+    "users.review_member_levels": _("Member level review"),
+    "users.roll_up_behaviour": _("Behaviour roll-up"),
 }
 
 

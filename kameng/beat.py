@@ -94,6 +94,20 @@ SCHEDULE: list[Entry] = [
         description="Deletes stored import files no live batch refers to: card-code "
         "uploads and error reports left behind, product files never committed.",
     ),
+    Entry(
+        name="users: member level review",
+        task="users.review_member_levels",
+        schedule=Cron(minute="30", hour="3"),
+        description="Re-evaluates every buyer's member level from their growth "
+        "value: up at once, down after the grace period.",
+    ),
+    Entry(
+        name="users: behaviour roll-up",
+        task="users.roll_up_behaviour",
+        schedule=Cron(minute="45", hour="3"),
+        description="Counts logins, product views and shop searches older than "
+        "the retention per day and deletes the raw events.",
+    ),
 ]
 
 

@@ -7,11 +7,11 @@ receiver reads fresh rows in its own transaction.
 
 from django.dispatch import Signal
 
-# kwargs: order_id
+# kwargs: order_id, buyer_id (None for a guest), amount (Decimal), payment_method
 order_paid = Signal()
 # kwargs: order_id
 order_delivered = Signal()
-# kwargs: order_id, amount (Decimal refunded)
+# kwargs: order_id, amount (Decimal refunded), buyer_id (None for a guest)
 order_refunded = Signal()
 # kwargs: order_id, reason
 order_failed = Signal()

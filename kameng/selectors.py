@@ -10,7 +10,7 @@ from users.selectors import buyer_figures, staff_by_role
 
 def dashboard_sections(*, user) -> list[dict]:
     sections = []
-    if user.has_perm("users.view_user"):
+    if user.has_perm("users.view_buyer"):
         sections.append({"title": _("Staff by role"), "figures": staff_by_role()})
         sections.append({"title": _("Buyers"), "figures": buyer_figures(user=user)})
     if user.has_perm("catalog.view_product"):

@@ -480,3 +480,10 @@ TICKET_SLA_FIRST_RESPONSE_HOURS = env.int("TICKET_SLA_FIRST_RESPONSE_HOURS", def
 TICKET_SLA_RESOLVE_HOURS = env.int("TICKET_SLA_RESOLVE_HOURS", default=24)
 # A buyer's image attachment on a ticket: at most this many bytes.
 TICKET_ATTACHMENT_MAX_BYTES = env.int("TICKET_ATTACHMENT_MAX_BYTES", default=2_000_000)
+
+# Customers (users). A buyer whose growth falls below the level's threshold keeps
+# the level this many days before the daily review moves them down.
+MEMBER_LEVEL_GRACE_DAYS = env.int("MEMBER_LEVEL_GRACE_DAYS", default=30)
+# Raw logins, product views and shop searches older than this are counted per day
+# (users.BehaviourDay) and deleted by the daily tracking roll-up.
+TRACKING_RETENTION_DAYS = env.int("TRACKING_RETENTION_DAYS", default=90)

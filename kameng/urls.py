@@ -16,6 +16,7 @@ urlpatterns = [
     # Custom back-office pages first; their names never equal a model's admin URL.
     path("admin/catalog/", include("catalog.urls")),
     path("admin/orders/", include("orders.urls")),
+    path("admin/users/", include("orders.customer_urls")),
     path("admin/", admin.site.urls),
 ]
 

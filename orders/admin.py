@@ -16,7 +16,13 @@ from catalog.services.pricing import LAYER_LABELS
 from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
 from kameng.templatetags.kameng import cny
-from orders.aftersales import staff_message_added, ticket_sla
+from orders.aftersales import (
+    assign_ticket,
+    can_work_ticket,
+    staff_message_added,
+    ticket_sla,
+    tickets_for_staff,
+)
 from orders.models import (
     Fulfilment,
     Order,
@@ -160,6 +166,12 @@ class OrderAdmin(ModelAdmin):
         """Support answers buyers from this page: the top-up at the supplier and
         every call made for it, for whoever may view them."""
         fields = list(self.fields)
+        if (
+            obj is not None
+            and obj.buyer_id
+            and request.user.has_perm("users.view_buyer")
+        ):
+            fields.insert(fields.index("buyer") + 1, "buyer_profile")
         if request.user.has_perm("orders.view_fulfilment"):
             fields.append("fulfilment_summary")
             if can_see_cost(request):
@@ -186,6 +198,14 @@ class OrderAdmin(ModelAdmin):
     @display(description=_("buyer"))
     def buyer_or_contact(self, order):
         return order.buyer or order.contact
+
+    @display(description=_("customer profile"))
+    def buyer_profile(self, order):
+        return format_html(
+            '<a class="text-primary-600" href="{}" data-testid="buyer-profile">{}</a>',
+            reverse("customers:buyer_profile", args=[order.buyer_id]),
+            gettext("Open profile"),
+        )
 
     @display(description=_("price breakdown"))
     def price_layers(self, order):
@@ -403,6 +423,11 @@ class TicketMessageInline(TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and (
+            obj is None or can_work_ticket(request.user, obj)
+        )
+
     @display(description=_("image"))
     def attachment_link(self, message):
         if not message.attachment:
@@ -448,6 +473,29 @@ class TicketAdmin(ModelAdmin):
     show_full_result_count = False
     raw_id_fields = ("order",)
     inlines = [TicketMessageInline]
+
+    def get_queryset(self, request):
+        """Agents see the unassigned queue and their own tickets; leads all."""
+        return tickets_for_staff(request.user).select_related(
+            "order", "buyer", "assignee"
+        )
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or can_work_ticket(request.user, obj))
+
+    def save_model(self, request, obj, form, change):
+        """The assignee goes through assign_ticket, which grants the object
+        permission to work the ticket."""
+        assignee = form.cleaned_data.get("assignee")
+        if change:
+            obj.assignee = Ticket.objects.get(pk=obj.pk).assignee
+        else:
+            obj.assignee = None
+        super().save_model(request, obj, form, change)
+        if not change or "assignee" in form.changed_data:
+            assign_ticket(ticket=obj, assignee=assignee, actor=request.user)
+            obj.refresh_from_db()
 
     def get_fields(self, request, obj=None):
         if obj is None:  # staff open a ticket: what about, and who takes it

@@ -130,7 +130,13 @@ def _settle_from_wallet(*, order: Order, buyer, actor) -> Order:
         order=order, to=S.PAID, actor=actor, reason="wallet", also=("payment_method",)
     )
     deliver_on_payment(order=order, actor=actor)
-    send_after_commit(events.order_paid, order_id=order.pk)
+    send_after_commit(
+        events.order_paid,
+        order_id=order.pk,
+        buyer_id=order.buyer_id,
+        amount=order.amount,
+        payment_method=order.payment_method,
+    )
     return order
 
 

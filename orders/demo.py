@@ -14,13 +14,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
 from catalog.demo.products import sample_account
 from catalog.models import CardBatch, CardCode, Sku, SkuSalesDay
 from kameng import crypto
 from orders.models import Order, OrderEvent
+from users.levels import BuyerFigures, recompute_buyer_stats
 from users.models import LedgerEntry, User, Wallet
 
 DAYS = 90
@@ -48,6 +49,7 @@ def seed(ctx):
     )
     if not buyers or Order.objects.filter(buyer__in=buyers).exists():
         ctx.say("orders: demo history already there" if buyers else "orders: no buyers")
+        _growth(buyers, ctx)
         return
     skus = list(Sku.objects.filter(is_active=True).select_related("product"))
     if not skus:
@@ -117,6 +119,36 @@ def seed(ctx):
     _codes(orders, paths, ctx)
     _sales(orders, paths)
     ctx.say(f"orders: {len(orders)} orders over the last {DAYS} days")
+    _growth(buyers, ctx)
+
+
+def _growth(buyers, ctx) -> None:
+    """The demo buyers' spend, growth and member level from this history (the
+    shop's receivers of order_paid do the same one order at a time)."""
+    rows = (
+        Order.objects.filter(buyer__in=buyers, paid_at__isnull=False)
+        .values("buyer_id")
+        .annotate(
+            spent=Sum(F("amount") - F("refunded_amount")),
+            n=Count("id"),
+            last=Max("paid_at"),
+            wallet=Count("id", filter=Q(payment_method=Order.PaymentMethod.WALLET)),
+            gateway=Count("id", filter=Q(payment_method=Order.PaymentMethod.GATEWAY)),
+        )
+        .order_by()
+    )
+    figures = {
+        row["buyer_id"]: BuyerFigures(
+            total_spent=row["spent"],
+            order_count=row["n"],
+            last_order_at=row["last"],
+            wallet_payments=row["wallet"],
+            gateway_payments=row["gateway"],
+        )
+        for row in rows
+    }
+    changed = recompute_buyer_stats(figures=figures)
+    ctx.say(f"orders: growth of {len(figures)} buyers, {changed} levels changed")
 
 
 def _ledger(orders, paths, now) -> None:

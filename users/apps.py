@@ -8,6 +8,7 @@ class UsersConfig(AppConfig):
     verbose_name = _("Users and wallets")
 
     def ready(self):
+        from users import signals  # noqa: F401 - connects the receivers
         from users.roles import sync_roles_after_migrate
 
         # After every app's migrations and permissions exist; the data migration

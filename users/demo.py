@@ -4,7 +4,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext
 
-from users.models import User, Wallet
+from users.models import MemberLevel, User, Wallet
 from users.roles import ROLES
 from users.services import credit_wallet
 
@@ -16,11 +16,40 @@ STAFF = {
     "marketing": ("marketing", "营销小张"),
     "finance": ("finance", "财务小赵"),
 }
+# code, name, rank, growth threshold, badge colour, priority support, birthday
+# gift, monthly coupon, fastest supplier. Codes are those catalog's demo prices by.
+LEVELS = [
+    ("normal", "青铜", 0, "0.00", "#b08d57", False, False, False, False),
+    ("silver", "白银", 10, "300.00", "#9ca3af", False, True, False, False),
+    ("gold", "黄金", 20, "800.00", "#d4a017", True, True, True, False),
+    ("vip", "钻石", 30, "1500.00", "#38bdf8", True, True, True, True),
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 
 
+def seed_levels() -> int:
+    """The four demo levels, as LEVELS says (re-seeding restores them)."""
+    for code, name, rank, threshold, colour, support, gift, coupon, fastest in LEVELS:
+        MemberLevel.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "rank": rank,
+                "growth_threshold": Decimal(threshold),
+                "badge_text": name,
+                "badge_colour": colour,
+                "priority_support": support,
+                "birthday_gift": gift,
+                "monthly_coupon": coupon,
+                "prefers_fastest_supplier": fastest,
+            },
+        )
+    return len(LEVELS)
+
+
 def seed(ctx):
+    seed_levels()
     for role in ROLES:
         username, nickname = STAFF[role.code]
         user, created = User.objects.get_or_create(

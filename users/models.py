@@ -1,17 +1,20 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 ZERO = Decimal("0.00")
 
 
 class MemberLevel(models.Model):
-    """A buyer tier (普通, 白银, 黄金, VIP…). Minimal here: the pricing layer and the
-    VIP supplier preference read it; marketing adds growth value and benefits."""
+    """A buyer tier (青铜, 白银, 黄金, 钻石…): a growth threshold and its benefits.
+    The pricing layer reads level prices, fulfilment the VIP supplier preference;
+    the birthday gift and monthly coupon are hooks marketing fills."""
 
     code = models.SlugField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=40)
@@ -20,6 +23,23 @@ class MemberLevel(models.Model):
     )
     prefers_fastest_supplier = models.BooleanField(
         _("VIP: fastest healthy supplier first"), default=False
+    )
+    growth_threshold = models.DecimalField(
+        _("growth threshold"),
+        max_digits=14,
+        decimal_places=2,
+        default=ZERO,
+        help_text=_("Growth value a buyer needs to reach this level."),
+    )
+    priority_support = models.BooleanField(_("priority support"), default=False)
+    birthday_gift = models.BooleanField(_("birthday gift"), default=False)
+    monthly_coupon = models.BooleanField(_("monthly coupon"), default=False)
+    badge_text = models.CharField(_("badge text"), max_length=12, blank=True)
+    badge_colour = models.CharField(
+        _("badge colour"),
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour like #c0a060."))],
     )
 
     class Meta:
@@ -134,3 +154,253 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.wallet_id} {self.amount:+}"
+
+
+class BuyerManager(UserManager):
+    def get_queryset(self):
+        return super().get_queryset().filter(is_staff=False)
+
+
+class StaffManager(UserManager):
+    def get_queryset(self):
+        return super().get_queryset().filter(is_staff=True)
+
+
+class Buyer(User):
+    """A shop customer (not staff): the 买家 list of the back office."""
+
+    objects = BuyerManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("buyer")
+        verbose_name_plural = _("buyers")
+
+
+class Staff(User):
+    """A back-office login: the 员工 list, whose roles are edited by name."""
+
+    objects = StaffManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+
+
+class BuyerStats(models.Model):
+    """Per-buyer figures the users app keeps itself, filled from kameng.events
+    (users never reads orders): growth value, paid spend, last order, how the
+    buyer pays, and since when the buyer's growth is below the current level."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="stats",
+        verbose_name=_("user"),
+    )
+    growth = models.DecimalField(
+        _("growth value"), max_digits=14, decimal_places=2, default=ZERO
+    )
+    total_spent = models.DecimalField(
+        _("total spent"), max_digits=14, decimal_places=2, default=ZERO
+    )
+    order_count = models.PositiveIntegerField(_("paid orders"), default=0)
+    last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
+    wallet_payments = models.PositiveIntegerField(_("wallet payments"), default=0)
+    gateway_payments = models.PositiveIntegerField(_("gateway payments"), default=0)
+    below_level_since = models.DateTimeField(
+        _("below level since"), null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("buyer figures")
+        verbose_name_plural = _("buyer figures")
+        indexes = [
+            models.Index(fields=["total_spent"], name="users_stats_spent_idx"),
+            models.Index(fields=["last_order_at"], name="users_stats_last_order_idx"),
+        ]
+
+    def __str__(self):
+        return str(self.user_id)
+
+
+class LevelChange(models.Model):
+    """One change of a buyer's member level, with its reason (shown on the profile)."""
+
+    class Reason(models.TextChoices):
+        PAYMENT = "payment", _("Growth from a payment")
+        DAILY = "daily", _("Daily review")
+        GRACE_ENDED = "grace_ended", _("Below the level after the grace period")
+        RECOMPUTED = "recomputed", _("Growth recomputed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="level_changes",
+        verbose_name=_("user"),
+    )
+    from_level = models.ForeignKey(
+        MemberLevel,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from level"),
+    )
+    to_level = models.ForeignKey(
+        MemberLevel,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("to level"),
+    )
+    growth = models.DecimalField(_("growth value"), max_digits=14, decimal_places=2)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason)
+    created_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("level change")
+        verbose_name_plural = _("level changes")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["user", "-id"], name="users_levelchange_user_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.from_level_id}->{self.to_level_id}"
+
+
+class Area(models.TextChoices):
+    SHOP = "shop", _("Shop")
+    BACK_OFFICE = "admin", _("Back office")
+
+
+class LoginEvent(models.Model):
+    """One login attempt, successful or not, at the shop or the back office."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    username = models.CharField(_("username tried"), max_length=150, blank=True)
+    success = models.BooleanField(_("succeeded"))
+    area = models.CharField(_("where"), max_length=8, choices=Area)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("login")
+        verbose_name_plural = _("logins")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["user", "-id"], name="users_login_user_idx")]
+
+    def __str__(self):
+        return f"{self.username} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ProductView(models.Model):
+    """A signed-in buyer opened a product page (the browse trail). The product
+    is an id: users sits below catalog and reads no products."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    product_id = models.PositiveBigIntegerField(_("product"))
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("product view")
+        verbose_name_plural = _("product views")
+        indexes = [models.Index(fields=["user", "-id"], name="users_view_user_idx")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.product_id}"
+
+
+class ShopSearch(models.Model):
+    """A search typed in the shop (by a buyer or a guest)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    query = models.CharField(_("search"), max_length=100)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("shop search")
+        verbose_name_plural = _("shop searches")
+
+    def __str__(self):
+        return self.query
+
+
+class BehaviourDay(models.Model):
+    """Raw tracking events past their retention, counted per day, user and kind."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("Logins")
+        LOGIN_FAILED = "login_failed", _("Failed logins")
+        VIEW = "view", _("Product views")
+        SEARCH = "search", _("Shop searches")
+
+    day = models.DateField(_("day"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    count = models.PositiveIntegerField(_("count"))
+
+    class Meta:
+        verbose_name = _("daily behaviour")
+        verbose_name_plural = _("daily behaviour")
+        indexes = [models.Index(fields=["day", "kind"], name="users_behaviourday_idx")]
+
+    def __str__(self):
+        return f"{self.day} {self.kind} {self.count}"
+
+
+class Favourite(models.Model):
+    """A product a buyer marked with the heart (product is an id, as above)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="favourites",
+        verbose_name=_("user"),
+    )
+    product_id = models.PositiveBigIntegerField(_("product"))
+    created_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("favourite")
+        verbose_name_plural = _("favourites")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "product_id"], name="users_favourite_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.product_id}"

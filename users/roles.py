@@ -31,7 +31,7 @@ CATALOG_READ = (
     "catalog.view_pricechange",
     "catalog.view_stockalert",
 )
-BUYERS_READ = ("users.view_user",)
+BUYERS_READ = ("users.view_buyer",)
 MONEY_READ = ("users.view_wallet", "users.view_ledgerentry")
 ORDERS_READ = (
     "orders.view_order",
@@ -65,6 +65,7 @@ ROLES: tuple[Role, ...] = (
             *BUYERS_READ,
             *ORDERS_READ,
             *TICKETS_WORK,
+            "orders.work_all_tickets",  # operations lead the ticket desk
             "orders.deliver_order",
             "django_celery_beat.view_periodictask",
         ),

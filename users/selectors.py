@@ -1,7 +1,22 @@
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import ExtractHour
 from django.utils.translation import gettext_lazy as _
 
-from users.models import User, Wallet
+from users.models import (
+    ZERO,
+    BuyerStats,
+    Favourite,
+    LedgerEntry,
+    LevelChange,
+    LoginEvent,
+    MemberLevel,
+    ProductView,
+    User,
+    Wallet,
+)
 from users.roles import ROLES
 
 
@@ -30,3 +45,113 @@ def buyer_figures(*, user) -> list[dict]:
             {"label": _("Wallet balances"), "value": total or 0, "money": True}
         )
     return figures
+
+
+PROFILE_ROWS = 20  # rows of each history list on the customer profile
+
+
+@dataclass
+class BuyerProfile:
+    """What the users app knows of one buyer, read in a fixed number of queries."""
+
+    user: User
+    stats: BuyerStats | None
+    next_level: MemberLevel | None
+    level_changes: list[LevelChange]
+    logins: list[LoginEvent]
+    views: list[ProductView]
+    favourites: list[Favourite]
+    wallet: Wallet | None
+    ledger: list[LedgerEntry]
+    hours: list[int]  # logins and product views per hour of day, 0..23
+
+    @property
+    def growth(self) -> Decimal:
+        return self.stats.growth if self.stats else ZERO
+
+    @property
+    def to_next_level(self) -> Decimal | None:
+        if self.next_level is None:
+            return None
+        return max(ZERO, self.next_level.growth_threshold - self.growth)
+
+    @property
+    def preferred_payment(self) -> str:
+        """ "wallet", "gateway" or "" (no paid order yet, or a tie)."""
+        if self.stats is None:
+            return ""
+        wallet, gateway = self.stats.wallet_payments, self.stats.gateway_payments
+        return "wallet" if wallet > gateway else "gateway" if gateway > wallet else ""
+
+
+def _hour_counts(queryset) -> dict[int, int]:
+    rows = (
+        queryset.annotate(hour=ExtractHour("created_at"))
+        .values("hour")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["hour"]: row["n"] for row in rows}
+
+
+def buyer_profile(*, user_id: int, with_money: bool) -> BuyerProfile:
+    """A buyer's level, growth, histories and active hours. Raises
+    User.DoesNotExist for an unknown id or a staff account. `with_money` adds the
+    wallet and its recent ledger (for those who may see wallets)."""
+    user = (
+        User.objects.filter(is_staff=False)
+        .select_related("member_level", "stats")
+        .get(pk=user_id)
+    )
+    stats = getattr(user, "stats", None)
+    growth = stats.growth if stats else ZERO
+    next_level = (
+        MemberLevel.objects.filter(growth_threshold__gt=growth)
+        .order_by("growth_threshold", "rank", "id")
+        .first()
+    )
+    wallet = ledger = None
+    if with_money:
+        wallet = Wallet.objects.filter(user_id=user_id).first()
+        ledger = list(
+            LedgerEntry.objects.filter(wallet__user_id=user_id).order_by("-id")[
+                :PROFILE_ROWS
+            ]
+        )
+    logins = LoginEvent.objects.filter(user_id=user_id)
+    views = ProductView.objects.filter(user_id=user_id)
+    counts = _hour_counts(logins.filter(success=True))
+    for hour, n in _hour_counts(views).items():
+        counts[hour] = counts.get(hour, 0) + n
+    return BuyerProfile(
+        user=user,
+        stats=stats,
+        next_level=next_level,
+        level_changes=list(
+            LevelChange.objects.filter(user_id=user_id)
+            .select_related("from_level", "to_level")
+            .order_by("-id")[:PROFILE_ROWS]
+        ),
+        logins=list(logins.order_by("-id")[:PROFILE_ROWS]),
+        views=list(views.order_by("-id")[:PROFILE_ROWS]),
+        favourites=list(
+            Favourite.objects.filter(user_id=user_id).order_by("-id")[:PROFILE_ROWS]
+        ),
+        wallet=wallet,
+        ledger=ledger or [],
+        hours=[counts.get(hour, 0) for hour in range(24)],
+    )
+
+
+def favourite_product_ids(*, user: User, limit: int = 100) -> list[int]:
+    return list(
+        Favourite.objects.filter(user=user)
+        .order_by("-id")
+        .values_list("product_id", flat=True)[:limit]
+    )
+
+
+def is_favourite(*, user: User, product_id: int) -> bool:
+    if not user.is_authenticated:
+        return False
+    return Favourite.objects.filter(user=user, product_id=product_id).exists()

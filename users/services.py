@@ -3,6 +3,7 @@ checked, one ledger row)."""
 
 from decimal import Decimal
 
+from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -11,6 +12,7 @@ from kameng import events
 from kameng.db import joins_transaction
 from users.exceptions import InsufficientBalance, InvalidAmount, UsernameTaken
 from users.models import LedgerEntry, User, Wallet
+from users.roles import ROLES
 
 CENT = Decimal("0.01")
 
@@ -112,3 +114,17 @@ def debit_wallet(*, user: User, amount: Decimal, kind: str, **kwargs) -> LedgerE
     if amount <= 0:
         raise InvalidAmount(gettext("A debit must be positive."))
     return change_balance(user=user, amount=-amount, kind=kind, **kwargs)
+
+
+@transaction.atomic
+def set_staff_roles(*, user: User, roles: list) -> list[str]:
+    """Give a staff member exactly these roles (users.roles.Role), by their
+    groups; groups that are no role stay as they are. Returns the group names."""
+    role_groups = {
+        group.name: group
+        for group in Group.objects.filter(name__in=[r.group_name for r in ROLES])
+    }
+    wanted = {role.group_name for role in roles}
+    user.groups.remove(*(g for name, g in role_groups.items() if name not in wanted))
+    user.groups.add(*(role_groups[name] for name in wanted if name in role_groups))
+    return sorted(wanted & set(role_groups))

@@ -152,7 +152,13 @@ def settle_payment(*, channel: str, notice: Notice) -> Payment:
         open_abnormal_ticket(
             order=order, flag=Order.Flag.SUPPLIER_FAILURE, message=exc.message
         )
-    send_after_commit(events.order_paid, order_id=order.pk)
+    send_after_commit(
+        events.order_paid,
+        order_id=order.pk,
+        buyer_id=order.buyer_id,
+        amount=order.amount,
+        payment_method=order.payment_method,
+    )
     return payment
 
 

@@ -3,13 +3,15 @@ from django.urls import path, reverse_lazy
 
 from kameng.logins import ShopLoginForm
 from orders import converters  # noqa: F401 - registers <order_no:…>
-from orders.storefront import views
+from orders.storefront import favourites, views
 
 app_name = "shop"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("p/<int:pk>/", views.product, name="product"),
+    path("p/<int:pk>/favourite/", favourites.toggle, name="favourite"),
+    path("favourites/", favourites.my_favourites, name="favourites"),
     path("quote/<int:pk>/", views.quote, name="quote"),
     path("orders/", views.my_orders, name="orders"),
     path("orders/<order_no:order_no>/", views.order_detail, name="order"),

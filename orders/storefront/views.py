@@ -51,13 +51,16 @@ from orders.storefront.forms import (
     TicketReplyForm,
     WalletTopUpForm,
 )
+from users.selectors import is_favourite
 from users.services import get_or_create_wallet, register_buyer
+from users.tracking import record_product_view, record_search
 
 GUEST_ORDERS_KEY = "shop_guest_orders"
 LOOKUP_LIMIT = 10  # attempts per client address per window
 LOOKUP_WINDOW_SECONDS = 600
 PAGE_SIZE = 20
 RECENT_TOPUPS = 10  # top-ups listed on the wallet page
+SEARCH_MAX = 100  # characters of a shop search
 
 
 def _buyer(request):
@@ -92,11 +95,20 @@ def home(request):
             raise Http404 from None
         current = get_object_or_404(Category, slug=slug, is_active=True)
         products = products.filter(category__in=[current, *current.children.all()])
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX]
+    if query:
+        products = products.filter(name__icontains=query)
+        record_search(user=request.user, query=query)  # never fails the page
     products = products.filter(from_price__isnull=False).order_by("category_id", "id")
     return render(
         request,
         "shop/home.html",
-        {"categories": categories, "products": products[:60], "current": current},
+        {
+            "categories": categories,
+            "products": products[:60],
+            "current": current,
+            "query": query,
+        },
     )
 
 
@@ -114,6 +126,8 @@ def product(request, pk: int):
         raise Http404
     chosen = next((s for s in skus if str(s.pk) == request.GET.get("sku")), skus[0])
     buyer = _buyer(request)
+    if request.method == "GET":
+        record_product_view(user=buyer, product_id=item.pk)  # never fails the page
     form = CheckoutForm(
         request.POST or None, sku=chosen, buyer=buyer, channels=_channels()
     )
@@ -132,6 +146,7 @@ def product(request, pk: int):
             "stock": _stock_state(chosen),
             "form": form,
             "quote": _safe_quote(sku=chosen, buyer=buyer, quantity=quantity),
+            "favourite": is_favourite(user=request.user, product_id=item.pk),
         },
     )
 

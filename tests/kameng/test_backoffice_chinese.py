@@ -95,6 +95,9 @@ KNOWN_ENGLISH = (
 
 # Custom pages whose URL takes an object: which object to open.
 SAMPLE_FOR_ROUTE = {
+    "customers:buyer_profile": lambda: (
+        User.objects.filter(is_staff=False).order_by("pk").first()
+    ),
     "catalog:import_batch": lambda: _first("catalog", "cardbatch"),
     "orders:deliver": lambda: (
         Order.objects.filter(sku__delivery_type="manual").order_by("-status").first()

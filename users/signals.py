@@ -1,0 +1,43 @@
+"""Receivers: what users learns from orders (kameng.events) and from Django's
+login signals. One line each: a service call."""
+
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+
+from kameng import events
+from users import levels, tracking
+
+
+@receiver(events.order_paid, dispatch_uid="users.grow_on_paid")
+def grow_on_paid(sender, order_id, buyer_id=None, amount=None, **kwargs):
+    if buyer_id is not None and amount is not None:
+        levels.record_payment(
+            user_id=buyer_id,
+            amount=amount,
+            payment_method=kwargs.get("payment_method", ""),
+        )
+
+
+@receiver(events.order_refunded, dispatch_uid="users.take_back_on_refund")
+def take_back_on_refund(sender, order_id, amount, buyer_id=None, **kwargs):
+    if buyer_id is not None:
+        levels.record_refund(user_id=buyer_id, amount=amount)
+
+
+@receiver(user_logged_in, dispatch_uid="users.record_login")
+def record_login(sender, request, user, **kwargs):
+    if request is not None:
+        tracking.record_login(
+            request=request, user=user, username=user.get_username(), success=True
+        )
+
+
+@receiver(user_login_failed, dispatch_uid="users.record_failed_login")
+def record_failed_login(sender, credentials, request=None, **kwargs):
+    if request is not None:
+        tracking.record_login(
+            request=request,
+            user=None,
+            username=str(credentials.get("username", "")),
+            success=False,
+        )
