@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from kameng.spreadsheet import spreadsheet_cell, spreadsheet_row
+
 CODE_HEADERS = ["卡号", "密码"]
 PRODUCT_HEADERS = [
     "分类路径",
@@ -166,13 +168,6 @@ def product_template() -> bytes:
     return _to_bytes(workbook)
 
 
-def _safe(value):
-    """Cells that a spreadsheet would run as a formula are written as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def csv_report_to_xlsx(report_file) -> tempfile.SpooledTemporaryFile:
     """The stored CSV error report as an xlsx (streamed, write-only)."""
     workbook = Workbook(write_only=True)
@@ -180,8 +175,8 @@ def csv_report_to_xlsx(report_file) -> tempfile.SpooledTemporaryFile:
     text = io.TextIOWrapper(report_file, encoding="utf-8-sig", newline="")
     for number, row in enumerate(csv.reader(text)):
         sheet.append(
-            [int(row[0]) if number and row[0].isdigit() else _safe(row[0])]
-            + [_safe(v) for v in row[1:]]
+            [int(row[0]) if number and row[0].isdigit() else spreadsheet_cell(row[0])]
+            + spreadsheet_row(row[1:])
         )
     text.detach()
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)

@@ -66,6 +66,7 @@ from catalog.selectors.imports import (
     to_import,
 )
 from kameng import crypto
+from kameng.spreadsheet import spreadsheet_row
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +244,14 @@ class ErrorReport:
         self.counts[error.kind] += 1
         if self.count <= self.limit:
             self.writer.writerow(
-                [error.row, error.field, error.reason, self.kinds.get(error.kind, "")]
+                spreadsheet_row(
+                    [
+                        error.row,
+                        error.field,
+                        error.reason,
+                        self.kinds.get(error.kind, ""),
+                    ]
+                )
             )
 
     def _write_totals(self) -> None:
