@@ -113,7 +113,9 @@ COST = "catalog.view_cost"
 
 MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("auth.group"),
-    **model_admin("users.user"),
+    **model_admin("users.buyer"),
+    **model_admin("users.staff"),  # only the super admin holds users.*_staff
+    **model_admin("users.loginevent", read_only=True),
     **model_admin("users.wallet", read_only=True),
     **model_admin("users.ledgerentry", read_only=True),
     **model_admin("users.memberlevel"),
@@ -132,6 +134,8 @@ MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("catalog.suppliercall", read_only=True),
     **model_admin("orders.order", add=False, delete=False),
     **model_admin("orders.ticket"),
+    **model_admin("orders.refundrequest", read_only=True),
+    **model_admin("orders.ordernote", read_only=True),
     **model_admin("orders.fulfilment", read_only=True),
     **model_admin("orders.payment", read_only=True),
     **model_admin("orders.paymentattempt", read_only=True),
@@ -166,6 +170,12 @@ URL_ACCESS: dict[str, Rule] = {
     "shop:orders": LOGGED_IN,
     "shop:wallet": LOGGED_IN,
     "shop:pay_topup": LOGGED_IN,
+    "shop:favourite": LOGGED_IN,
+    "shop:favourites": LOGGED_IN,
+    "shop:open_ticket": LOGGED_IN,
+    "shop:tickets": LOGGED_IN,
+    "shop:ticket": LOGGED_IN,  # then only the buyer's own
+    "shop:ticket_attachment": LOGGED_IN,  # then only the buyer's own
     # The back office's own pages.
     "admin:login": PUBLIC,
     "admin:logout": PUBLIC,  # logs out whoever is logged in, then the index
@@ -184,7 +194,9 @@ URL_ACCESS: dict[str, Rule] = {
     "admin:password_change": STAFF,
     "admin:password_change_done": STAFF,
     "admin/(?P<url>.*)$": STAFF,  # anything else under /admin/: 404 for staff
-    "admin:auth_user_password_change": perms("users.change_user"),
+    # Django names both password pages alike: keyed by route.
+    "admin/users/buyer/<id>/password/": perms("users.change_buyer"),
+    "admin/users/staff/<id>/password/": perms("users.change_staff"),
     **MODEL_ADMINS,
     # Custom back-office pages.
     "catalog:reveal_code": perms("catalog.reveal_cardcode"),
@@ -204,13 +216,21 @@ URL_ACCESS: dict[str, Rule] = {
     "orders:resolve_topup": perms("orders.deliver_order"),
     "orders:manual_queue": perms("orders.deliver_order"),
     "payments:finance": perms("orders.refund_order"),
+    "orders:add_note": perms("orders.add_ordernote"),
+    "orders:refund": perms("orders.refund_order"),
+    "orders:decide_refund": perms("orders.approve_refundrequest"),
+    "orders:ticket_reply": perms("orders.change_ticket"),
+    "orders:ticket_attachment": perms("orders.view_ticket"),
+    "customers:buyer_profile": perms("users.view_buyer"),
 }
 
 # Admin actions, "app_label.model:action" → what running it needs. The action
 # must be offered exactly to those the rule allows (test_access_map).
 ACTION_ACCESS: dict[str, Rule] = {
     "auth.group:delete_selected": perms("auth.delete_group"),
-    "users.user:delete_selected": perms("users.delete_user"),
+    "users.buyer:delete_selected": perms("users.delete_buyer"),
+    "users.staff:delete_selected": perms("users.delete_staff"),
+    "users.memberlevel:delete_selected": perms("users.delete_memberlevel"),
     "catalog.category:delete_selected": perms("catalog.delete_category"),
     "catalog.product:delete_selected": perms("catalog.delete_product"),
     "catalog.sku:delete_selected": perms("catalog.delete_sku"),
@@ -220,6 +240,29 @@ ACTION_ACCESS: dict[str, Rule] = {
     "catalog.sandboxorder:delete_selected": perms("catalog.delete_sandboxorder"),
     "orders.ticket:delete_selected": perms("orders.delete_ticket"),
     "orders.order:refund_in_full": perms("orders.refund_order"),
+    "catalog.product:list_products": perms("catalog.change_product"),
+    "catalog.product:pause_products": perms("catalog.change_product"),
+    "catalog.product:unlist_products": perms("catalog.change_product"),
+    "catalog.product:duplicate": perms("catalog.add_product"),
+    "catalog.supplier:reset_circuit_breaker": perms("catalog.change_supplier"),
+    **{
+        f"django_celery_beat.periodictask:{name}": perms(
+            "django_celery_beat.change_periodictask"
+        )
+        for name in ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks")
+    },
+    **{
+        f"django_celery_beat.{model}:delete_selected": perms(
+            f"django_celery_beat.delete_{model}"
+        )
+        for model in (
+            "periodictask",
+            "clockedschedule",
+            "crontabschedule",
+            "intervalschedule",
+            "solarschedule",
+        )
+    },
 }
 
 # Fields no list may filter, order or search on without the permission: a hidden

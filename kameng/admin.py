@@ -84,6 +84,8 @@ def crontab_in_words(crontab: CrontabSchedule) -> str:
 
 admin.site.unregister(PeriodicTask)
 
+BEAT_CHANGING_ACTIONS = ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks")
+
 
 @admin.register(PeriodicTask)
 class PeriodicTaskAdmin(StrictQueryMixin, BasePeriodicTaskAdmin):
@@ -128,6 +130,15 @@ class PeriodicTaskAdmin(StrictQueryMixin, BasePeriodicTaskAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "about")
+
+    def get_actions(self, request):
+        """beat's own actions carry no permission, so those who may only look
+        (operations) could run, enable or disable tasks from the list."""
+        actions = super().get_actions(request)
+        if not self.has_change_permission(request):
+            for name in BEAT_CHANGING_ACTIONS:
+                actions.pop(name, None)
+        return actions
 
 
 def description_in_words(fields):
