@@ -217,8 +217,12 @@ def recompute_buyer_stats(*, figures: dict[int, BuyerFigures]) -> int:
     levels changed; a second run with the same figures changes nothing."""
     levels = ordered_levels()
     changed = 0
-    users = User.objects.select_for_update().filter(pk__in=list(figures))
-    for user in users.select_related("member_level"):
+    users = (
+        User.objects.select_for_update(of=("self",))
+        .filter(pk__in=list(figures))
+        .select_related("member_level")
+    )
+    for user in users:
         numbers = figures[user.pk]
         BuyerStats.objects.update_or_create(
             user=user,
