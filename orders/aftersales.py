@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 from PIL import Image, UnidentifiedImageError
 
 from orders.exceptions import AttachmentRefused, NoteRefused, TicketRefused
@@ -36,6 +38,8 @@ BUYER_KINDS = (
     Ticket.Kind.COMPLAINT,
     Ticket.Kind.INQUIRY,
 )
+WORK_PERMISSION = "orders.change_ticket"
+ALL_TICKETS_PERMISSION = "orders.work_all_tickets"
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
@@ -206,6 +210,8 @@ def staff_reply(
     stands. The first answer the buyer can see stamps first_response_at; an
     open ticket moves to in progress unless another status is chosen."""
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if not can_work_ticket(actor, ticket):
+        raise TicketRefused(_("This ticket is assigned to someone else."))
     if ticket.status == T.CLOSED:
         raise TicketRefused(_("This ticket is closed."))
     message = _message(ticket=ticket, author=actor, body=body, internal=internal)
@@ -225,6 +231,53 @@ def staff_message_added(*, ticket: Ticket, message: TicketMessage) -> None:
         Ticket.objects.filter(pk=ticket.pk, first_response_at=None).update(
             first_response_at=message.created_at
         )
+
+
+# Who works which ticket ------------------------------------------------------
+
+
+def tickets_for_staff(user) -> QuerySet[Ticket]:
+    """The tickets `user` sees in the back office. A lead (work_all_tickets), and
+    staff who only read tickets (finance), see all; an agent sees the unassigned
+    queue and the tickets they hold the object permission for."""
+    tickets = Ticket.objects.all()
+    if user.has_perm(ALL_TICKETS_PERMISSION) or not user.has_perm(WORK_PERMISSION):
+        return tickets
+    held = get_objects_for_user(
+        user,
+        WORK_PERMISSION,
+        klass=Ticket,
+        with_superuser=False,
+        accept_global_perms=False,
+    )
+    return tickets.filter(Q(assignee=None) | Q(pk__in=held.values("pk")))
+
+
+def can_work_ticket(user, ticket: Ticket) -> bool:
+    """May `user` answer, move or reassign `ticket`?"""
+    if not user.has_perm(WORK_PERMISSION):
+        return False
+    if user.has_perm(ALL_TICKETS_PERMISSION) or ticket.assignee_id is None:
+        return True
+    return user.has_perm(WORK_PERMISSION, ticket)  # guardian's object permission
+
+
+@transaction.atomic
+def assign_ticket(*, ticket: Ticket, assignee, actor) -> Ticket:
+    """Give `ticket` to `assignee` (or nobody): the assignee alone among agents
+    holds the object permission to work it."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if not can_work_ticket(actor, ticket):
+        raise TicketRefused(_("This ticket is assigned to someone else."))
+    if assignee is not None and not assignee.is_staff:
+        raise TicketRefused(_("Tickets are assigned to staff."))
+    if ticket.assignee_id is not None:
+        remove_perm(WORK_PERMISSION, ticket.assignee, ticket)
+    ticket.assignee = assignee
+    ticket.save(update_fields=["assignee", "updated_at"])
+    if assignee is not None:
+        assign_perm(WORK_PERMISSION, assignee, ticket)
+    return ticket
 
 
 # SLA -------------------------------------------------------------------------

@@ -340,6 +340,12 @@ class Ticket(models.Model):
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         ordering = ["-priority", "-id"]
+        permissions = [
+            # A lead: sees, answers and assigns every ticket. Agents without it
+            # work the unassigned ones and those assigned to them (an object
+            # permission, django-guardian, granted by orders.aftersales).
+            ("work_all_tickets", _("Can see and work on every ticket"))
+        ]
         constraints = [
             # An abnormal order opens one ticket, however often the problem recurs.
             models.UniqueConstraint(

@@ -13,13 +13,16 @@ from django.utils.translation import gettext_lazy
 from kameng.admin_pages import render_page, staff_page
 from kameng.exceptions import DomainError
 from kameng.navigation import Page, register_page
+from kameng.permission_denied import MissingPermission
 from kameng.templatetags.kameng import cny
 from orders.aftersales import (
     TICKET_ALLOWED,
     add_order_note,
     attachment_content_type,
+    can_work_ticket,
     staff_reply,
     ticket_sla,
+    tickets_for_staff,
 )
 from orders.fulfilment import (
     deliver_manually,
@@ -403,10 +406,15 @@ class StaffReplyForm(forms.Form):
 @staff_page(REPLY_PERMISSION)
 def ticket_reply(request, pk: int):
     ticket = get_object_or_404(
-        Ticket.objects.select_related("order__sku__product", "buyer", "assignee"),
+        tickets_for_staff(request.user).select_related(
+            "order__sku__product", "buyer", "assignee"
+        ),
         pk=pk,
     )
+    can_work = can_work_ticket(request.user, ticket)
     form = StaffReplyForm(request.POST or None, ticket=ticket)
+    if request.method == "POST" and not can_work:
+        raise MissingPermission(["orders.work_all_tickets"])
     if request.method == "POST" and form.is_valid():
         try:
             staff_reply(
@@ -427,7 +435,10 @@ def ticket_reply(request, pk: int):
         {
             "ticket": ticket,
             "thread": ticket.messages.select_related("author"),
-            "form": form if ticket.status != Ticket.Status.CLOSED else None,
+            "form": form
+            if can_work and ticket.status != Ticket.Status.CLOSED
+            else None,
+            "assigned_elsewhere": not can_work,
             "sla": ticket_sla(ticket),
             "page_id": "ticket-reply",
         },
@@ -437,7 +448,11 @@ def ticket_reply(request, pk: int):
 
 @staff_page("orders.view_ticket")
 def ticket_attachment(request, pk: int):
-    message = get_object_or_404(TicketMessage.objects.exclude(attachment=""), pk=pk)
+    message = get_object_or_404(
+        TicketMessage.objects.exclude(attachment=""),
+        pk=pk,
+        ticket__in=tickets_for_staff(request.user),
+    )
     return FileResponse(
         message.attachment.open("rb"),
         content_type=attachment_content_type(message),

@@ -10,7 +10,9 @@ from django.utils import timezone
 from PIL import Image
 
 from orders.aftersales import (
+    assign_ticket,
     buyer_reply,
+    can_work_ticket,
     open_buyer_ticket,
     staff_reply,
     ticket_sla,
@@ -308,3 +310,81 @@ def test_marketing_cannot_answer_tickets(client, role_user, order):
     )
     assert response.status_code == 403
     assert ticket.messages.count() == 1
+
+
+def change_url(ticket) -> str:
+    return f"/admin/orders/ticket/{ticket.pk}/change/"
+
+
+def test_an_agent_works_the_queue_and_their_own_tickets_only(client, role_user):
+    me, other = role_user("support", "agent-a"), role_user("support", "agent-b")
+    lead = role_user("operations")
+    mine, theirs, queue = (
+        open_buyer_ticket(
+            order=(order := delivered_card_order()),
+            buyer=order.buyer,
+            kind="inquiry",
+            body="?",
+        )
+        for _ in range(3)
+    )
+    assign_ticket(ticket=mine, assignee=me, actor=lead)
+    assign_ticket(ticket=theirs, assignee=other, actor=lead)
+
+    client.force_login(me)
+    listing = client.get("/admin/orders/ticket/").content.decode()
+    assert change_url(mine) in listing and change_url(queue) in listing
+    assert change_url(theirs) not in listing
+    assert client.get(change_url(theirs)).status_code in (302, 403, 404)
+    reply = client.post(
+        f"/admin/orders/ticket-reply/{theirs.pk}/", {"body": "x", "status": "pending"}
+    )
+    assert reply.status_code == 404
+    assert theirs.messages.count() == 1
+    with pytest.raises(TicketRefused):
+        staff_reply(ticket=theirs, actor=me, body="插手")
+
+    client.force_login(lead)
+    listing = client.get("/admin/orders/ticket/").content.decode()
+    assert all(change_url(t) in listing for t in (mine, theirs, queue))
+
+
+def test_reassigning_moves_the_object_permission(role_user, order):
+    first, second = role_user("support", "agent-a"), role_user("support", "agent-b")
+    lead = role_user("operations")
+    ticket = open_buyer_ticket(order=order, buyer=order.buyer, kind="inquiry", body="?")
+    ticket = assign_ticket(ticket=ticket, assignee=first, actor=lead)
+    assert first.has_perm("orders.change_ticket", ticket)
+    assert not can_work_ticket(second, ticket)
+
+    ticket = assign_ticket(ticket=ticket, assignee=second, actor=lead)
+    first = type(first).objects.get(pk=first.pk)  # fresh permission cache
+    second = type(second).objects.get(pk=second.pk)
+    assert not first.has_perm("orders.change_ticket", ticket)
+    assert can_work_ticket(second, ticket) and not can_work_ticket(first, ticket)
+    with pytest.raises(TicketRefused):
+        assign_ticket(ticket=ticket, assignee=first, actor=first)  # not theirs now
+    with pytest.raises(TicketRefused):
+        assign_ticket(ticket=ticket, assignee=order.buyer, actor=lead)
+
+
+def test_an_agent_takes_an_unassigned_ticket_in_the_back_office(
+    client, role_user, order
+):
+    me = role_user("support", "agent-a")
+    ticket = open_buyer_ticket(order=order, buyer=order.buyer, kind="inquiry", body="?")
+    client.force_login(me)
+    response = client.post(
+        change_url(ticket),
+        {
+            "subject": ticket.subject,
+            "assignee": me.pk,
+            "messages-TOTAL_FORMS": "0",
+            "messages-INITIAL_FORMS": "1",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    ticket.refresh_from_db()
+    assert ticket.assignee == me
+    me = type(me).objects.get(pk=me.pk)
+    assert me.has_perm("orders.change_ticket", ticket)
