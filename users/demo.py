@@ -20,9 +20,9 @@ STAFF = {
 # gift, monthly coupon, fastest supplier. Codes are those catalog's demo prices by.
 LEVELS = [
     ("normal", "青铜", 0, "0.00", "#b08d57", False, False, False, False),
-    ("silver", "白银", 10, "300.00", "#9ca3af", False, True, False, False),
-    ("gold", "黄金", 20, "800.00", "#d4a017", True, True, True, False),
-    ("vip", "钻石", 30, "1500.00", "#38bdf8", True, True, True, True),
+    ("silver", "白银", 10, "500.00", "#9ca3af", False, True, False, False),
+    ("gold", "黄金", 20, "1000.00", "#d4a017", True, True, True, False),
+    ("vip", "钻石", 30, "1600.00", "#38bdf8", True, True, True, True),
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"

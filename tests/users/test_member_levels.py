@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from kameng import events
@@ -216,3 +217,22 @@ def test_recomputing_from_history_is_idempotent(levels):
     assert buyer.member_level == levels["gold"]
     assert history(buyer) == [(None, "gold", R.RECOMPUTED)]
     assert BuyerStats.objects.get(user=buyer).order_count == 4
+
+
+def test_the_shop_shows_the_buyers_level_badge(client, levels):
+    MemberLevel.objects.filter(code="silver").update(
+        badge_text="白银会员", badge_colour="#9ca3af"
+    )
+    buyer = make_buyer()
+    client.force_login(buyer)
+    assert "白银会员" not in client.get("/shop/").content.decode()
+    paid(buyer, "300.00")
+    page = client.get("/shop/").content.decode()
+    assert "白银会员" in page and 'fill="#9ca3af"' in page
+
+
+def test_a_badge_colour_must_be_a_hex_colour(levels):
+    level = levels["gold"]
+    level.badge_colour = "red;background:url(x)"
+    with pytest.raises(ValidationError):
+        level.full_clean()

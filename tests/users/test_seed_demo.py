@@ -1,11 +1,20 @@
 """seed_demo gives a shop that feels real, and running it again changes nothing."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from catalog.models import Category, Product, Sku
-from users.models import LedgerEntry, User, Wallet
+from users.models import (
+    BuyerStats,
+    LedgerEntry,
+    LevelChange,
+    MemberLevel,
+    User,
+    Wallet,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +26,17 @@ def _development(settings):
 def counts():
     return {
         model.__name__: model.objects.count()
-        for model in (User, Wallet, LedgerEntry, Category, Product, Sku, Group)
+        for model in (
+            User,
+            Wallet,
+            LedgerEntry,
+            Category,
+            Product,
+            Sku,
+            Group,
+            BuyerStats,
+            LevelChange,
+        )
     }
 
 
@@ -63,3 +82,20 @@ def test_demo_wallets_equal_their_ledgers():
     for wallet in Wallet.objects.all():
         total = sum(e.amount for e in wallet.entries.all())
         assert wallet.balance == total
+
+
+@pytest.mark.django_db
+def test_demo_buyers_hold_the_level_their_spend_earns():
+    call_command("seed_demo", buyers=40)
+    assert list(MemberLevel.objects.values_list("name", "growth_threshold")) == [
+        ("青铜", Decimal("0.00")),
+        ("白银", Decimal("500.00")),
+        ("黄金", Decimal("1000.00")),
+        ("钻石", Decimal("1600.00")),
+    ]
+    levels = list(MemberLevel.objects.order_by("-growth_threshold"))
+    buyers = User.objects.filter(is_staff=False).select_related("stats", "member_level")
+    for buyer in buyers:
+        earned = next(lv for lv in levels if lv.growth_threshold <= buyer.stats.growth)
+        assert buyer.member_level == earned, buyer.username
+    assert BuyerStats.objects.filter(order_count__gt=0).count() == 40
