@@ -45,6 +45,7 @@ from catalog.suppliers.base import (
 )
 from catalog.tasks.inventory import check_stock_alerts_task
 from kameng import events
+from orders.aftersales import transition_ticket
 from orders.exceptions import DeliveryRefused, SoldOut
 from orders.models import Fulfilment, Order, Ticket, TicketMessage
 from orders.refunds import refund_to_wallet
@@ -529,8 +530,7 @@ def _resolve_tickets(*, order: Order, actor, message: str) -> None:
         order=order, kind=Ticket.Kind.ABNORMAL, status__in=OPEN_TICKET_STATES
     ):
         TicketMessage.objects.create(ticket=ticket, author=actor, body=message[:5000])
-        ticket.status = Ticket.Status.RESOLVED
-        ticket.save(update_fields=["status", "updated_at"])
+        transition_ticket(ticket=ticket, to=Ticket.Status.RESOLVED, actor=actor)
 
 
 def apply_callback(

@@ -142,6 +142,7 @@ def test_staff_confirm_a_stuck_top_up_was_credited(staff):
     assert Fulfilment.objects.get(order=order).state == Fulfilment.State.SUCCEEDED
     ticket = Ticket.objects.get(order=order)
     assert ticket.status == Ticket.Status.RESOLVED
+    assert ticket.resolved_at is not None  # the ticket's SLA clock stops
     assert ticket.messages.filter(author=staff).exists()
     assert not LedgerEntry.objects.filter(
         wallet__user=buyer, kind=LedgerEntry.Kind.REFUND
