@@ -11,18 +11,21 @@ The page reads a fixed number of queries whatever the buyer's history.
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from kameng.admin_pages import render_page, staff_page
-from orders.models import Order
+from orders.models import Order, RefundRequest, Ticket
 from users.models import User
 from users.selectors import PROFILE_ROWS, buyer_profile
 from users.tracking import mask_ip
 
 PERMISSION = "users.view_buyer"
 MONEY_PERMISSION = "users.view_wallet"
+TICKETS_PERMISSION = "orders.view_ticket"
+REFUNDS_PERMISSION = "orders.view_refundrequest"
 CHART_HEIGHT = 60  # px of the tallest bar of the active-hours chart
 
 
@@ -62,6 +65,19 @@ def buyer_profile_page(request, pk: int):
         )
         .order_by("-id")[:PROFILE_ROWS]
     )
+    tickets = refunds = None
+    if request.user.has_perm(TICKETS_PERMISSION):
+        tickets = list(
+            Ticket.objects.filter(Q(buyer_id=pk) | Q(order__buyer_id=pk))
+            .select_related("order")
+            .order_by("-id")[:PROFILE_ROWS]
+        )
+    if request.user.has_perm(REFUNDS_PERMISSION):
+        refunds = list(
+            RefundRequest.objects.filter(order__buyer_id=pk)
+            .select_related("order")
+            .order_by("-id")[:PROFILE_ROWS]
+        )
     product_ids = {v.product_id for v in profile.views} | {
         f.product_id for f in profile.favourites
     }
@@ -74,6 +90,8 @@ def buyer_profile_page(request, pk: int):
             "profile": profile,
             "buyer": profile.user,
             "orders": orders,
+            "tickets": tickets,
+            "refunds": refunds,
             "trail": [(v, names.get(v.product_id, "—")) for v in profile.views],
             "favourites": [
                 (f, names.get(f.product_id, "—")) for f in profile.favourites

@@ -10,8 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kameng import events
+from orders.aftersales import open_buyer_ticket
 from orders.checkout import buy_with_wallet
 from orders.models import Order
+from orders.refunds import refund_to_wallet
 from tests.catalog.factories import make_product, make_sku
 from tests.orders.factories import make_buyer, stock_codes
 from users.models import LoginEvent, MemberLevel, ProductView, User
@@ -60,19 +62,27 @@ def test_support_sees_the_whole_profile_without_cost(
     client, role_user, levels, django_capture_on_commit_callbacks
 ):
     buyer = buyer_with_history(4, capture=django_capture_on_commit_callbacks)
+    order = Order.objects.filter(buyer=buyer).first()
+    ticket = open_buyer_ticket(
+        order=order, buyer=buyer, kind="inquiry", body="卡密显示已使用"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_to_wallet(order=order, amount=Decimal("1.00"), reason="少发一张")
     client.force_login(role_user("support"))
     response = client.get(url(buyer))
     page = response.content.decode()
     assert response.status_code == 200
-    assert "白银" in page  # 4 × 9.80 = 39.20 ≥ 30
-    assert "39.20" in page  # growth value
-    assert "黄金" in page and "99960.80" in page  # next level and what is missing
+    assert "白银" in page  # 4 × 9.80 = 39.20 ≥ 30 when paid
+    assert "38.20" in page  # growth value: 4 × 9.80 less the 1.00 refunded
+    assert "黄金" in page and "99961.80" in page  # next level and what is missing
     assert page.count("Q币直充卡") >= 4 + 1  # orders and browse trail
     assert Order.objects.filter(buyer=buyer).first().order_no in page
     assert "203.0.*.*" in page and "203.0.113.9" not in page
     assert "余额" in page  # support may see wallets
     assert "7.77" not in page  # the cost price
     assert "付款带来成长值" in page  # the level change and its reason
+    assert f"/admin/orders/ticket/{ticket.pk}/change/" in page  # the ticket
+    assert "少发一张" in page  # the refund and its reason
 
 
 def test_marketing_sees_the_profile_but_no_wallet(
@@ -84,6 +94,7 @@ def test_marketing_sees_the_profile_but_no_wallet(
     assert response.status_code == 200
     assert b'data-testid="wallet-balance"' not in response.content
     assert b'data-testid="profile-ledger"' not in response.content
+    assert b'data-testid="profile-tickets"' not in response.content
 
 
 def test_the_profile_is_for_staff_with_the_buyer_permission(client, role_user):
