@@ -193,6 +193,7 @@ URL_ACCESS: dict[str, Rule] = {
     "admin:view_on_site": STAFF,
     "admin:password_change": STAFF,
     "admin:password_change_done": STAFF,
+    "my_account": STAFF,  # each member of staff's own account, no one else's
     "admin/(?P<url>.*)$": STAFF,  # anything else under /admin/: 404 for staff
     # Django names both password pages alike: keyed by route.
     "admin/users/buyer/<id>/password/": perms("users.change_buyer"),

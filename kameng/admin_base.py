@@ -136,3 +136,23 @@ class StrictQueryMixin:
 
 class ModelAdmin(StrictQueryMixin, UnfoldModelAdmin):
     pass
+
+
+class PasswordHashHiddenMixin:
+    """For the admins of accounts: Django's password field shows the hash's
+    algorithm and the start of its salt and hash. Only the super admin sees it
+    (it also links to setting a new password); others see the account without it.
+    """
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or request.user.is_superuser:
+            return fieldsets
+        return [
+            (title, {**options, "fields": without_password(options["fields"])})
+            for title, options in fieldsets
+        ]
+
+
+def without_password(fields):
+    return tuple(name for name in fields if name != "password")

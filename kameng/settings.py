@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from django.templatetags.static import static
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kameng.config import (
@@ -388,6 +389,10 @@ UNFOLD = {
             "900": "oklch(39.6% .141 25.723)",
             "950": "oklch(25.8% .092 26.042)",
         },
+    },
+    # The account menu (top right): every member of staff's own account page.
+    "ACCOUNT": {
+        "navigation": [{"title": _("My account"), "link": reverse_lazy("my_account")}]
     },
     "SIDEBAR": {
         "show_search": True,

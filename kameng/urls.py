@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from kameng.views import favicon, healthz
+from kameng.views import favicon, healthz, my_account
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/catalog/", include("catalog.urls")),
     path("admin/orders/", include("orders.urls")),
     path("admin/users/", include("orders.customer_urls")),
+    path("admin/me/", my_account, name="my_account"),
     path("admin/", admin.site.urls),
 ]
 

@@ -15,7 +15,7 @@ from unfold.admin import TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 
-from kameng.admin_base import ModelAdmin
+from kameng.admin_base import ModelAdmin, PasswordHashHiddenMixin
 from kameng.admin_pages import ReadOnlyMixin
 from kameng.permission_names import PermissionNamesMixin
 from users.models import (
@@ -81,7 +81,9 @@ def profile_url(user_id: int) -> str:
 
 
 @admin.register(Buyer)
-class BuyerAdmin(NoCountPaginationMixin, BaseUserAdmin, ModelAdmin):
+class BuyerAdmin(
+    PasswordHashHiddenMixin, NoCountPaginationMixin, BaseUserAdmin, ModelAdmin
+):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -182,7 +184,9 @@ class StaffCreationForm(UserCreationForm):
 
 
 @admin.register(Staff)
-class StaffAdmin(NoCountPaginationMixin, BaseUserAdmin, ModelAdmin):
+class StaffAdmin(
+    PasswordHashHiddenMixin, NoCountPaginationMixin, BaseUserAdmin, ModelAdmin
+):
     form = StaffChangeForm
     add_form = StaffCreationForm
     change_password_form = AdminPasswordChangeForm
