@@ -19,6 +19,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from kameng.client_address import client_ip
 from users.models import (
     Area,
     BehaviourDay,
@@ -48,14 +49,6 @@ def mask_ip(ip: str | None) -> str:
         return f"{first}.{second}.*.*"
     groups = address.exploded.split(":")
     return f"{groups[0].lstrip('0') or '0'}:{groups[1].lstrip('0') or '0'}:*"
-
-
-def client_ip(request) -> str | None:
-    address = request.META.get("REMOTE_ADDR", "")
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
 
 
 def area_of(request) -> str:

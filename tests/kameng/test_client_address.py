@@ -6,6 +6,7 @@ import pytest
 from django.test import Client, RequestFactory
 
 from kameng.client_address import client_address, client_ip
+from users.models import LoginEvent, User
 
 PROXIES = ["10.0.0.5", "10.1.0.0/16"]
 
@@ -96,3 +97,14 @@ def test_a_forged_forwarded_for_does_not_reset_the_lookup_throttle():
         "/shop/lookup/", LOOKUP, headers={"X-Forwarded-For": "198.51.100.99"}
     )
     assert forged.status_code == 429
+
+
+@pytest.mark.django_db
+def test_a_login_behind_the_proxy_is_recorded_with_the_buyers_address():
+    buyer = User.objects.create_user(username="proxied-buyer", password="pw-135791")
+    Client(REMOTE_ADDR="10.0.0.5").post(
+        "/shop/login/",
+        {"username": buyer.username, "password": "pw-135791"},
+        headers={"X-Forwarded-For": "1.1.1.1, 203.0.113.70"},
+    )
+    assert LoginEvent.objects.get(user=buyer).ip == "203.0.113.70"
