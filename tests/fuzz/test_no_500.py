@@ -7,7 +7,8 @@ bytes under any content type) at it, as an anonymous visitor and a buyer for
 the public pages and as a superuser for the back office, over the demo data so
 that real ids are among the path parameters. Each example runs in its own
 transaction, rolled back after it. Examples are derandomized so CI sees the
-same requests every run; FUZZ_SCALE=10 runs ten times as many.
+same requests every run; FUZZ_SCALE=10 runs ten times as many, and FUZZ_RANDOM=1
+draws new ones (to look further, away from CI).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from users.models import User
 # Demo staff and buyers get passwords; the real hasher would take seconds.
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
+RANDOM = os.environ.get("FUZZ_RANDOM") == "1"
 
 # Examples per URL: public endpoints are where strangers knock; of the back
 # office, the lists (arbitrary filters) and custom pages get more than the
@@ -132,7 +134,7 @@ def _route_test(route: Route):
     @hypothesis_settings(
         max_examples=examples_for(route),
         deadline=None,
-        derandomize=True,
+        derandomize=not RANDOM,
         database=None,
         # A request renders a whole page: slow for Hypothesis, as expected.
         suppress_health_check=[HealthCheck.too_slow],
