@@ -84,13 +84,16 @@ class StrictQueryMixin:
             if not path_is_hidden(self.model, self.ordering_path(name), request.user)
         ]
 
-    def ordering_path(self, column: str) -> str:
-        """The field path a list column orders by (its admin_order_field)."""
-        attribute = getattr(self, column, None)
-        if attribute is None:
-            attribute = getattr(self.model, column, None)
+    def ordering_path(self, column) -> str:
+        """The field path a list column orders by: its admin_order_field, or the
+        column's own name ("" for a callable without one)."""
+        if isinstance(column, str):
+            name = column
+            attribute = getattr(self, column, None) or getattr(self.model, column, None)
+        else:
+            name, attribute = "", column  # a callable in list_display
         order_field = getattr(attribute, "admin_order_field", None)
-        return order_field if isinstance(order_field, str) else column
+        return order_field if isinstance(order_field, str) else name
 
     def get_changelist(self, request, **kwargs):
         """A list that ignores `?o=` on a column ordered by a guarded field, for

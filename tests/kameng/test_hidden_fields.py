@@ -14,6 +14,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
+from django.test import RequestFactory
 
 from catalog.models import Category, Product, Sku, Supplier
 
@@ -137,3 +139,46 @@ def test_supplier_keys_are_never_a_filter(client, role_user):
     assert (
         client.get("/admin/catalog/supplier/?secret__startswith=g").status_code == 400
     )
+
+
+@admin.display(description="band", ordering="cost_price")
+def cost_band(sku):
+    """A column that shows nothing of the cost but would order by it."""
+    return "—"
+
+
+@pytest.fixture
+def cost_ordered_column(monkeypatch):
+    sku_admin = admin.site.get_model_admin(Sku)
+    monkeypatch.setattr(
+        sku_admin, "get_list_display", lambda request: ["code", cost_band]
+    )
+    return sku_admin
+
+
+@pytest.mark.parametrize("role", BLIND_ROLES)
+def test_a_column_ordered_by_cost_is_neither_sortable_nor_ordered(
+    client, role_user, role, cost_ordered_column
+):
+    cheap, dear = make_sku("QB-21", "1.00"), make_sku("QB-22", "9.00")
+    user = role_user(role)
+    request = RequestFactory().get("/admin/catalog/sku/")
+    request.user = user
+    assert cost_ordered_column.get_sortable_by(request) == ["code"]
+    client.force_login(user)
+    urls = ["/admin/catalog/sku/?o=1", "/admin/catalog/sku/?o=-1"]
+    before = [row_codes(client.get(url)) for url in urls]
+    Sku.objects.filter(pk=cheap.pk).update(cost_price=Decimal("9.00"))
+    Sku.objects.filter(pk=dear.pk).update(cost_price=Decimal("1.00"))
+    assert [row_codes(client.get(url)) for url in urls] == before
+    assert before[0] == before[1]  # the direction asked for changes nothing
+
+
+def test_finance_orders_by_a_column_ordered_by_cost(
+    client, role_user, cost_ordered_column
+):
+    make_sku("QB-21", "9.00")
+    make_sku("QB-22", "1.00")
+    client.force_login(role_user("finance"))
+    assert row_codes(client.get("/admin/catalog/sku/?o=1")) == ["QB-22", "QB-21"]
+    assert row_codes(client.get("/admin/catalog/sku/?o=-1")) == ["QB-21", "QB-22"]
