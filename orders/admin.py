@@ -380,6 +380,7 @@ class OrderAdmin(ModelAdmin):
         links = [
             (
                 reverse("orders:decide_refund", args=[refund.pk]),
+                "decide-refund",
                 gettext("Decide on the refund of %(amount)s")
                 % {"amount": cny(refund.amount)},
             )
@@ -387,11 +388,18 @@ class OrderAdmin(ModelAdmin):
         ]
         if order.refunded_amount < order.amount:
             links.insert(
-                0, (reverse("orders:refund", args=[order.pk]), gettext("Refund…"))
+                0,
+                (
+                    reverse("orders:refund", args=[order.pk]),
+                    "refund-link",
+                    gettext("Refund…"),
+                ),
             )
         if not links:
             return "—"
-        return format_html_join(" · ", '<a class="underline" href="{}">{}</a>', links)
+        return format_html_join(
+            " · ", '<a class="underline" href="{}" data-testid="{}">{}</a>', links
+        )
 
     @display(description=_("tickets"))
     def tickets_panel(self, order):
