@@ -209,3 +209,15 @@ def test_the_beat_task_uses_the_configured_retention(settings, product):
 )
 def test_ips_are_masked_in_lists(ip, shown):
     assert mask_ip(ip) == shown
+
+
+def test_behind_a_trusted_proxy_the_login_keeps_the_clients_address(client, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    buyer = make_buyer(password="pw-123456")
+    client.post(
+        "/shop/login/",
+        {"username": buyer.username, "password": "pw-123456"},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="198.51.100.33",
+    )
+    assert LoginEvent.objects.get().ip == "198.51.100.33"
