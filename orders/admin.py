@@ -601,6 +601,22 @@ class RefundRequestAdmin(ReadOnlyMixin, ModelAdmin):
     )
     readonly_fields = fields
 
+    def get_list_display(self, request):
+        """Approvers get a link to decide each refund waiting for them."""
+        if request.user.has_perm(APPROVE_PERMISSION):
+            return (*self.list_display, "decide_link")
+        return self.list_display
+
+    @display(description=_("decision"))
+    def decide_link(self, refund):
+        if refund.status != RefundRequest.Status.PENDING:
+            return "—"
+        return format_html(
+            '<a class="underline" href="{}" data-testid="decide-refund">{}</a>',
+            reverse("orders:decide_refund", args=[refund.pk]),
+            _("Approve or reject"),
+        )
+
 
 @admin.register(OrderNote)
 class OrderNoteAdmin(ReadOnlyMixin, ModelAdmin):

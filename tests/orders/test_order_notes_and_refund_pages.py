@@ -185,3 +185,22 @@ def test_support_cannot_approve_refunds(client, role_user, order):
     assert response.status_code == 403
     refund.refresh_from_db()
     assert refund.status == RefundRequest.Status.PENDING
+
+
+def test_finance_finds_pending_refunds_to_decide_in_the_refund_list(
+    client, role_user, order
+):
+    refund = RefundRequest.objects.create(
+        order=order,
+        amount=Decimal("80.00"),
+        reason="整单无效",
+        requested_by=role_user("finance", "finance-a"),
+    )
+    client.force_login(role_user("finance", "finance-b"))
+    listing = client.get("/admin/orders/refundrequest/?status=pending").content.decode()
+    assert f"/admin/orders/refund-decide/{refund.pk}/" in listing
+    assert "批准或驳回" in listing
+    client.force_login(role_user("support"))
+    listing = client.get("/admin/orders/refundrequest/").content.decode()
+    assert "整单无效" in listing
+    assert f"/admin/orders/refund-decide/{refund.pk}/" not in listing

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from orders.models import Order, RefundRequest
-from orders.refunds import request_refund
+from orders.refunds import approve_refund, request_refund
 from tests.orders.aftersales_helpers import delivered_card_order
 from users.models import LedgerEntry
 
@@ -112,3 +112,28 @@ def test_two_different_refunds_at_once_never_exceed_the_order(role_user):
     assert sorted(outcomes) == ["RefundRefused"] * 3 + ["paid"]
     order.refresh_from_db()
     assert order.refunded_amount == Decimal("60.00")
+
+
+def test_concurrent_approvals_of_one_refund_pay_once(role_user, settings):
+    settings.REFUND_APPROVAL_THRESHOLD = Decimal("10.00")
+    order = delivered_card_order()
+    asker = role_user("finance", "finance-a")
+    approvers = [role_user("finance", f"finance-{n}") for n in range(CLICKS)]
+    pending = request_refund(
+        order=order,
+        amount=Decimal("70.00"),
+        reason="整单无效",
+        actor=asker,
+        key=uuid.uuid4(),
+    )
+    assert pending.status == RefundRequest.Status.PENDING
+
+    def approve(index):
+        approve_refund(refund=pending, actor=approvers[index])
+
+    assert run_together(approve, CLICKS) == []
+    pending.refresh_from_db()
+    assert pending.status == RefundRequest.Status.REFUNDED
+    order.refresh_from_db()
+    assert order.refunded_amount == Decimal("70.00")
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REFUND).count() == 1
