@@ -16,6 +16,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "x-test-password"
 
 
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    """Uploaded images land in a temporary folder, not the developer's var/."""
+    settings.MEDIA_ROOT = tmp_path
+
+
 def png_bytes() -> bytes:
     data = io.BytesIO()
     Image.new("RGB", (60, 40), "orange").save(data, "PNG")

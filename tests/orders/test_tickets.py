@@ -28,6 +28,12 @@ pytestmark = pytest.mark.django_db
 T = Ticket.Status
 
 
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    """Uploaded images land in a temporary folder, not the developer's var/."""
+    settings.MEDIA_ROOT = tmp_path
+
+
 def png(name="shot.png", size=(20, 20)) -> SimpleUploadedFile:
     data = io.BytesIO()
     Image.new("RGB", size, "red").save(data, "PNG")
