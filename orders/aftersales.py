@@ -155,7 +155,7 @@ def buyer_priority(buyer) -> int:
     level = buyer.member_level
     if level is None:
         return 0
-    bonus = PRIORITY_SUPPORT_BONUS if getattr(level, "priority_support", False) else 0
+    bonus = PRIORITY_SUPPORT_BONUS if level.priority_support else 0
     return level.rank + bonus
 
 

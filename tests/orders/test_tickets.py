@@ -394,3 +394,15 @@ def test_an_agent_takes_an_unassigned_ticket_in_the_back_office(
     assert ticket.assignee == me
     me = type(me).objects.get(pk=me.pk)
     assert me.has_perm("orders.change_ticket", ticket)
+
+
+def test_priority_support_levels_sort_above_higher_ranks():
+    diamond = MemberLevel.objects.create(code="diamond-t", name="钻石", rank=5)
+    vip = MemberLevel.objects.create(
+        code="vip-t", name="贵宾", rank=2, priority_support=True
+    )
+    rich = delivered_card_order(buyer=make_buyer(member_level=diamond))
+    cared = delivered_card_order(buyer=make_buyer(member_level=vip))
+    first = open_buyer_ticket(order=rich, buyer=rich.buyer, kind="inquiry", body="?")
+    second = open_buyer_ticket(order=cared, buyer=cared.buyer, kind="inquiry", body="?")
+    assert list(Ticket.objects.all()) == [second, first]
