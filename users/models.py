@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -69,7 +70,11 @@ class User(AbstractUser):
         swappable = "AUTH_USER_MODEL"
         verbose_name = _("user")
         verbose_name_plural = _("users")
-        indexes = [models.Index(fields=["phone"], name="users_user_phone_idx")]
+        indexes = [
+            models.Index(fields=["phone"], name="users_user_phone_idx"),
+            # The buyer list's exact, case-blind e-mail search (email__iexact).
+            models.Index(Upper("email"), name="users_user_email_upper_idx"),
+        ]
 
     def __str__(self):
         return self.nickname or self.username

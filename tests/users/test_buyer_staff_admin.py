@@ -79,6 +79,8 @@ def test_the_buyer_search_is_exact_on_phone_email_and_username(admin_client):
     assert listed(admin_client.get(f"{BUYERS}?q=a@example.com")) == ["alice"]
     assert listed(admin_client.get(f"{BUYERS}?q=alice")) == ["alice"]
     assert listed(admin_client.get(f"{BUYERS}?q=1380013")) == []
+    assert listed(admin_client.get(BUYERS, {"q": " A@Example.com "})) == ["alice"]
+    assert admin_client.get(BUYERS, {"q": "\x00"}).status_code == 200
 
 
 def test_the_buyer_list_pages_without_counting(admin_client, monkeypatch):
