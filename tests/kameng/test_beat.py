@@ -11,8 +11,10 @@ def test_migrate_put_every_schedule_entry_in_the_admin(client, role_user):
     names = set(PeriodicTask.objects.values_list("name", flat=True))
     assert {entry.name for entry in SCHEDULE} <= names
     client.force_login(role_user("operations"))
-    body = client.get("/admin/django_celery_beat/periodictask/").content.decode()
-    assert "kameng: worker heartbeat" in body
+    response = client.get("/admin/django_celery_beat/periodictask/")
+    listed = {task.name for task in response.context["cl"].result_list}
+    assert {entry.name for entry in SCHEDULE} <= listed
+    assert "工作进程心跳" in response.content.decode()  # titled in words
 
 
 @pytest.mark.django_db

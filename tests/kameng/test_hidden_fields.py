@@ -182,3 +182,19 @@ def test_finance_orders_by_a_column_ordered_by_cost(
     client.force_login(role_user("finance"))
     assert row_codes(client.get("/admin/catalog/sku/?o=1")) == ["QB-22", "QB-21"]
     assert row_codes(client.get("/admin/catalog/sku/?o=-1")) == ["QB-21", "QB-22"]
+
+
+@pytest.fixture
+def cost_searchable(monkeypatch):
+    sku_admin = admin.site.get_model_admin(Sku)
+    monkeypatch.setattr(sku_admin, "search_fields", ("code", "=cost_price"))
+    return sku_admin
+
+
+@pytest.mark.parametrize(("role", "found"), [("support", []), ("finance", ["QB-31"])])
+def test_a_search_on_cost_finds_only_for_roles_that_see_cost(
+    client, role_user, role, found, cost_searchable
+):
+    make_sku("QB-31", "9.31")
+    client.force_login(role_user(role))
+    assert row_codes(client.get("/admin/catalog/sku/?q=9.31")) == found
