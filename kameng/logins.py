@@ -46,8 +46,6 @@ class ShopLoginForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if user.is_staff:
             raise ValidationError(
-                gettext(
-                    "This is a staff account: log in to the back office instead."
-                ),
+                gettext("This is a staff account: log in to the back office instead."),
                 code="staff_account",
             )
