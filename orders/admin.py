@@ -508,7 +508,7 @@ class TicketAdmin(ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:  # staff open a ticket: what about, and who takes it
             return ("kind", "order", "subject", "assignee")
-        return (
+        fields = (
             "subject",
             "kind",
             "status",
@@ -520,8 +520,10 @@ class TicketAdmin(ModelAdmin):
             "first_response_at",
             "resolved_at",
             "sla_state",
-            "reply_link",
         )
+        if request.user.has_perm("orders.change_ticket"):
+            fields = (*fields, "reply_link")  # the page that answers and moves it
+        return fields
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

@@ -18,6 +18,7 @@ from kameng.templatetags.kameng import cny
 from orders.aftersales import (
     TICKET_ALLOWED,
     add_order_note,
+    assign_ticket,
     attachment_content_type,
     can_work_ticket,
     staff_reply,
@@ -415,6 +416,14 @@ def ticket_reply(request, pk: int):
     form = StaffReplyForm(request.POST or None, ticket=ticket)
     if request.method == "POST" and not can_work:
         raise MissingPermission(["orders.work_all_tickets"])
+    if request.method == "POST" and "take" in request.POST:
+        try:
+            assign_ticket(ticket=ticket, assignee=request.user, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The ticket is yours now."))
+        return redirect("orders:ticket_reply", ticket.pk)
     if request.method == "POST" and form.is_valid():
         try:
             staff_reply(
@@ -439,6 +448,9 @@ def ticket_reply(request, pk: int):
             if can_work and ticket.status != Ticket.Status.CLOSED
             else None,
             "assigned_elsewhere": not can_work,
+            "can_take": can_work and ticket.assignee_id != request.user.pk,
+            "can_refund": ticket.order is not None
+            and request.user.has_perm(REFUND_PERMISSION),
             "sla": ticket_sla(ticket),
             "page_id": "ticket-reply",
         },

@@ -406,3 +406,35 @@ def test_priority_support_levels_sort_above_higher_ranks():
     first = open_buyer_ticket(order=rich, buyer=rich.buyer, kind="inquiry", body="?")
     second = open_buyer_ticket(order=cared, buyer=cared.buyer, kind="inquiry", body="?")
     assert list(Ticket.objects.all()) == [second, first]
+
+
+def test_an_agent_takes_a_ticket_from_its_reply_page(client, role_user, order):
+    me = role_user("support", "agent-a")
+    ticket = open_buyer_ticket(order=order, buyer=order.buyer, kind="inquiry", body="?")
+    client.force_login(me)
+    page = client.get(f"/admin/orders/ticket-reply/{ticket.pk}/").content.decode()
+    assert "分配给我" in page
+    response = client.post(f"/admin/orders/ticket-reply/{ticket.pk}/", {"take": "1"})
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.assignee == me
+    page = client.get(f"/admin/orders/ticket-reply/{ticket.pk}/").content.decode()
+    assert "分配给我" not in page
+
+    client.force_login(role_user("support", "agent-b"))  # no longer in their queue
+    assert (
+        client.post(
+            f"/admin/orders/ticket-reply/{ticket.pk}/", {"take": "1"}
+        ).status_code
+        == 404
+    )
+    ticket.refresh_from_db()
+    assert ticket.assignee == me
+
+
+def test_finance_reads_tickets_without_a_reply_link(client, role_user, order):
+    ticket = open_buyer_ticket(order=order, buyer=order.buyer, kind="refund", body="?")
+    client.force_login(role_user("finance"))
+    page = client.get(change_url(ticket)).content.decode()
+    assert ticket.subject in page
+    assert f"/admin/orders/ticket-reply/{ticket.pk}/" not in page
