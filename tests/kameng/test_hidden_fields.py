@@ -16,8 +16,10 @@ from decimal import Decimal
 import pytest
 from django.contrib import admin
 from django.test import RequestFactory
+from django.urls import reverse
 
 from catalog.models import Category, Product, Sku, Supplier
+from kameng.access import GUARDED_FIELDS
 
 BLIND_ROLES = ("support", "marketing")
 
@@ -198,3 +200,38 @@ def test_a_search_on_cost_finds_only_for_roles_that_see_cost(
     make_sku("QB-31", "9.31")
     client.force_login(role_user(role))
     assert row_codes(client.get("/admin/catalog/sku/?q=9.31")) == found
+
+
+def guarded_lists():
+    """(changelist URL, field, permission) of every registered admin whose model
+    has a guarded field (a proxy's list included)."""
+    for model, _model_admin in admin.site._registry.items():
+        label = model._meta.concrete_model._meta.label_lower
+        for (guarded_label, field), needed in GUARDED_FIELDS.items():
+            if guarded_label == label:
+                opts = model._meta
+                url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+                yield url, field, needed
+
+
+def test_every_guarded_field_has_a_list_to_guard():
+    assert {field for _url, field, _needed in guarded_lists()} >= {
+        "cost_price",
+        "secret",
+        "password",
+        "lookup_password",
+    }
+
+
+@pytest.mark.parametrize("role", ["superadmin", "support", "marketing"])
+def test_no_list_filters_on_a_field_hidden_from_the_visitor(client, role_user, role):
+    user = role_user(role)
+    client.force_login(user)
+    wrong = []
+    for url, field, needed in guarded_lists():
+        if needed is not None and user.has_perm(needed):
+            continue
+        response = client.get(f"{url}?{field}__isnull=False")
+        if response.status_code not in (400, 403):
+            wrong.append(f"{url}?{field}__isnull=False: {response.status_code}")
+    assert not wrong, "\n".join(wrong)
