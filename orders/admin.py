@@ -66,6 +66,22 @@ def person_name(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
+def profile_link(buyer_id: int) -> str:
+    """One click to the buyer's customer profile (orders/profile.py)."""
+    return format_html(
+        '<a class="text-primary-600" href="{}" data-testid="buyer-profile">{}</a>',
+        reverse("customers:buyer_profile", args=[buyer_id]),
+        gettext("Open profile"),
+    )
+
+
+def ticket_buyer_id(ticket) -> int | None:
+    """The buyer a ticket is about: who opened it, else the order's buyer."""
+    if ticket.buyer_id:
+        return ticket.buyer_id
+    return ticket.order.buyer_id if ticket.order_id else None
+
+
 def table(headers, rows) -> str:
     """A small read-only table in the admin's style (values are escaped)."""
     head = format_html_join(
@@ -201,11 +217,7 @@ class OrderAdmin(ModelAdmin):
 
     @display(description=_("customer profile"))
     def buyer_profile(self, order):
-        return format_html(
-            '<a class="text-primary-600" href="{}" data-testid="buyer-profile">{}</a>',
-            reverse("customers:buyer_profile", args=[order.buyer_id]),
-            gettext("Open profile"),
-        )
+        return profile_link(order.buyer_id)
 
     @display(description=_("price breakdown"))
     def price_layers(self, order):
@@ -523,6 +535,8 @@ class TicketAdmin(ModelAdmin):
         )
         if request.user.has_perm("orders.change_ticket"):
             fields = (*fields, "reply_link")  # the page that answers and moves it
+        if ticket_buyer_id(obj) and request.user.has_perm("users.view_buyer"):
+            fields = (*fields, "buyer_profile")
         return fields
 
     def get_readonly_fields(self, request, obj=None):
@@ -539,7 +553,12 @@ class TicketAdmin(ModelAdmin):
             "resolved_at",
             "sla_state",
             "reply_link",
+            "buyer_profile",
         )
+
+    @display(description=_("customer profile"))
+    def buyer_profile(self, ticket):
+        return profile_link(ticket_buyer_id(ticket))
 
     @display(description=_("service level"))
     def sla_state(self, ticket):

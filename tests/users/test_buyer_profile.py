@@ -175,3 +175,14 @@ def test_the_signal_keeps_the_preferred_payment_method(client, role_user):
     client.force_login(role_user("support"))
     page = client.get(url(buyer)).content.decode()
     assert "常用支付方式： 支付网关" in page
+
+
+def test_support_reaches_the_profile_from_a_ticket(
+    client, role_user, django_capture_on_commit_callbacks
+):
+    buyer = buyer_with_history(1, capture=django_capture_on_commit_callbacks)
+    order = Order.objects.get(buyer=buyer)
+    ticket = open_buyer_ticket(order=order, buyer=buyer, kind="inquiry", body="没到账")
+    client.force_login(role_user("support"))
+    page = client.get(f"/admin/orders/ticket/{ticket.pk}/change/").content.decode()
+    assert f'href="{url(buyer)}"' in page
