@@ -230,7 +230,12 @@ def query_order(request, order_no: str):
     except Refused as exc:
         return _unsigned_error(exc)
     profile = engine.profile_for(merchant)
-    order = SandboxOrder.objects.filter(merchant_id=merchant, order_no=order_no).first()
+    # A number the submit would refuse (a NUL byte, say) names no order.
+    order = (
+        SandboxOrder.objects.filter(merchant_id=merchant, order_no=order_no).first()
+        if ORDER_NO_RE.match(order_no)
+        else None
+    )
     if order is None:
         return _misbehave(
             request,
