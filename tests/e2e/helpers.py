@@ -30,6 +30,11 @@ class PageWatcher:
             self.problems.append(f"console error: {message.text} ({where})")
 
     def _on_request_failed(self, request: Request) -> None:
+        # Chromium aborts what is still loading when the page navigates away (a
+        # favicon during a form post, say): no fault of the page. A file that is
+        # really missing still answers 404, which _on_response reports.
+        if request.failure == "net::ERR_ABORTED":
+            return
         self.problems.append(
             f"request failed: {request.method} {request.url} ({request.failure})"
         )
