@@ -127,7 +127,10 @@ def check_stock_after_sale(*, sku: Sku, stock: int | None) -> None:
     if left == StockState.OK:
         return
     sku_id = sku.pk
-    transaction.on_commit(lambda: check_stock_alerts_task.delay(sku_ids=[sku_id]))
+    # Robust: the periodic check catches up if this message cannot be sent.
+    transaction.on_commit(
+        lambda: check_stock_alerts_task.delay(sku_ids=[sku_id]), robust=True
+    )
 
 
 def manual_delivery_refusal(order: Order) -> str | None:

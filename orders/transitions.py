@@ -77,8 +77,10 @@ def transition_order(
 
 def send_after_commit(signal, **kwargs) -> None:
     """Send `signal` (one of kameng.events, or an orders signal) once the current
-    transaction has committed."""
-    transaction.on_commit(lambda: signal.send(sender=Order, **kwargs))
+    transaction has committed. Robust: a receiver that fails is logged and never
+    turns a committed sale into an error page (paid work has its outbox row, and
+    the sweepers re-enqueue what a lost message left behind)."""
+    transaction.on_commit(lambda: signal.send(sender=Order, **kwargs), robust=True)
 
 
 OPEN_TICKET_STATES = (

@@ -115,6 +115,29 @@ def test_buying_with_balance_places_and_pays_in_one_go():
     assert buyer.wallet.balance == Decimal("1.00")
 
 
+def test_a_failing_receiver_never_undoes_or_errors_a_committed_sale(
+    django_capture_on_commit_callbacks, caplog
+):
+    """What other apps do on order_paid runs after commit: if it fails, it is
+    logged, and the buyer still gets the codes they paid for."""
+
+    def broken_receiver(sender, **kwargs):
+        raise RuntimeError("receiver down")
+
+    sku = make_sku(price=Decimal("4.50"))
+    stock_codes(sku, 1)
+    buyer = make_buyer(Decimal("10.00"))
+    events.order_paid.connect(broken_receiver, dispatch_uid="test.broken")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            order = buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+    finally:
+        events.order_paid.disconnect(dispatch_uid="test.broken")
+    order.refresh_from_db()
+    assert order.status == Order.Status.DELIVERED
+    assert "receiver down" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("balance", "stocked", "refusal", "says"),
     [
