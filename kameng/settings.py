@@ -492,3 +492,19 @@ MEMBER_LEVEL_GRACE_DAYS = env.int("MEMBER_LEVEL_GRACE_DAYS", default=30)
 # Raw logins, product views and shop searches older than this are counted per day
 # (users.BehaviourDay) and deleted by the daily tracking roll-up.
 TRACKING_RETENTION_DAYS = env.int("TRACKING_RETENTION_DAYS", default=90)
+
+# Segments and strategies (marketing, issue 10, helper H2). Built-in segments:
+# would-be buyers viewed or favourited within this many days and never bought;
+# dormant buyers have not ordered for this many days; new buyers registered
+# within this many days.
+SEGMENT_WOULD_BE_DAYS = env.int("SEGMENT_WOULD_BE_DAYS", default=14)
+SEGMENT_DORMANT_DAYS = env.int("SEGMENT_DORMANT_DAYS", default=30)
+SEGMENT_NEW_DAYS = env.int("SEGMENT_NEW_DAYS", default=30)
+
+# Refunds, wallet and risk (issue 11, helper H6; orders.risk, users.wallets).
+# A buyer with more than this many refunds + reissues within RISK_WINDOW_DAYS is
+# flagged as a risk on every page that shows them.
+RISK_AFTER_SALES_LIMIT = env.int("RISK_AFTER_SALES_LIMIT", default=3)
+RISK_WINDOW_DAYS = env.int("RISK_WINDOW_DAYS", default=30)
+# Paid orders of flagged buyers wait for staff review before delivery.
+RISK_HOLD_FLAGGED_ORDERS = env.bool("RISK_HOLD_FLAGGED_ORDERS", default=True)

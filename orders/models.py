@@ -36,6 +36,8 @@ class Order(models.Model):
         AFTER_SALES = "after_sales", _("After-sales")
         REFUNDED = "refunded", _("Refunded")
         PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        # A risk-flagged buyer's paid order waits for staff (orders.risk).
+        HELD = "held", _("Held for review")
 
     class PaymentMethod(models.TextChoices):
         WALLET = "wallet", _("Wallet balance")
@@ -133,6 +135,16 @@ class Order(models.Model):
             models.Index(
                 fields=["-id"], condition=~Q(flag=""), name="orders_flagged_idx"
             ),
+            # The order workbench: newest first, by status and date; exact
+            # search by contact (orders.workbench).
+            models.Index(
+                fields=["-created_at", "-id"], name="orders_workbench_created_idx"
+            ),
+            models.Index(
+                fields=["status", "-created_at", "-id"],
+                name="orders_workbench_status_idx",
+            ),
+            models.Index(fields=["contact"], name="orders_contact_idx"),
         ]
 
     def __str__(self):
@@ -209,6 +221,9 @@ class RefundRequest(models.Model):
         PENDING = "pending", _("Waiting for approval")
         REFUNDED = "refunded", _("Refunded")
         REJECTED = "rejected", _("Rejected")
+        # A guest's payment goes back through its gateway (orders.payments.refunding).
+        AT_GATEWAY = "at_gateway", _("Being refunded at the gateway")
+        BY_HAND = "by_hand", _("To refund by hand at the gateway")
 
     order = models.ForeignKey(
         Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order")
@@ -241,6 +256,12 @@ class RefundRequest(models.Model):
         verbose_name=_("approved or rejected by"),
     )
     decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+    gateway_refund_no = models.CharField(
+        _("gateway refund number"),
+        max_length=64,
+        blank=True,
+        help_text=_("The gateway's number for the refund, or finance's reference."),
+    )
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
@@ -268,7 +289,13 @@ class RefundRequest(models.Model):
                 fields=["-id"],
                 condition=Q(status="pending"),
                 name="orders_refundreq_pending_idx",
-            )
+            ),
+            # Finance's list of guest refunds still to finish at a gateway.
+            models.Index(
+                fields=["-id"],
+                condition=Q(status__in=["at_gateway", "by_hand"]),
+                name="orders_refundreq_gateway_idx",
+            ),
         ]
 
     def __str__(self):
@@ -646,3 +673,290 @@ class WalletTopUp(models.Model):
     @property
     def payment_subject(self) -> str:
         return str(_("Wallet top-up"))
+
+
+class SavedOrderFilter(models.Model):
+    """A staff member's named set of order workbench filters (the list's query
+    string): theirs alone, never shown to anyone else."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_order_filters",
+        verbose_name=_("owner"),
+    )
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("filters"), max_length=1000)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved order filter")
+        verbose_name_plural = _("saved order filters")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], name="orders_savedfilter_owner_name"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class OrderExport(models.Model):
+    """An Excel export of the order workbench's filtered list, written by a
+    Celery job (orders.workbench.run_order_export); the file stays downloadable
+    by whoever asked for it until the export sweeper removes it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Writing")
+        DONE = "done", _("Ready to download")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    criteria = models.JSONField(_("filters"), default=dict, blank=True)
+    with_cost = models.BooleanField(_("with cost columns"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status, default=Status.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(_("rows to write"), null=True, blank=True)
+    rows_written = models.PositiveIntegerField(_("rows written"), default=0)
+    file_name = models.CharField(_("file"), max_length=200, blank=True)
+    failure = models.CharField(_("failure"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order export")
+        verbose_name_plural = _("order exports")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["requested_by", "-id"], name="orders_export_owner_idx"
+            ),
+            models.Index(fields=["created_at"], name="orders_export_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_status_display()}"
+
+
+class BlacklistEntry(models.Model):
+    """An account, contact, IP address or recharge account that may not buy.
+    Checked once at the checkout entry (orders.risk.refuse_if_blacklisted) by one
+    query on the unique (kind, value) index; values are stored normalised."""
+
+    class Kind(models.TextChoices):
+        ACCOUNT = "account", _("Account (username)")
+        CONTACT = "contact", _("Contact (email or phone)")
+        IP = "ip", _("IP address")
+        RECHARGE_ACCOUNT = "recharge_account", _("Recharge account")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    value = models.CharField(_("value"), max_length=150)
+    reason = models.CharField(_("reason"), max_length=300)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("added by"),
+    )
+    created_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("blacklist entry")
+        verbose_name_plural = _("blacklist")
+        ordering = ["-id"]
+        permissions = [
+            (
+                "review_held_order",
+                _("Can release or refuse orders held for risk review"),
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "value"], name="orders_blacklist_kind_value_uniq"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+# After-sales rules, reissues and canned replies (issue 11, support slice) -----
+
+
+class AfterSalesRule(models.Model):
+    """What staff may do for one ticket type on one delivery type, set by the
+    operators. orders.rules turns it into the actions a ticket page offers."""
+
+    class DeliveryType(models.TextChoices):
+        # The same values as catalog.Sku.DeliveryType.
+        CARD = "card", _("Card code")
+        TOPUP = "topup", _("Supplier top-up")
+        MANUAL = "manual", _("Manual delivery")
+
+    delivery_type = models.CharField(
+        _("delivery type"), max_length=10, choices=DeliveryType
+    )
+    ticket_kind = models.CharField(_("ticket type"), max_length=12, choices=Ticket.Kind)
+    allow_reissue = models.BooleanField(
+        _("reissue allowed"),
+        default=False,
+        help_text=_("Replace delivered card codes with fresh ones (card codes only)."),
+    )
+    allow_refund = models.BooleanField(_("refund allowed"), default=False)
+    refund_needs_invalid_codes = models.BooleanField(
+        _("refund only after the codes are found invalid"),
+        default=False,
+        help_text=_(
+            "A refund is offered only once staff have checked the delivered card "
+            "codes and marked them invalid."
+        ),
+    )
+    buyer_note = models.CharField(
+        _("what the buyer is told"),
+        max_length=300,
+        blank=True,
+        help_text=_("Shown on the buyer's ticket page in the shop."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("after-sales rule")
+        verbose_name_plural = _("after-sales rules")
+        ordering = ["delivery_type", "ticket_kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delivery_type", "ticket_kind"],
+                name="orders_aftersalesrule_uniq",
+            ),
+            models.CheckConstraint(
+                condition=Q(allow_reissue=False) | Q(delivery_type="card"),
+                name="orders_aftersalesrule_reissue_card",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_delivery_type_display()} · {self.get_ticket_kind_display()}"
+
+
+class CodeInvalidation(models.Model):
+    """A delivered card code staff checked and marked invalid: voided, with who
+    and why, and the fresh code that replaced it when it was reissued. One row
+    per code; the rows of one request share its `key` (a second click finds them
+    and changes nothing)."""
+
+    key = models.UUIDField(_("request key"), db_index=True)
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        related_name="code_invalidations",
+        verbose_name=_("order"),
+    )
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ticket"),
+    )
+    code = models.OneToOneField(
+        "catalog.CardCode",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("invalid code"),
+    )
+    replacement = models.OneToOneField(
+        "catalog.CardCode",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reissued code"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("checked by"),
+    )
+    reason = models.CharField(_("reason"), max_length=300)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("invalid card code")
+        verbose_name_plural = _("invalid card codes")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["order", "id"], name="orders_codeinv_order_idx")]
+
+    def __str__(self):
+        return f"{self.order_id} · {self.code_id}"
+
+
+class CannedReply(models.Model):
+    """A ready answer support inserts into a reply in one click. Its text may
+    name {order_no}, {buyer} and {product} (orders.replies.PLACEHOLDERS)."""
+
+    title = models.CharField(_("title"), max_length=80, unique=True)
+    body = models.TextField(_("text"), max_length=2000)
+    keywords = models.CharField(
+        _("keywords"),
+        max_length=200,
+        blank=True,
+        help_text=_("Words buyers use for this question; they help the suggestions."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+
+class CannedReplyUse(models.Model):
+    """A staff reply that started from a canned reply: what the suggestions
+    learn from (a resolved ticket's question → the answer that solved it)."""
+
+    reply = models.ForeignKey(
+        CannedReply,
+        on_delete=models.CASCADE,
+        related_name="uses",
+        verbose_name=_("canned reply"),
+    )
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="canned_uses",
+        verbose_name=_("ticket"),
+    )
+    message = models.OneToOneField(
+        TicketMessage,
+        on_delete=models.CASCADE,
+        related_name="canned_use",
+        verbose_name=_("message"),
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("canned reply use")
+        verbose_name_plural = _("canned reply uses")
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.ticket_id} · {self.reply_id}"

@@ -409,3 +409,64 @@ class Favourite(models.Model):
 
     def __str__(self):
         return f"{self.user_id} {self.product_id}"
+
+
+class RiskFlag(models.Model):
+    """A buyer with more after-sales (refunds, reissues) in the last 30 days than
+    settings.RISK_AFTER_SALES_LIMIT: the row exists only while the buyer is
+    flagged. Kept by orders.risk (after each refund or reissue, and nightly),
+    read by every page that shows the buyer (one join or one query per page)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="risk_flag",
+        verbose_name=_("user"),
+    )
+    refunds = models.PositiveIntegerField(_("refunds in 30 days"), default=0)
+    reissues = models.PositiveIntegerField(_("reissues in 30 days"), default=0)
+    flagged_at = models.DateTimeField(_("flagged at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("counted at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("risk flag")
+        verbose_name_plural = _("risk flags")
+
+    def __str__(self):
+        return str(self.user_id)
+
+
+class LedgerAlert(models.Model):
+    """A wallet whose balance differs from the sum of its ledger, found by
+    users.wallets.check_ledgers: open until a later check finds it consistent.
+    Finance is mailed once per alert and sees the open ones in the back office."""
+
+    wallet = models.ForeignKey(
+        Wallet,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("wallet"),
+    )
+    balance = models.DecimalField(_("balance"), max_digits=14, decimal_places=2)
+    ledger_sum = models.DecimalField(
+        _("sum of the ledger"), max_digits=14, decimal_places=2
+    )
+    found_at = models.DateTimeField(_("found at"), default=timezone.now)
+    notified_at = models.DateTimeField(_("finance mailed at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger alert")
+        verbose_name_plural = _("ledger alerts")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet"],
+                condition=Q(resolved_at__isnull=True),
+                name="users_ledgeralert_one_open",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.wallet_id}: {self.balance} / {self.ledger_sum}"
