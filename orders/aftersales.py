@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from orders.exceptions import AttachmentRefused, NoteRefused, TicketRefused
 from orders.models import Order, OrderNote, Ticket, TicketMessage
+from orders.risk import recount_buyer
 
 T = Ticket.Status
 TICKET_ALLOWED: dict[str, set[str]] = {
@@ -177,6 +178,8 @@ def open_buyer_ticket(
         % {"no": order.order_no, "kind": Ticket.Kind(kind).label},
     )
     _message(ticket=ticket, author=buyer, body=body, attachment=attachment)
+    if kind == Ticket.Kind.REISSUE:
+        recount_buyer(buyer_id=buyer.pk)  # risk (H6): reissues count
     return ticket
 
 

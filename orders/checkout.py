@@ -18,6 +18,7 @@ from kameng.exceptions import DomainError
 from orders.exceptions import CheckoutRefused, IllegalTransition
 from orders.fulfilment import deliver_on_payment
 from orders.models import Order, new_order_no
+from orders.risk import refuse_if_blacklisted
 from orders.transitions import send_after_commit, transition_order
 from users.models import LedgerEntry
 from users.services import debit_wallet
@@ -33,9 +34,14 @@ def place_order(
     contact: str = "",
     lookup_password: str = "",
     recharge_account: dict | None = None,
+    ip: str = "",
 ) -> Order:
     """A pending order at today's price. Refuses (CheckoutRefused, nothing written)
-    a SKU off sale, a quantity outside its limits, a bad recharge account."""
+    a SKU off sale, a quantity outside its limits, a bad recharge account, and
+    a blacklisted account, contact, IP address or recharge account."""
+    refuse_if_blacklisted(  # risk (H6): the one blacklist check, one query
+        buyer=buyer, contact=contact, ip=ip, recharge_account=recharge_account
+    )
     now = timezone.now()
     sku = Sku.objects.select_related("product").get(pk=sku.pk)
     if not sku.is_active or sku.product.status != Product.Status.LISTED:
@@ -100,7 +106,12 @@ def pay_with_wallet(*, order: Order, actor=None) -> Order:
 
 @transaction.atomic
 def buy_with_wallet(
-    *, sku: Sku, quantity: int, buyer, recharge_account: dict | None = None
+    *,
+    sku: Sku,
+    quantity: int,
+    buyer,
+    recharge_account: dict | None = None,
+    ip: str = "",
 ) -> Order:
     """The storefront's wallet checkout: place the order and pay it from the
     buyer's balance in one transaction. A refusal (off sale, sold out, short of
@@ -111,7 +122,11 @@ def buy_with_wallet(
     if buyer is None:
         raise CheckoutRefused(_("Log in to pay with your balance."))
     order = place_order(
-        sku=sku, quantity=quantity, buyer=buyer, recharge_account=recharge_account
+        sku=sku,
+        quantity=quantity,
+        buyer=buyer,
+        recharge_account=recharge_account,
+        ip=ip,
     )
     return _settle_from_wallet(order=order, buyer=buyer, actor=buyer)
 

@@ -49,6 +49,7 @@ from orders.aftersales import transition_ticket
 from orders.exceptions import DeliveryRefused, SoldOut
 from orders.models import Fulfilment, Order, Ticket, TicketMessage
 from orders.refunds import refund_to_wallet
+from orders.risk import hold_for_review
 from orders.transitions import (
     OPEN_TICKET_STATES,
     open_abnormal_ticket,
@@ -79,7 +80,10 @@ fulfilment_due = Signal()
 def deliver_on_payment(*, order: Order, actor) -> None:
     """Inside the paying transaction, with the order locked and just paid: card
     orders are delivered here; top-ups get their outbox row (worked by Celery
-    after commit); manual orders wait in the staff queue (status paid)."""
+    after commit); manual orders wait in the staff queue (status paid). A
+    risk-flagged buyer's order is held for review instead (orders.risk)."""
+    if hold_for_review(order=order, actor=actor):
+        return
     if order.sku.delivery_type == Sku.DeliveryType.CARD:
         try:
             sold = take_codes(

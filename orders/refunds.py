@@ -25,6 +25,7 @@ from catalog.models import CardCode
 from kameng import events
 from orders.exceptions import RefundRefused
 from orders.models import ZERO, Order, RefundRequest
+from orders.risk import recount_buyer
 from orders.transitions import ALLOWED, send_after_commit, transition_order
 from users.models import LedgerEntry
 from users.services import credit_wallet
@@ -151,6 +152,8 @@ def _pay(*, order: Order, refund: RefundRequest, actor) -> RefundRequest:
         ).update(status=CardCode.Status.VOID, sold_at=None)  # void has no sale
     refund.status = RefundRequest.Status.REFUNDED
     refund.save(update_fields=["status", "decided_by", "decided_at"])
+    if order.delivered_at is not None:  # after-sales: counts towards a risk flag
+        recount_buyer(buyer_id=order.buyer_id)
     send_after_commit(
         events.order_refunded,
         order_id=order.pk,

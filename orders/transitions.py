@@ -19,6 +19,7 @@ S = Order.Status
 ALLOWED: dict[str, set[str]] = {
     S.PENDING_PAYMENT: {S.PAID, S.CANCELLED},
     S.PAID: {
+        S.HELD,
         S.DELIVERING,
         S.DELIVERED,
         S.FAILED,
@@ -33,6 +34,9 @@ ALLOWED: dict[str, set[str]] = {
     S.PARTIALLY_REFUNDED: {S.REFUNDED, S.AFTER_SALES},
     S.CANCELLED: set(),
     S.REFUNDED: set(),
+    # A risk-flagged buyer's order waits for staff (orders.risk, orders.review):
+    # released it is paid again and delivered; refused it is refunded.
+    S.HELD: {S.PAID, S.REFUNDED},
 }
 
 
@@ -65,7 +69,7 @@ def transition_order(
     now = timezone.now()
     order.status = to
     fields = ["status", "updated_at", *also]
-    if to == S.PAID:
+    if to == S.PAID and order.paid_at is None:  # a released hold keeps its time
         order.paid_at = now
         fields.append("paid_at")
     elif to == S.DELIVERED:

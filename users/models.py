@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 ZERO = Decimal("0.00")
@@ -283,6 +284,14 @@ class Area(models.TextChoices):
     BACK_OFFICE = "admin", _("Back office")
 
 
+class LoginMethod(models.TextChoices):
+    """What a login attempt proved: the password, or the second step."""
+
+    PASSWORD = "password", _("Password")
+    TOTP = "totp", _("Authenticator code")
+    RECOVERY = "recovery", _("Recovery code")
+
+
 class LoginEvent(models.Model):
     """One login attempt, successful or not, at the shop or the back office."""
 
@@ -299,6 +308,9 @@ class LoginEvent(models.Model):
     area = models.CharField(_("where"), max_length=8, choices=Area)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("browser"), max_length=255, blank=True)
+    method = models.CharField(
+        _("step"), max_length=8, choices=LoginMethod, default=LoginMethod.PASSWORD
+    )
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
     class Meta:
@@ -435,6 +447,18 @@ class RiskFlag(models.Model):
 
     def __str__(self):
         return str(self.user_id)
+
+    @property
+    def label(self) -> str:
+        """What a page says about the flagged buyer."""
+        return gettext(
+            "Risk buyer: %(refunds)s refunds and %(reissues)s reissues in "
+            "%(days)s days"
+        ) % {
+            "refunds": self.refunds,
+            "reissues": self.reissues,
+            "days": settings.RISK_WINDOW_DAYS,
+        }
 
 
 class LedgerAlert(models.Model):

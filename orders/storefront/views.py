@@ -41,6 +41,7 @@ from orders.payments.registry import available_channels
 from orders.payments.selectors import topups_of
 from orders.payments.services import start_gateway_payment
 from orders.payments.topups import resume_topup, start_topup
+from orders.recommendations import recommendations_for
 from orders.selectors import delivered_codes, find_guest_order
 from orders.storefront.forms import (
     CheckoutForm,
@@ -108,6 +109,8 @@ def home(request):
             "products": products[:60],
             "current": current,
             "query": query,
+            # never fails the page (empty when it cannot be read)
+            "recommendations": recommendations_for(user=request.user),
         },
     )
 
@@ -147,6 +150,7 @@ def product(request, pk: int):
             "form": form,
             "quote": _safe_quote(sku=chosen, buyer=buyer, quantity=quantity),
             "favourite": is_favourite(user=request.user, product_id=item.pk),
+            "recommendations": recommendations_for(user=buyer, product_id=item.pk),
         },
     )
 
@@ -162,6 +166,7 @@ def _checkout(request, *, form, sku, buyer):
                 quantity=data["quantity"],
                 buyer=buyer,
                 recharge_account=form.recharge_account(),
+                ip=client_address(request),
             )
             return redirect("shop:order", order_no=order.order_no)
         order = place_order(
@@ -171,6 +176,7 @@ def _checkout(request, *, form, sku, buyer):
             contact=data.get("contact", ""),
             lookup_password=data.get("lookup_password", ""),
             recharge_account=form.recharge_account(),
+            ip=client_address(request),
         )
         if buyer is None:
             _remember_guest_order(request, order)

@@ -1,0 +1,251 @@
+"""Risk: buyers flagged for frequent after-sales, the checkout blacklist, and
+orders held for review. The one place these rules live.
+
+- A buyer with more than settings.RISK_AFTER_SALES_LIMIT refunds + reissues in
+  the last settings.RISK_WINDOW_DAYS days is flagged: a users.RiskFlag row
+  exists while they are. `recount_buyer` keeps it after each refund or reissue;
+  `recount_all` runs nightly (flags age out of the window). Pages read the flag
+  with `flag_for` / `flags_for` (no query per row).
+- `refuse_if_blacklisted` is the checkout entry's one check: one query on the
+  blacklist's unique (kind, value) index for the account, contact, IP address
+  and recharge account; a hit raises CheckoutRefused with a clear message.
+- `hold_for_review` runs where a paid order would be delivered: a flagged
+  buyer's order moves to HELD instead and waits for staff (orders.review
+  releases or refuses it).
+
+Builds on orders.transitions only (refunds, after-sales, fulfilment and checkout
+call it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from orders.exceptions import CheckoutRefused
+from orders.models import BlacklistEntry, Order, OrderEvent, RefundRequest, Ticket
+from orders.transitions import transition_order
+from users.models import RiskFlag
+
+S = Order.Status
+Kind = BlacklistEntry.Kind
+
+
+# Flags ---------------------------------------------------------------------------
+def window_start(now=None):
+    return (now or timezone.now()) - timedelta(days=settings.RISK_WINDOW_DAYS)
+
+
+def after_sales_refunds():
+    """Refunds that count against a buyer: money given back on an order that
+    had been delivered (not a failed top-up's or a refused hold's refund)."""
+    return RefundRequest.objects.filter(
+        status=RefundRequest.Status.REFUNDED, order__delivered_at__isnull=False
+    )
+
+
+def is_over_limit(*, refunds: int, reissues: int) -> bool:
+    return refunds + reissues > settings.RISK_AFTER_SALES_LIMIT
+
+
+def _apply(counts: dict[int, tuple[int, int]], *, buyer_ids: Iterable[int]) -> None:
+    """Flag the buyers of `buyer_ids` over the limit, unflag the others."""
+    over = {
+        buyer_id: pair
+        for buyer_id, pair in counts.items()
+        if is_over_limit(refunds=pair[0], reissues=pair[1])
+    }
+    RiskFlag.objects.filter(user_id__in=set(buyer_ids) - set(over)).delete()
+    existing = set(
+        RiskFlag.objects.filter(user_id__in=over).values_list("user_id", flat=True)
+    )
+    now = timezone.now()
+    for buyer_id in existing:
+        refunds, reissues = over[buyer_id]
+        RiskFlag.objects.filter(user_id=buyer_id).update(
+            refunds=refunds, reissues=reissues, updated_at=now
+        )
+    RiskFlag.objects.bulk_create(
+        [
+            RiskFlag(user_id=buyer_id, refunds=refunds, reissues=reissues)
+            for buyer_id, (refunds, reissues) in over.items()
+            if buyer_id not in existing
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _counts(*, buyer_ids: Iterable[int] | None, since) -> dict[int, tuple[int, int]]:
+    refunds = after_sales_refunds().filter(created_at__gte=since)
+    reissues = Ticket.objects.filter(kind=Ticket.Kind.REISSUE, created_at__gte=since)
+    if buyer_ids is not None:
+        refunds = refunds.filter(order__buyer_id__in=buyer_ids)
+        reissues = reissues.filter(buyer_id__in=buyer_ids)
+    counts: dict[int, list[int]] = {}
+    for row in (
+        refunds.filter(order__buyer__isnull=False)
+        .values("order__buyer_id")
+        .annotate(n=Count("id"))
+    ):
+        counts.setdefault(row["order__buyer_id"], [0, 0])[0] = row["n"]
+    for row in (
+        reissues.filter(buyer__isnull=False).values("buyer_id").annotate(n=Count("id"))
+    ):
+        counts.setdefault(row["buyer_id"], [0, 0])[1] = row["n"]
+    return {buyer_id: (pair[0], pair[1]) for buyer_id, pair in counts.items()}
+
+
+@transaction.atomic
+def recount_buyer(*, buyer_id: int | None) -> RiskFlag | None:
+    """Count one buyer's after-sales in the window and flag or unflag them
+    (called after a refund is paid and a reissue is asked for)."""
+    if buyer_id is None:
+        return None
+    _apply(_counts(buyer_ids=[buyer_id], since=window_start()), buyer_ids=[buyer_id])
+    return RiskFlag.objects.filter(user_id=buyer_id).first()
+
+
+@transaction.atomic
+def recount_all() -> int:
+    """Nightly: recount every buyer with after-sales in the window, and unflag
+    those whose after-sales have aged out. Returns how many are flagged."""
+    counts = _counts(buyer_ids=None, since=window_start())
+    flagged_before = set(RiskFlag.objects.values_list("user_id", flat=True))
+    _apply(counts, buyer_ids=set(counts) | flagged_before)
+    return RiskFlag.objects.count()
+
+
+def flag_for(buyer) -> RiskFlag | None:
+    """The buyer's risk flag, or None (guests and unflagged buyers)."""
+    if buyer is None or getattr(buyer, "pk", None) is None:
+        return None
+    return RiskFlag.objects.filter(user_id=buyer.pk).first()
+
+
+def flags_for(buyer_ids: Iterable[int | None]) -> dict[int, RiskFlag]:
+    """Risk flags of many buyers in one query: {buyer id: flag}, flagged only."""
+    wanted = {pk for pk in buyer_ids if pk is not None}
+    if not wanted:
+        return {}
+    return {flag.user_id: flag for flag in RiskFlag.objects.filter(user_id__in=wanted)}
+
+
+# Blacklist -------------------------------------------------------------------------
+def normalise(kind: str, value: str) -> str:
+    """How a blacklist value is stored and compared: trimmed and case-blind; an
+    IP address in its canonical form."""
+    value = str(value).strip()
+    if kind == Kind.IP:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            return value
+    return value.casefold()[:150]
+
+
+def blacklist_hit(
+    *,
+    buyer=None,
+    contact: str = "",
+    ip: str = "",
+    recharge_account: dict | None = None,
+) -> BlacklistEntry | None:
+    """The active blacklist entry matching any of these, or None: one query on
+    the (kind, value) index."""
+    wanted = Q(pk__in=[])
+    if buyer is not None and getattr(buyer, "username", ""):
+        wanted |= Q(kind=Kind.ACCOUNT, value=normalise(Kind.ACCOUNT, buyer.username))
+    contacts = {contact, getattr(buyer, "email", ""), getattr(buyer, "phone", "")}
+    contacts = {normalise(Kind.CONTACT, c) for c in contacts if c and str(c).strip()}
+    if contacts:
+        wanted |= Q(kind=Kind.CONTACT, value__in=sorted(contacts))
+    if ip:
+        wanted |= Q(kind=Kind.IP, value=normalise(Kind.IP, ip))
+    accounts = {
+        normalise(Kind.RECHARGE_ACCOUNT, v)
+        for v in (recharge_account or {}).values()
+        if isinstance(v, str | int) and str(v).strip()
+    }
+    if accounts:
+        wanted |= Q(kind=Kind.RECHARGE_ACCOUNT, value__in=sorted(accounts))
+    return BlacklistEntry.objects.filter(wanted, active=True).first()
+
+
+BLACKLIST_MESSAGES = {
+    Kind.ACCOUNT: gettext_lazy(
+        "This account may not place orders. Please contact customer service."
+    ),
+    Kind.CONTACT: gettext_lazy(
+        "This email or phone number may not place orders. Please contact "
+        "customer service."
+    ),
+    Kind.IP: gettext_lazy(
+        "Orders from your network are not accepted. Please contact customer service."
+    ),
+    Kind.RECHARGE_ACCOUNT: gettext_lazy(
+        "This recharge account may not be topped up here. Please contact "
+        "customer service."
+    ),
+}
+
+
+def refuse_if_blacklisted(
+    *,
+    buyer=None,
+    contact: str = "",
+    ip: str = "",
+    recharge_account: dict | None = None,
+) -> None:
+    """The checkout entry's check: raise CheckoutRefused (its message says
+    what is blocked, never the staff's reason) when anything is blacklisted."""
+    hit = blacklist_hit(
+        buyer=buyer, contact=contact, ip=ip, recharge_account=recharge_account
+    )
+    if hit is not None:
+        raise CheckoutRefused(str(BLACKLIST_MESSAGES[hit.kind]), blacklist=hit.kind)
+
+
+@transaction.atomic
+def add_to_blacklist(*, kind: str, value: str, reason: str, actor) -> BlacklistEntry:
+    """Block `value` of `kind` (stored normalised); an existing entry is
+    switched on again with the new reason."""
+    value, reason = normalise(kind, value), reason.strip()
+    if not value:
+        raise CheckoutRefused(_("Give the value to block."))
+    if not reason:
+        raise CheckoutRefused(_("Say why it is blocked."))
+    entry, _created = BlacklistEntry.objects.update_or_create(
+        kind=kind,
+        value=value,
+        defaults={"reason": reason[:300], "active": True, "created_by": actor},
+    )
+    return entry
+
+
+# Holds -----------------------------------------------------------------------------
+def hold_for_review(*, order: Order, actor=None) -> bool:
+    """Inside the paying transaction, before delivery: a flagged buyer's order
+    is held (PAID → HELD) and nothing is delivered; True when held. An order
+    staff released once is not held again."""
+    if not settings.RISK_HOLD_FLAGGED_ORDERS or order.buyer_id is None:
+        return False
+    flag = RiskFlag.objects.filter(user_id=order.buyer_id).first()
+    if flag is None or order.status != S.PAID:
+        return False
+    if OrderEvent.objects.filter(order=order, from_status=S.HELD).exists():
+        return False
+    transition_order(order=order, to=S.HELD, actor=actor, reason=flag.label)
+    return True
+
+
+def held_orders():
+    """Orders waiting for a risk review, oldest first."""
+    return Order.objects.filter(status=S.HELD).order_by("id")
