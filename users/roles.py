@@ -54,6 +54,28 @@ TICKETS_WORK = (
 )
 # What a top-up went through at its supplier (no costs): what support answers from.
 SUPPLIER_CALLS_READ = ("catalog.view_suppliercall",)
+# Risk (issue 11, H6): the blacklist and risk flags; managing the blacklist and
+# deciding on orders held for review.
+RISK_READ = ("orders.view_blacklistentry", "users.view_riskflag")
+RISK_WORK = (
+    "orders.add_blacklistentry",
+    "orders.change_blacklistentry",
+    "orders.delete_blacklistentry",
+    "orders.review_held_order",
+)
+# The insight pages (analytics): who buys what, when, and how levels grow.
+INSIGHTS_READ = ("analytics.view_insights",)
+# Segments and strategies (marketing, H2): marketing works them (marketing.*);
+# operations look at who is in which segment and what strategies did.
+SEGMENTS_READ = (
+    "marketing.view_segment",
+    "marketing.view_segmentmember",
+    "marketing.view_strategy",
+    "marketing.view_strategyrun",
+    "marketing.view_strategyrunbuyer",
+    "marketing.view_prioritysupport",
+    "marketing.view_promotedproduct",
+)
 
 ROLES: tuple[Role, ...] = (
     Role("superadmin", "超级管理员", ("*",)),
@@ -67,7 +89,11 @@ ROLES: tuple[Role, ...] = (
             *TICKETS_WORK,
             "orders.work_all_tickets",  # operations lead the ticket desk
             "orders.deliver_order",
+            *RISK_READ,
+            *RISK_WORK,
             "django_celery_beat.view_periodictask",
+            *INSIGHTS_READ,
+            *SEGMENTS_READ,
         ),
     ),
     Role(
@@ -80,9 +106,14 @@ ROLES: tuple[Role, ...] = (
             *ORDERS_READ,
             *TICKETS_WORK,
             *SUPPLIER_CALLS_READ,
+            *RISK_READ,
         ),
     ),
-    Role("marketing", "营销", (*CATALOG_READ, *BUYERS_READ, "marketing.*")),
+    Role(
+        "marketing",
+        "营销",
+        (*CATALOG_READ, *BUYERS_READ, "marketing.*", *INSIGHTS_READ),
+    ),
     Role(
         "finance",
         "财务",
@@ -100,6 +131,10 @@ ROLES: tuple[Role, ...] = (
             "orders.add_ordernote",
             "orders.refund_order",
             "orders.approve_refundrequest",
+            *RISK_READ,
+            *RISK_WORK,
+            "users.view_ledgeralert",
+            *INSIGHTS_READ,
         ),
     ),
 )

@@ -118,8 +118,8 @@ def test_a_blacklisted_value_blocks_checkout_with_a_clear_message(
     add_to_blacklist(kind=kind, value=value, reason="多次恶意退款", actor=finance)
     sku = make_sku(price=Decimal("10.00"), max_quantity=5)
     stock_codes(sku, 1)
-    buyer = make_buyer(Decimal("10.00"), username="risky-buyer")
-    buyer.email = "bad@example.com"
+    buyer = make_buyer(Decimal("10.00"))
+    buyer.username, buyer.email = "risky-buyer", "bad@example.com"
     buyer.save()
     with pytest.raises(CheckoutRefused) as refused:
         buy_with_wallet(
