@@ -118,6 +118,9 @@ MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("users.loginevent", read_only=True),
     **model_admin("users.wallet", read_only=True),
     **model_admin("users.ledgerentry", read_only=True),
+    **model_admin("users.ledgeralert", read_only=True),
+    **model_admin("users.riskflag", read_only=True),
+    **model_admin("orders.blacklistentry"),
     **model_admin("users.memberlevel"),
     **model_admin("catalog.category"),
     **model_admin("catalog.product"),
@@ -140,6 +143,18 @@ MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("orders.payment", read_only=True),
     **model_admin("orders.paymentattempt", read_only=True),
     **model_admin("orders.wallettopup", read_only=True),
+    **model_admin("orders.aftersalesrule"),  # support slice (issue 11)
+    **model_admin("orders.cannedreply"),
+    **model_admin("orders.codeinvalidation", read_only=True),
+    # Segments and strategies (marketing, H2): built-in segments are read only,
+    # an operator's segment is edited on marketing:segment_edit.
+    **model_admin("marketing.segment", change=False),
+    **model_admin("marketing.segmentmember", read_only=True),
+    **model_admin("marketing.strategy"),
+    **model_admin("marketing.strategyrun", read_only=True),
+    **model_admin("marketing.strategyrunbuyer", read_only=True),
+    **model_admin("marketing.prioritysupport", read_only=True),
+    **model_admin("marketing.promotedproduct", read_only=True),
     **model_admin("django_celery_beat.periodictask"),
     **model_admin("django_celery_beat.clockedschedule"),
     **model_admin("django_celery_beat.crontabschedule"),
@@ -172,6 +187,8 @@ URL_ACCESS: dict[str, Rule] = {
     "shop:pay_topup": LOGGED_IN,
     "shop:favourite": LOGGED_IN,
     "shop:favourites": LOGGED_IN,
+    "shop:account": LOGGED_IN,  # the buyer's own account and login history
+    "shop:password_change": LOGGED_IN,
     "shop:open_ticket": LOGGED_IN,
     "shop:tickets": LOGGED_IN,
     "shop:ticket": LOGGED_IN,  # then only the buyer's own
@@ -194,6 +211,12 @@ URL_ACCESS: dict[str, Rule] = {
     "admin:password_change": STAFF,
     "admin:password_change_done": STAFF,
     "my_account": STAFF,  # each member of staff's own account, no one else's
+    # Their own two-factor (users.account_views): open before the second step.
+    "two_factor_setup": STAFF,
+    "two_factor_verify": STAFF,
+    "two_factor_disable": STAFF,
+    "two_factor_recovery_codes": STAFF,
+    "audit_log": SUPERUSER,  # the audit trail (kameng.audit_views)
     "admin/(?P<url>.*)$": STAFF,  # anything else under /admin/: 404 for staff
     # Django names both password pages alike: keyed by route.
     "admin/users/buyer/<id>/password/": perms("users.change_buyer"),
@@ -220,9 +243,37 @@ URL_ACCESS: dict[str, Rule] = {
     "orders:add_note": perms("orders.add_ordernote"),
     "orders:refund": perms("orders.refund_order"),
     "orders:decide_refund": perms("orders.approve_refundrequest"),
+    "orders:held_queue": perms("orders.review_held_order"),
+    "orders:review_held": perms("orders.review_held_order"),
+    "orders:gateway_refunds": perms("orders.refund_order"),
+    "orders:confirm_gateway_refund": perms("orders.refund_order"),
+    "wallets:buyer_wallet": perms("users.view_wallet", "users.view_ledgerentry"),
+    "wallets:adjust": perms(
+        "users.view_wallet", "users.view_ledgerentry", "users.adjust_wallet"
+    ),
     "orders:ticket_reply": perms("orders.change_ticket"),
     "orders:ticket_attachment": perms("orders.view_ticket"),
+    "orders:ticket_reissue": perms("orders.add_codeinvalidation"),
+    "orders:ticket_invalid_codes": perms("orders.add_codeinvalidation"),
     "customers:buyer_profile": perms("users.view_buyer"),
+    # the order workbench (orders.workbench_views): exports and saved filters
+    # are each staff member's own; actions are operations', refunds finance's.
+    "orders:workbench": perms("orders.view_order"),
+    "orders:workbench_save_filter": perms("orders.view_order"),
+    "orders:workbench_delete_filter": perms("orders.view_order"),
+    "orders:export_start": perms("orders.view_order"),
+    "orders:export": perms("orders.view_order"),
+    "orders:export_progress": perms("orders.view_order"),
+    "orders:export_download": perms("orders.view_order"),
+    "orders:retry_fulfilment": perms("orders.deliver_order"),
+    "orders:switch_supplier": perms("orders.deliver_order"),
+    "orders:mark_delivered": perms("orders.deliver_order"),
+    "orders:cancel_order": perms("orders.deliver_order"),
+    "marketing:segment_new": perms("marketing.view_segment"),  # saving: add_segment
+    "marketing:segment_edit": perms("marketing.view_segment"),  # saving: change_
+    "analytics:insight_levels": perms("analytics.view_insights"),
+    "analytics:insight_hours": perms("analytics.view_insights"),
+    "analytics:insight_growth": perms("analytics.view_insights"),
 }
 
 # Admin actions, "app_label.model:action" → what running it needs. The action
@@ -232,6 +283,7 @@ ACTION_ACCESS: dict[str, Rule] = {
     "users.buyer:delete_selected": perms("users.delete_buyer"),
     "users.staff:delete_selected": perms("users.delete_staff"),
     "users.memberlevel:delete_selected": perms("users.delete_memberlevel"),
+    "orders.blacklistentry:delete_selected": perms("orders.delete_blacklistentry"),
     "catalog.category:delete_selected": perms("catalog.delete_category"),
     "catalog.product:delete_selected": perms("catalog.delete_product"),
     "catalog.sku:delete_selected": perms("catalog.delete_sku"),
@@ -240,7 +292,12 @@ ACTION_ACCESS: dict[str, Rule] = {
     "catalog.sandboxprofile:delete_selected": perms("catalog.delete_sandboxprofile"),
     "catalog.sandboxorder:delete_selected": perms("catalog.delete_sandboxorder"),
     "orders.ticket:delete_selected": perms("orders.delete_ticket"),
+    "orders.aftersalesrule:delete_selected": perms("orders.delete_aftersalesrule"),
+    "orders.cannedreply:delete_selected": perms("orders.delete_cannedreply"),
     "orders.order:refund_in_full": perms("orders.refund_order"),
+    "marketing.segment:delete_selected": perms("marketing.delete_segment"),
+    "marketing.strategy:delete_selected": perms("marketing.delete_strategy"),
+    "marketing.strategy:run_now": perms("marketing.run_strategy"),
     "catalog.product:list_products": perms("catalog.change_product"),
     "catalog.product:pause_products": perms("catalog.change_product"),
     "catalog.product:unlist_products": perms("catalog.change_product"),

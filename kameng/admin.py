@@ -31,6 +31,8 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kameng.admin_base import StrictQueryMixin
 
@@ -46,6 +48,15 @@ TASK_TITLES = {
     "catalog.sweep_import_files": _("Import file sweeper"),
     "users.review_member_levels": _("Member level review"),
     "users.roll_up_behaviour": _("Behaviour roll-up"),
+    "users.check_ledgers": _("Ledger check"),
+    "orders.recount_risk_flags": _("Risk flag recount"),
+    "orders.sweep_gateway_refunds": _("Gateway refund sweeper"),
+    "marketing.refresh_segments": _("Nightly segments and RFM scores"),
+    "marketing.run_strategies": _("Segment strategies"),
+    "kameng.seal_audit": _("Audit trail sealing"),
+    "kameng.verify_audit": _("Audit trail verification"),
+    "orders.sweep_order_exports": _("Order export sweeper"),
+    "orders.compute_co_purchases": _("Bought-together recommendations"),
 }
 
 
@@ -184,3 +195,9 @@ class StrictIntervalScheduleAdmin(StrictQueryMixin, IntervalScheduleAdmin):
 @admin.register(SolarSchedule)
 class StrictSolarScheduleAdmin(StrictQueryMixin, SolarScheduleAdmin):
     pass
+
+
+# Two-factor devices (django-otp) are each person's own, set up from their account
+# page and reset by `manage.py reset_two_factor`; django-otp's admin would list
+# them with their secret keys.
+admin.site.unregister([TOTPDevice, StaticDevice])

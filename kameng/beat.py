@@ -102,11 +102,75 @@ SCHEDULE: list[Entry] = [
         "value: up at once, down after the grace period.",
     ),
     Entry(
+        name="orders: gateway refund sweeper",
+        task="orders.sweep_gateway_refunds",
+        schedule=Every(seconds=600),
+        description="Asks the gateway again about guest refunds it has not "
+        "confirmed (a lost message, a failed call).",
+    ),
+    Entry(
+        name="users: ledger check",
+        task="users.check_ledgers",
+        schedule=Cron(minute="50", hour="2"),
+        description="Checks that every wallet balance equals the sum of its "
+        "ledger; a mismatch opens an alert and mails finance.",
+    ),
+    Entry(
+        name="orders: risk flag recount",
+        task="orders.recount_risk_flags",
+        schedule=Cron(minute="40", hour="2"),
+        description="Recounts every buyer's refunds and reissues in the risk "
+        "window: flags those above the limit, unflags the rest.",
+    ),
+    Entry(
         name="users: behaviour roll-up",
         task="users.roll_up_behaviour",
         schedule=Cron(minute="45", hour="3"),
         description="Counts logins, product views and shop searches older than "
         "the retention per day and deletes the raw events.",
+    ),
+    Entry(
+        name="marketing: nightly segments",
+        task="marketing.refresh_segments",
+        schedule=Cron(minute="15", hour="4"),
+        description="Scores every buyer's RFM quintiles and refreshes the members "
+        "of every segment, built-in and custom.",
+    ),
+    Entry(
+        name="marketing: strategies",
+        task="marketing.run_strategies",
+        schedule=Cron(minute="45", hour="4"),
+        description="Runs every active strategy due today on its segment (once a "
+        "day at most) and logs whom it acted on.",
+    ),
+    Entry(
+        name="kameng: audit sealer",
+        task="kameng.seal_audit",
+        schedule=Every(seconds=60),
+        description="Hash-chains the new rows of the audit log and of the other "
+        "append-only records (admin log, code reveals, price history, order "
+        "timelines, wallet ledgers).",
+    ),
+    Entry(
+        name="kameng: audit verification",
+        task="kameng.verify_audit",
+        schedule=Cron(minute="15", hour="4"),
+        description="Recomputes the audit seal chain and alerts the super admin "
+        "about any edited, deleted or unsealed record.",
+    ),
+    Entry(
+        name="orders: bought-together recommendations",
+        task="orders.compute_co_purchases",
+        schedule=Cron(minute="15", hour="4"),
+        description="Counts, over paid orders, the buyers who bought each pair of "
+        "products, for the shop's bought-together recommendations.",
+    ),
+    Entry(
+        name="orders: order export sweeper",
+        task="orders.sweep_order_exports",
+        schedule=Cron(minute="35"),
+        description="Removes order workbench Excel exports older than "
+        "ORDER_EXPORT_KEEP_HOURS and fails exports a lost worker left unfinished.",
     ),
 ]
 

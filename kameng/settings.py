@@ -81,6 +81,11 @@ INSTALLED_APPS = [
     "guardian",
     "django_celery_beat",
     "axes",
+    # Two-factor authentication for staff (issue 15, helper H8; users.two_factor).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_ratelimit",
     "kameng",
     "users",
     "catalog",
@@ -98,6 +103,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Audit trail (H7): the client's address for kameng.audit.record.
+    "kameng.middleware.AuditScopeMiddleware",
+    # Logins (issue 15, helper H8): whether this session passed the second step,
+    # staff session expiry, the second step itself, then rate limits.
+    "django_otp.middleware.OTPMiddleware",
+    "users.middleware.StaffSessionMiddleware",
+    "users.middleware.TwoFactorMiddleware",
+    "kameng.ratelimits.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a login refused for too many failures into the lockout page.
@@ -119,6 +132,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kameng.context_processors.worker_banner",
+                "kameng.context_processors.audit_alert",
             ],
         },
     },
@@ -187,6 +201,14 @@ AUTH_PASSWORD_VALIDATORS = [
         "CommonPasswordValidator",
         "NumericPasswordValidator",
     )
+]
+# Argon2 first: new passwords and every older hash (upgraded at its owner's next
+# login) use it; the others only check passwords stored before.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"
@@ -273,6 +295,43 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kameng.logins.lockout_response"
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
+
+# Logins (issue 15, helper H8; users.two_factor, users.middleware, kameng.ratelimits).
+# Two-factor (TOTP + recovery codes) is required for these roles (users/roles.py
+# codes; "superadmin" also covers every superuser) and optional for other staff.
+TWO_FACTOR_REQUIRED_ROLES = env.list(
+    "TWO_FACTOR_REQUIRED_ROLES", default=["superadmin", "finance"]
+)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Kameng")
+# A staff session ends after this long without a request, or this long after its
+# login whatever happens; a buyer's lasts SESSION_COOKIE_AGE (two weeks).
+STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
+STAFF_SESSION_MAX_HOURS = env.int("STAFF_SESSION_MAX_HOURS", default=12)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+# Requests per client address (kameng.ratelimits.LIMITED_URLS names the URLs of
+# each group): "N/P" is N per period P (s, m, h, d, optionally "10m").
+RATE_LIMITS = {
+    "login": env.str("RATE_LIMIT_LOGIN", default="20/10m"),
+    "two_factor": env.str("RATE_LIMIT_TWO_FACTOR", default="10/10m"),
+    "lookup": env.str("RATE_LIMIT_LOOKUP", default="10/10m"),
+    "signup": env.str("RATE_LIMIT_SIGNUP", default="10/h"),
+    "checkout": env.str("RATE_LIMIT_CHECKOUT", default="30/10m"),
+    "callback": env.str("RATE_LIMIT_CALLBACK", default="600/m"),
+}
+RATELIMIT_ENABLE = env.bool("RATE_LIMITS_ENABLED", default=True)
+# A cache that fails to count lets the request through (kameng.ratelimits logs it).
+RATELIMIT_FAIL_OPEN = True
+RATELIMIT_CACHE_PREFIX = "rl:"
+SILENCED_SYSTEM_CHECKS = [
+    # Django's own RedisCache counts atomically (INCR); django-ratelimit only
+    # lists django-redis's by name.
+    "django_ratelimit.W001",
+]
+if not REDIS_URL:
+    # The embedded default is one machine; its file cache does not increment
+    # atomically, so two simultaneous requests may count once. The login lockout
+    # (in the database) is exact either way.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # Mail ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -486,6 +545,12 @@ TICKET_SLA_RESOLVE_HOURS = env.int("TICKET_SLA_RESOLVE_HOURS", default=24)
 # A buyer's image attachment on a ticket: at most this many bytes.
 TICKET_ATTACHMENT_MAX_BYTES = env.int("TICKET_ATTACHMENT_MAX_BYTES", default=2_000_000)
 
+# Smart support (orders.suggest, issue 11 support slice): the suggestion index
+# holds at most this many recent resolved tickets, and each process rebuilds it
+# at least this often (at once when canned replies change).
+SUPPORT_INDEX_MAX_TICKETS = env.int("SUPPORT_INDEX_MAX_TICKETS", default=5000)
+SUPPORT_INDEX_MAX_AGE_SECONDS = env.int("SUPPORT_INDEX_MAX_AGE_SECONDS", default=600)
+
 # Customers (users). A buyer whose growth falls below the level's threshold keeps
 # the level this many days before the daily review moves them down.
 MEMBER_LEVEL_GRACE_DAYS = env.int("MEMBER_LEVEL_GRACE_DAYS", default=30)
@@ -508,3 +573,35 @@ RISK_AFTER_SALES_LIMIT = env.int("RISK_AFTER_SALES_LIMIT", default=3)
 RISK_WINDOW_DAYS = env.int("RISK_WINDOW_DAYS", default=30)
 # Paid orders of flagged buyers wait for staff review before delivery.
 RISK_HOLD_FLAGGED_ORDERS = env.bool("RISK_HOLD_FLAGGED_ORDERS", default=True)
+
+# Recommendations in the shop (issue 10, helper H3; orders.recommendations).
+# "Bought together" counts buyers who paid for both products within the last
+# RECOMMENDATION_LOOKBACK_DAYS; a pair needs at least RECOMMENDATION_MIN_BUYERS
+# (one buyer's pair would tell everyone what that buyer bought). Each product
+# keeps its RECOMMENDATION_PAIRS_KEPT strongest pairs; a shop page shows at most
+# RECOMMENDATION_LIMIT products per list.
+RECOMMENDATION_LOOKBACK_DAYS = env.int("RECOMMENDATION_LOOKBACK_DAYS", default=180)
+RECOMMENDATION_MIN_BUYERS = env.int("RECOMMENDATION_MIN_BUYERS", default=2)
+RECOMMENDATION_PAIRS_KEPT = env.int("RECOMMENDATION_PAIRS_KEPT", default=20)
+RECOMMENDATION_LIMIT = env.int("RECOMMENDATION_LIMIT", default=6)
+
+# Order workbench (issue 11, helper H4; orders.workbench). Excel exports of the
+# filtered order list are written here (not under MEDIA: only the member of staff
+# who asked downloads one, through a permission-checked page), kept this many
+# hours, then removed by the export sweeper. An export stops at
+# ORDER_EXPORT_MAX_ROWS rows (narrow the filters); a job that has not finished
+# after ORDER_EXPORT_TIME_LIMIT seconds is marked failed.
+ORDER_EXPORT_DIR = env.path("ORDER_EXPORT_DIR", default=VAR_DIR / "exports")
+ORDER_EXPORT_KEEP_HOURS = env.int("ORDER_EXPORT_KEEP_HOURS", default=72)
+ORDER_EXPORT_MAX_ROWS = env.int("ORDER_EXPORT_MAX_ROWS", default=1_000_000)
+ORDER_EXPORT_TIME_LIMIT = env.int("ORDER_EXPORT_TIME_LIMIT", default=1800)
+
+# Audit trail (issue 15, helper H7; kameng.audit, kameng.sealing). The sealer runs
+# every minute and looks back this many seconds behind the highest row it sealed:
+# a transaction that commits a row later than that is reported by verify_audit
+# instead of sealed. At most AUDIT_SEAL_BATCH rows of each table per run.
+AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=900)
+AUDIT_SEAL_BATCH = env.int("AUDIT_SEAL_BATCH", default=5000)
+# Keys the seal chain (HMAC); derived from CARD_HASH_KEY when unset. Changing it
+# makes every existing seal fail verification.
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")

@@ -35,6 +35,9 @@ from orders.models import (
 from orders.payments.admin import register as register_payment_admin
 from orders.payments.registry import GATEWAYS
 from orders.refunds import APPROVE_PERMISSION, REFUND_PERMISSION
+from orders.risk_admin import register as register_risk_admin
+from orders.support_admin import register as register_support_admin
+from orders.workbench_admin import WorkbenchOrderPanels
 
 # Reasons services write as short codes; what a person reads instead.
 MACHINE_REASONS = {
@@ -136,7 +139,7 @@ class OrderEventInline(ReadOnlyMixin, TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ModelAdmin):
+class OrderAdmin(WorkbenchOrderPanels, ModelAdmin):
     list_display = (
         "order_no",
         "buyer_or_contact",
@@ -617,6 +620,7 @@ class RefundRequestAdmin(ReadOnlyMixin, ModelAdmin):
         "requested_by",
         "decided_by",
         "decision_note",
+        "gateway_refund_no",
         "created_at",
         "decided_at",
     )
@@ -680,3 +684,5 @@ class FulfilmentAdmin(ReadOnlyMixin, ModelAdmin):
 
 
 register_payment_admin()
+register_risk_admin()
+register_support_admin()

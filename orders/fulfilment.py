@@ -25,6 +25,7 @@ Rules, in order:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -45,7 +46,7 @@ from catalog.suppliers.base import (
 )
 from catalog.tasks.inventory import check_stock_alerts_task
 from kameng import events
-from orders.aftersales import transition_ticket
+from orders.aftersales import add_order_note, transition_ticket
 from orders.exceptions import DeliveryRefused, SoldOut
 from orders.models import Fulfilment, Order, Ticket, TicketMessage
 from orders.refunds import refund_to_wallet
@@ -580,3 +581,205 @@ def due_fulfilments(*, limit: int = 500) -> list[int]:
         .order_by("next_attempt_at")
         .values_list("order_id", flat=True)[:limit]
     )
+
+
+# Staff actions from the order workbench ---------------------------------------
+# Retry a top-up, or switch it to another supplier, each with a reason that
+# goes into the order's timeline (or, when the status does not change, an
+# internal note). A job a worker may be calling a supplier for right now (touched
+# within LEASE) is left alone: its answer decides first.
+
+ACTIVE_STATES = (State.PENDING, State.SUBMITTED, State.PROCESSING)
+
+
+def _topup_job(order: Order) -> Fulfilment | None:
+    return (
+        Fulfilment.objects.select_related("offer__supplier")
+        .filter(order_id=order.pk)
+        .first()
+    )
+
+
+def _job_refusal(order: Order, job: Fulfilment | None) -> str | None:
+    """Why staff may not restart this top-up now (None: they may)."""
+    if order.sku.delivery_type != Sku.DeliveryType.TOPUP or job is None:
+        return _("Order %(no)s has no top-up at a supplier.") % {"no": order.order_no}
+    if job.state == State.SUCCEEDED:
+        return _("Order %(no)s is already topped up.") % {"no": order.order_no}
+    if job.state in ACTIVE_STATES and job.updated_at > timezone.now() - LEASE:
+        return _(
+            "A supplier call for order %(no)s may be under way: try again after "
+            "%(time)s."
+        ) % {
+            "no": order.order_no,
+            "time": timezone.localtime(job.updated_at + LEASE).strftime("%H:%M:%S"),
+        }
+    if job.state == State.FAILED and (
+        order.status != S.FAILED or order.refunded_amount or order.refunds.exists()
+    ):
+        return _(
+            "Order %(no)s failed and its money is being or has been returned: "
+            "it cannot be delivered again."
+        ) % {"no": order.order_no}
+    return None
+
+
+@dataclass(frozen=True)
+class TopUpPlan:
+    """What a retry or a supplier switch will do, shown before staff confirm."""
+
+    job: Fulfilment
+    steps: tuple[str, ...]
+
+
+def plan_retry(*, order: Order) -> TopUpPlan:
+    """Check a retry of the order's top-up and say what it will do, or raise
+    DeliveryRefused."""
+    job = _topup_job(order)
+    if refusal := _job_refusal(order, job):
+        raise DeliveryRefused(refusal)
+    if job.state == State.FAILED:
+        steps = (
+            _("The order goes from failed back to delivering."),
+            _("Suppliers are tried again from the best healthy offer."),
+        )
+    elif job.state == State.PENDING:
+        steps = (_("The top-up is sent to the supplier now, without waiting."),)
+    else:
+        steps = (
+            _(
+                "The supplier is asked about the top-up now; it is only sent again "
+                "if the supplier never received it."
+            ),
+        )
+    return TopUpPlan(job=job, steps=steps)
+
+
+def switch_offers(*, order: Order) -> list[SupplierOffer]:
+    """Offers a top-up may be switched to: the SKU's enabled offers of enabled
+    suppliers, other than the one it is on."""
+    job = _topup_job(order)
+    offers = SupplierOffer.objects.filter(
+        sku_id=order.sku_id, enabled=True, supplier__enabled=True
+    ).select_related("supplier")
+    if job is not None and job.offer_id:
+        offers = offers.exclude(pk=job.offer_id)
+    return list(offers.order_by("priority", "id"))
+
+
+def plan_switch(*, order: Order, offer: SupplierOffer) -> TopUpPlan:
+    """Check a switch of the order's top-up to `offer` and say what it will do,
+    or raise DeliveryRefused. A top-up with no clear answer yet may already be
+    done at its supplier: it is never sent to another one."""
+    job = _topup_job(order)
+    if refusal := _job_refusal(order, job):
+        raise DeliveryRefused(refusal)
+    if job.state in (State.SUBMITTED, State.PROCESSING):
+        raise DeliveryRefused(
+            _(
+                "%(supplier)s may still top up order %(no)s (no clear answer yet): "
+                "settle it with that supplier first."
+            )
+            % {
+                "supplier": job.offer.supplier.name if job.offer_id else "-",
+                "no": order.order_no,
+            }
+        )
+    if offer.sku_id != order.sku_id or not (offer.enabled and offer.supplier.enabled):
+        raise DeliveryRefused(_("Choose an enabled offer of this order's item."))
+    if offer.pk == job.offer_id:
+        raise DeliveryRefused(_("The top-up is already on this supplier."))
+    steps = [
+        _("The top-up is sent to %(supplier)s now.") % {"supplier": offer.supplier.name}
+    ]
+    if job.state == State.FAILED:
+        steps.insert(0, _("The order goes from failed back to delivering."))
+    steps.append(_("If it fails there, the remaining suppliers are tried as usual."))
+    return TopUpPlan(job=job, steps=tuple(steps))
+
+
+def _restart(*, order: Order, job: Fulfilment, actor, why: str, **changes) -> None:
+    """Put a locked, refusal-checked job back to work now, recording why."""
+    was_failed = job.state == State.FAILED
+    for name, value in changes.items():
+        setattr(job, name, value)
+    job.next_attempt_at = timezone.now()
+    if was_failed:
+        job.state, job.attempts, job.last_error = State.PENDING, 0, ""
+    job.save()
+    if was_failed:
+        transition_order(order=order, to=S.DELIVERING, actor=actor, reason=why)
+    else:
+        add_order_note(order=order, author=actor, body=why, visible_to_buyer=False)
+    send_after_commit(fulfilment_due, order_id=order.pk)
+
+
+def _locked_job(order: Order) -> tuple[Order, Fulfilment | None]:
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("sku")
+        .get(pk=order.pk)
+    )
+    job = (
+        Fulfilment.objects.select_for_update(of=("self",))
+        .select_related("offer__supplier")
+        .filter(order_id=order.pk)
+        .first()
+    )
+    return order, job
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise DeliveryRefused(_("Give a reason: it is kept with the order."))
+    return reason
+
+
+@transaction.atomic
+def retry_fulfilment(*, order: Order, actor, reason: str) -> Fulfilment:
+    """Staff retry a top-up now: a waiting step runs at once (a job with an
+    unclear answer asks its supplier first), a failed one that nobody refunded
+    starts again from the best offer."""
+    reason = _reason(reason)
+    order, job = _locked_job(order)
+    if refusal := _job_refusal(order, job):
+        raise DeliveryRefused(refusal)
+    why = _("Fulfilment retried by staff: %(reason)s") % {"reason": reason}
+    if job.state == State.FAILED:
+        _restart(
+            order=order, job=job, actor=actor, why=why, offer=None, tried_offers=[]
+        )
+    else:
+        _restart(order=order, job=job, actor=actor, why=why)
+    return job
+
+
+@transaction.atomic
+def switch_supplier(
+    *, order: Order, offer: SupplierOffer, actor, reason: str
+) -> Fulfilment:
+    """Staff move a top-up that is waiting (or failed, unrefunded) to another
+    supplier's offer and send it there now."""
+    reason = _reason(reason)
+    order, job = _locked_job(order)
+    offer = SupplierOffer.objects.select_related("supplier").get(pk=offer.pk)
+    plan_switch(order=order, offer=offer)  # the same checks, on the locked rows
+    why = _("Switched to supplier %(supplier)s by staff: %(reason)s") % {
+        "supplier": offer.supplier.name,
+        "reason": reason,
+    }
+    tried = [pk for pk in job.tried_offers if pk != offer.pk]
+    if job.offer_id and job.offer_id not in tried:
+        tried.append(job.offer_id)
+    _restart(
+        order=order,
+        job=job,
+        actor=actor,
+        why=why,
+        offer=offer,
+        tried_offers=tried,
+        attempts=0,
+        state=State.PENDING,
+    )
+    return job
