@@ -39,3 +39,9 @@ class AttachmentRefused(DomainError):
     """An uploaded image is too big or not an image we accept."""
 
     code = "ticket_attachment_refused"
+
+
+class ReissueRefused(DomainError):
+    """Card codes cannot be marked invalid or reissued this way."""
+
+    code = "order_reissue_refused"

@@ -899,7 +899,9 @@ class CodeInvalidation(models.Model):
         verbose_name = _("invalid card code")
         verbose_name_plural = _("invalid card codes")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["order", "id"], name="orders_codeinv_order_idx")]
+        indexes = [
+            models.Index(fields=["order", "id"], name="orders_codeinv_order_idx")
+        ]
 
     def __str__(self):
         return f"{self.order_id} · {self.code_id}"
@@ -960,3 +962,45 @@ class CannedReplyUse(models.Model):
 
     def __str__(self):
         return f"{self.ticket_id} · {self.reply_id}"
+
+
+class CoPurchase(models.Model):
+    """"Bought together": how many buyers paid for both products, counted nightly
+    over paid orders by orders.recommendations.compute_co_purchases (a full
+    rebuild, set-based SQL). Each product keeps only its strongest pairs."""
+
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("product"),
+    )
+    other = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("bought with"),
+    )
+    buyers = models.PositiveIntegerField(_("buyers who bought both"))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("co-purchase")
+        verbose_name_plural = _("co-purchases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "other"], name="orders_copurchase_pair_uniq"
+            ),
+            models.CheckConstraint(
+                condition=~Q(product=models.F("other")),
+                name="orders_copurchase_not_self",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["product", "-buyers"], name="orders_copurchase_top_idx"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} + {self.other_id} ({self.buyers})"

@@ -21,7 +21,6 @@ from orders.aftersales import (
     assign_ticket,
     attachment_content_type,
     can_work_ticket,
-    staff_reply,
     ticket_sla,
     tickets_for_staff,
 )
@@ -42,7 +41,9 @@ from orders.refunds import (
     reject_refund,
     request_refund,
 )
+from orders.replies import active_replies, reply_on_ticket
 from orders.selectors import manual_queue
+from orders.support_views import reply_text, ticket_support_context
 
 QUEUE_PAGE_SIZE = 100
 # Resolving a stuck top-up is a delivery decision (operations): its refund is
@@ -389,6 +390,10 @@ class StaffReplyForm(forms.Form):
         required=False,
     )
     status = forms.ChoiceField(label=gettext_lazy("Then the ticket is"))
+    # The canned reply the text started from (recorded for the suggestions).
+    canned = forms.ModelChoiceField(
+        queryset=active_replies(), required=False, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, ticket, **kwargs):
         super().__init__(*args, **kwargs)
@@ -413,7 +418,12 @@ def ticket_reply(request, pk: int):
         pk=pk,
     )
     can_work = can_work_ticket(request.user, ticket)
-    form = StaffReplyForm(request.POST or None, ticket=ticket)
+    text, canned = reply_text(request, ticket)
+    form = StaffReplyForm(
+        request.POST or None,
+        ticket=ticket,
+        initial={"body": text, "canned": canned.pk if canned else None},
+    )
     if request.method == "POST" and not can_work:
         raise MissingPermission(["orders.work_all_tickets"])
     if request.method == "POST" and "take" in request.POST:
@@ -426,12 +436,13 @@ def ticket_reply(request, pk: int):
         return redirect("orders:ticket_reply", ticket.pk)
     if request.method == "POST" and form.is_valid():
         try:
-            staff_reply(
+            reply_on_ticket(
                 ticket=ticket,
                 actor=request.user,
                 body=form.cleaned_data["body"],
                 internal=form.cleaned_data["internal"],
                 status=form.cleaned_data["status"],
+                canned=form.cleaned_data["canned"],
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
@@ -449,10 +460,9 @@ def ticket_reply(request, pk: int):
             else None,
             "assigned_elsewhere": not can_work,
             "can_take": can_work and ticket.assignee_id != request.user.pk,
-            "can_refund": ticket.order is not None
-            and request.user.has_perm(REFUND_PERMISSION),
             "sla": ticket_sla(ticket),
             "page_id": "ticket-reply",
+            **ticket_support_context(request, ticket),
         },
         title=_("Ticket #%(id)s") % {"id": ticket.pk},
     )

@@ -44,6 +44,8 @@ ORDERS_READ = (
     "orders.view_wallettopup",
     "orders.view_ordernote",
     "orders.view_refundrequest",
+    "orders.view_aftersalesrule",
+    "orders.view_codeinvalidation",
 )
 # After-sales work: open and answer tickets, write notes on orders.
 TICKETS_WORK = (
@@ -51,6 +53,19 @@ TICKETS_WORK = (
     "orders.change_ticket",
     "orders.add_ticketmessage",
     "orders.add_ordernote",
+    # Support slice: insert canned replies, check and reissue card codes.
+    "orders.view_cannedreply",
+    "orders.add_codeinvalidation",
+)
+# Support leads (the ticket desk's leads, operations) keep the canned replies and
+# the after-sales rules.
+SUPPORT_LEAD = (
+    "orders.add_cannedreply",
+    "orders.change_cannedreply",
+    "orders.delete_cannedreply",
+    "orders.add_aftersalesrule",
+    "orders.change_aftersalesrule",
+    "orders.delete_aftersalesrule",
 )
 # What a top-up went through at its supplier (no costs): what support answers from.
 SUPPLIER_CALLS_READ = ("catalog.view_suppliercall",)
@@ -88,6 +103,7 @@ ROLES: tuple[Role, ...] = (
             *ORDERS_READ,
             *TICKETS_WORK,
             "orders.work_all_tickets",  # operations lead the ticket desk
+            *SUPPORT_LEAD,
             "orders.deliver_order",
             *RISK_READ,
             *RISK_WORK,

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db.models import Min, Prefetch, Q
@@ -42,6 +41,8 @@ from orders.payments.selectors import topups_of
 from orders.payments.services import start_gateway_payment
 from orders.payments.topups import resume_topup, start_topup
 from orders.recommendations import recommendations_for
+from orders.reissues import reissues_for_buyer
+from orders.rules import buyer_note
 from orders.selectors import delivered_codes, find_guest_order
 from orders.storefront.forms import (
     CheckoutForm,
@@ -57,8 +58,6 @@ from users.services import get_or_create_wallet, register_buyer
 from users.tracking import record_product_view, record_search
 
 GUEST_ORDERS_KEY = "shop_guest_orders"
-LOOKUP_LIMIT = 10  # attempts per client address per window
-LOOKUP_WINDOW_SECONDS = 600
 PAGE_SIZE = 20
 RECENT_TOPUPS = 10  # top-ups listed on the wallet page
 SEARCH_MAX = 100  # characters of a shop search
@@ -280,6 +279,7 @@ def order_detail(request, order_no: str):
             ).order_by("id"),
             "tickets": order.tickets.filter(buyer=request.user) if own else [],
             "can_ask": own and order.status in AFTER_SALES_STATES,
+            "reissues": reissues_for_buyer(order) if own else [],
         },
     )
 
@@ -367,6 +367,7 @@ def ticket_detail(request, pk: int):
             "thread": messages_for_buyer(ticket),
             "form": form if ticket.status != Ticket.Status.CLOSED else None,
             "first_response_hours": settings.TICKET_SLA_FIRST_RESPONSE_HOURS,
+            "rule_note": buyer_note(ticket),
         },
     )
 
@@ -442,19 +443,12 @@ def my_orders(request):
 
 
 def lookup(request):
-    """Order lookup without an account: number + contact + lookup password,
-    rate-limited per client address, one answer for every kind of miss."""
+    """Order lookup without an account: number + contact + lookup password, one
+    answer for every kind of miss. Rate-limited per client address
+    (kameng.ratelimits: the "lookup" group)."""
     form = LookupForm(request.POST if request.method == "POST" else None)
-    limited = False
     if request.method == "POST":
-        key = f"shop:lookup:{client_address(request)}"
-        cache.add(key, 0, LOOKUP_WINDOW_SECONDS)
-        attempts = cache.incr(key)
-        limited = attempts > LOOKUP_LIMIT
-        if limited:
-            form.is_valid()  # errors can only be added to a validated form
-            form.add_error(None, _("Too many attempts. Try again in a few minutes."))
-        elif form.is_valid():
+        if form.is_valid():
             order = find_guest_order(
                 order_no=form.cleaned_data["order_no"],
                 contact=form.cleaned_data["contact"],
@@ -466,9 +460,7 @@ def lookup(request):
             form.add_error(
                 None, _("No order matches this number, contact and password.")
             )
-    return render(
-        request, "shop/lookup.html", {"form": form}, status=429 if limited else 200
-    )
+    return render(request, "shop/lookup.html", {"form": form})
 
 
 def signup(request):
