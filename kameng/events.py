@@ -7,7 +7,8 @@ receiver reads fresh rows in its own transaction.
 
 from django.dispatch import Signal
 
-# kwargs: order_id, buyer_id (None for a guest), amount (Decimal), payment_method
+# kwargs: order_id, buyer_id (None for a guest), amount (Decimal), payment_method,
+# category_id (the product's category: marketing counts categories bought)
 order_paid = Signal()
 # kwargs: order_id
 order_delivered = Signal()

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from kameng.views import favicon, healthz, my_account
+from kameng.audit_views import audit_log
+from kameng.views import favicon, healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -17,7 +18,11 @@ urlpatterns = [
     path("admin/catalog/", include("catalog.urls")),
     path("admin/orders/", include("orders.urls")),
     path("admin/users/", include("orders.customer_urls")),
-    path("admin/me/", my_account, name="my_account"),
+    path("admin/users/", include("users.urls")),
+    path("admin/marketing/", include("marketing.urls")),  # segment editor (H2)
+    path("admin/analytics/", include("analytics.urls")),  # insight pages (H3)
+    path("admin/me/", include("users.account_urls")),
+    path("admin/audit/", audit_log, name="audit_log"),  # audit trail (H7)
     path("admin/", admin.site.urls),
 ]
 

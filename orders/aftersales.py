@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 from PIL import Image, UnidentifiedImageError
 
+from marketing.selectors import has_priority_support
 from orders.exceptions import AttachmentRefused, NoteRefused, TicketRefused
 from orders.models import Order, OrderNote, Ticket, TicketMessage
 from orders.risk import recount_buyer
@@ -152,12 +153,15 @@ PRIORITY_SUPPORT_BONUS = 1000
 
 def buyer_priority(buyer) -> int:
     """A ticket's sort weight: the buyer's member level rank, and above all
-    ranks when the level gives priority support."""
+    ranks when the level gives priority support or a marketing strategy
+    granted the buyer priority support (marketing.PrioritySupport)."""
     level = buyer.member_level
-    if level is None:
-        return 0
-    bonus = PRIORITY_SUPPORT_BONUS if level.priority_support else 0
-    return level.rank + bonus
+    rank = level.rank if level is not None else 0
+    if level is not None and level.priority_support:
+        return rank + PRIORITY_SUPPORT_BONUS
+    if has_priority_support(user_id=buyer.pk):
+        return rank + PRIORITY_SUPPORT_BONUS
+    return rank
 
 
 @transaction.atomic

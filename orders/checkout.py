@@ -6,19 +6,21 @@ from __future__ import annotations
 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Product, Sku
 from catalog.recharge import validate_recharge_fields
-from catalog.services.pricing import quote_price
+from catalog.services import sale_cache
+from catalog.services.sale_cache import fresh_entry, sale_entry
 from kameng import events
 from kameng.exceptions import DomainError
 from orders.exceptions import CheckoutRefused, IllegalTransition
-from orders.fulfilment import deliver_on_payment
+from orders.fulfilment import check_stock_after_sale, deliver_on_payment
 from orders.models import Order, new_order_no
 from orders.risk import refuse_if_blacklisted
+from orders.sale_sql import NeedsReview, StaleCatalog, sell_codes
 from orders.transitions import send_after_commit, transition_order
 from users.models import LedgerEntry
 from users.services import debit_wallet
@@ -57,7 +59,12 @@ def place_order(
                 " ".join(exc.messages), fields=getattr(exc, "message_dict", {})
             ) from exc
     try:
-        quote = quote_price(sku=sku, buyer=buyer, quantity=quantity, at=now)
+        quote = sale_cache.quote(
+            sale_entry(sku.pk, version=sku.sale_version),
+            buyer=buyer,
+            quantity=quantity,
+            at=now,
+        )
     except DomainError as exc:  # quantity outside the SKU's limits, ...
         raise CheckoutRefused(exc.message, **exc.extra) from exc
     for _attempt in range(5):
@@ -104,7 +111,6 @@ def pay_with_wallet(*, order: Order, actor=None) -> Order:
     return _settle_from_wallet(order=order, buyer=order.buyer, actor=actor)
 
 
-@transaction.atomic
 def buy_with_wallet(
     *,
     sku: Sku,
@@ -117,18 +123,90 @@ def buy_with_wallet(
     buyer's balance in one transaction. A refusal (off sale, sold out, short of
     balance) rolls all of it back: nothing charged, no pending order left behind.
 
-    The order is new in this transaction, so no other can see it, let alone pay
-    it: it needs no row lock, and the buyer is the one already loaded."""
+    Card codes on PostgreSQL take the hand-written sale (orders.sale_sql: four
+    statements, the catalog from the per-process sale cache); everything else,
+    and a risk-flagged buyer whose order is held, the ORM path. Same rules,
+    same tests (tests/orders/test_checkout_paths.py)."""
     if buyer is None:
         raise CheckoutRefused(_("Log in to pay with your balance."))
-    order = place_order(
-        sku=sku,
-        quantity=quantity,
-        buyer=buyer,
-        recharge_account=recharge_account,
-        ip=ip,
+    if sells_by_sql(sku):
+        refuse_if_blacklisted(  # risk (H6): the one blacklist check, one query
+            buyer=buyer, contact="", ip=ip, recharge_account=recharge_account
+        )
+        try:
+            order = _buy_codes(sku=sku, quantity=quantity, buyer=buyer)
+        except (NeedsReview, _NotByCodes):
+            order = None  # held for review / no longer a card SKU: the ORM path
+        if order is not None:
+            return order
+    with transaction.atomic():
+        order = place_order(
+            sku=sku,
+            quantity=quantity,
+            buyer=buyer,
+            recharge_account=recharge_account,
+            ip=ip,
+        )
+        return _settle_from_wallet(order=order, buyer=buyer, actor=buyer)
+
+
+# The per-vendor pick: the hand-written sale needs PostgreSQL (SKIP LOCKED,
+# RETURNING, ON CONFLICT); tests switch it off to run the ORM path on Postgres.
+SQL_SALE_VENDORS = {"postgresql"}
+
+
+def sells_by_sql(sku: Sku) -> bool:
+    return (
+        connection.vendor in SQL_SALE_VENDORS
+        and sku.delivery_type == Sku.DeliveryType.CARD
+        and not sku.recharge_fields
     )
-    return _settle_from_wallet(order=order, buyer=buyer, actor=buyer)
+
+
+class _NotByCodes(Exception):
+    """The SKU changed meanwhile into one the hand-written sale does not sell."""
+
+
+def _buy_codes(*, sku: Sku, quantity: int, buyer) -> Order:
+    """Quote from the sale cache and sell by sale_sql; a sale that finds the SKU
+    changed since (StaleCatalog) rolls back and is quoted again, fresh."""
+    entry = sale_entry(sku.pk, version=sku.sale_version)
+    for _attempt in range(3):
+        if not sells_by_sql(entry.sku):
+            raise _NotByCodes
+        if not entry.on_sale:
+            raise CheckoutRefused(_("This item is not on sale right now."))
+        now = timezone.now()
+        try:
+            quote = sale_cache.quote(entry, buyer=buyer, quantity=quantity, at=now)
+        except DomainError as exc:  # quantity outside the SKU's limits, ...
+            raise CheckoutRefused(exc.message, **exc.extra) from exc
+        try:
+            with transaction.atomic():
+                sale = sell_codes(
+                    sku=entry.sku,
+                    version=entry.version,
+                    buyer=buyer,
+                    quantity=quantity,
+                    unit_price=quote.unit_price,
+                    amount=quote.total,
+                    price_breakdown=quote.as_dict(),
+                    at=now,
+                )
+                # After commit, in the ORM path's order.
+                check_stock_after_sale(sku=entry.sku, stock=sale.stock)
+                send_after_commit(events.order_delivered, order_id=sale.order.pk)
+                send_after_commit(
+                    events.order_paid,
+                    order_id=sale.order.pk,
+                    buyer_id=buyer.pk,
+                    amount=sale.order.amount,
+                    payment_method=sale.order.payment_method,
+                )
+            return sale.order
+        except StaleCatalog:
+            entry = fresh_entry(sku.pk)
+    raise CheckoutRefused(_("The price is being changed right now: please try again."))
 
 
 def _settle_from_wallet(*, order: Order, buyer, actor) -> Order:
@@ -151,6 +229,7 @@ def _settle_from_wallet(*, order: Order, buyer, actor) -> Order:
         buyer_id=order.buyer_id,
         amount=order.amount,
         payment_method=order.payment_method,
+        category_id=order.sku.product.category_id,  # marketing: category bought
     )
     return order
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from kameng.admin_pages import render_page, staff_page
+from marketing.selectors import rfm_of, segments_of
 from orders.models import Order, RefundRequest, Ticket
 from users.models import User
 from users.selectors import PROFILE_ROWS, buyer_profile
@@ -98,6 +99,8 @@ def buyer_profile_page(request, pk: int):
             ],
             "logins": [(e, mask_ip(e.ip)) for e in profile.logins],
             "preferred_payment": payment_labels.get(profile.preferred_payment, ""),
+            "segments": segments_of(user_id=pk),  # marketing (H2)
+            "rfm": rfm_of(user_id=pk),
             "bars": hour_bars(profile.hours),
             "chart_height": CHART_HEIGHT,
             "with_money": request.user.has_perm(MONEY_PERMISSION),

@@ -158,6 +158,7 @@ def settle_payment(*, channel: str, notice: Notice) -> Payment:
         buyer_id=order.buyer_id,
         amount=order.amount,
         payment_method=order.payment_method,
+        category_id=order.sku.product.category_id,  # marketing: category bought
     )
     return payment
 
