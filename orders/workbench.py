@@ -398,7 +398,7 @@ def export_headers(*, with_cost: bool) -> list[str]:
         _("Quantity"),
         _("Unit price"),
         _("Amount"),
-        _("Refunded"),
+        _("Refunded amount"),
         _("Payment method"),
         _("Buyer"),
         _("Member level"),
