@@ -1,5 +1,5 @@
-"""Money back to the buyer: refunds to the wallet (guests: through the gateway,
-by finance). Builds on orders.transitions only.
+"""Money back to the buyer: refunds to the wallet; a guest's through the
+gateway they paid at. Builds on orders.risk and orders.transitions.
 
 Every refund is a RefundRequest row. Staff ask through `request_refund` with a
 key made when the form was shown, so a second click or a retry of the same form
@@ -7,6 +7,11 @@ finds the first row instead of paying again. Above
 settings.REFUND_APPROVAL_THRESHOLD the row waits until a second person approves
 it (`approve_refund`); until then its amount is held back from what is left to
 refund. The system's own refunds (a failed top-up) go through `refund_to_wallet`.
+
+A guest order's refund is decided here like any other (order state, codes,
+approval), then waits in AT_GATEWAY: `gateway_refund_due` is sent after commit
+and orders.payments.refunding asks the gateway (DONE → REFUNDED; a gateway
+without a refund API → BY_HAND, on finance's list until `confirm_refund_by_hand`).
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import CardCode
 from kameng import events
 from orders.exceptions import RefundRefused
-from orders.models import ZERO, Order, RefundRequest
+from orders.models import ZERO, Order, Payment, RefundRequest
 from orders.risk import recount_buyer
 from orders.transitions import ALLOWED, send_after_commit, transition_order
 from users.models import LedgerEntry
@@ -33,6 +39,22 @@ from users.services import credit_wallet
 S = Order.Status
 REFUND_PERMISSION = "orders.refund_order"
 APPROVE_PERMISSION = "orders.approve_refundrequest"
+
+
+# Sent after commit when a guest's refund should go to its gateway (kwargs:
+# refund_id). orders.signals queues the gateway call: refunds sits below payments.
+gateway_refund_due = Signal()
+GATEWAY_STATES = (RefundRequest.Status.AT_GATEWAY, RefundRequest.Status.BY_HAND)
+
+
+def gateway_payment(order: Order) -> Payment | None:
+    """The gateway payment that paid this order (what a guest refund goes back
+    through), or None."""
+    return (
+        Payment.objects.filter(order=order, outcome=Payment.Outcome.SETTLED)
+        .order_by("id")
+        .first()
+    )
 
 
 def approval_threshold() -> Decimal:
@@ -67,6 +89,7 @@ class RefundPlan:
     needs_approval: bool
     code_count: int
     void_codes: bool
+    to_gateway: bool = False
 
     @property
     def to_status_label(self) -> str:
@@ -89,9 +112,12 @@ def plan_refund(
     *, order: Order, amount: Decimal, void_codes: bool = False
 ) -> RefundPlan:
     """Check a refund of `amount` and say what it will do, or raise RefundRefused.
-    Pending refunds count as already given back."""
-    if order.buyer_id is None:
-        raise RefundRefused(_("Guest orders are refunded through the gateway."))
+    Pending refunds count as already given back. A guest's goes back through
+    the gateway that took the payment."""
+    if order.buyer_id is None and gateway_payment(order) is None:
+        raise RefundRefused(
+            _("This guest order has no gateway payment to give the money back to.")
+        )
     left = refundable_left(order)
     if amount <= 0 or amount > left:
         raise RefundRefused(
@@ -111,6 +137,7 @@ def plan_refund(
         needs_approval=amount > approval_threshold(),
         code_count=len(code_ids),
         void_codes=void_codes,
+        to_gateway=order.buyer_id is None,
     )
 
 
@@ -123,17 +150,17 @@ def _locked(order: Order) -> Order:
 
 
 def _pay(*, order: Order, refund: RefundRequest, actor) -> RefundRequest:
-    """Move the money for `refund` (order locked by the caller), once."""
-    if order.buyer_id is None:
-        raise RefundRefused(_("Guest orders are refunded through the gateway."))
-    credit_wallet(
-        user=order.buyer,
-        amount=refund.amount,
-        kind=LedgerEntry.Kind.REFUND,
-        reference=order.order_no,
-        note=refund.reason[:255],
-        actor=actor,
-    )
+    """Move the money for `refund` (order locked by the caller), once: to the
+    buyer's wallet, or a guest's to the gateway (after commit)."""
+    if order.buyer_id is not None:
+        credit_wallet(
+            user=order.buyer,
+            amount=refund.amount,
+            kind=LedgerEntry.Kind.REFUND,
+            reference=order.order_no,
+            note=refund.reason[:255],
+            actor=actor,
+        )
     order.refunded_amount += refund.amount
     to = _target_status(order, order.refunded_amount)
     if order.status != to:
@@ -150,7 +177,11 @@ def _pay(*, order: Order, refund: RefundRequest, actor) -> RefundRequest:
         CardCode.objects.filter(
             pk__in=delivered_code_ids(order), status=CardCode.Status.SOLD
         ).update(status=CardCode.Status.VOID, sold_at=None)  # void has no sale
-    refund.status = RefundRequest.Status.REFUNDED
+    if order.buyer_id is None:
+        refund.status = RefundRequest.Status.AT_GATEWAY
+        send_after_commit(gateway_refund_due, refund_id=refund.pk)
+    else:
+        refund.status = RefundRequest.Status.REFUNDED
     refund.save(update_fields=["status", "decided_by", "decided_at"])
     if order.delivered_at is not None:  # after-sales: counts towards a risk flag
         recount_buyer(buyer_id=order.buyer_id)
@@ -278,3 +309,39 @@ def refund_to_wallet(
     )
     _pay(order=order, refund=refund, actor=actor)
     return order
+
+
+@transaction.atomic
+def confirm_refund_by_hand(
+    *, refund: RefundRequest, actor, reference: str
+) -> RefundRequest:
+    """Finance refunded a guest's payment at the gateway's own site: the refund
+    is done, with finance's reference (the gateway's refund number)."""
+    if not actor.has_perm(REFUND_PERMISSION):
+        raise RefundRefused(_("Only finance may refund orders."))
+    reference = reference.strip()
+    if not reference:
+        raise RefundRefused(
+            _("Give the gateway's refund number or your reference."), field="reference"
+        )
+    refund = RefundRequest.objects.select_for_update().get(pk=refund.pk)
+    if refund.status == RefundRequest.Status.REFUNDED:
+        return refund
+    if refund.status not in GATEWAY_STATES:
+        raise RefundRefused(_("This refund is not waiting at a gateway."))
+    refund.status = RefundRequest.Status.REFUNDED
+    refund.gateway_refund_no = reference[:64]
+    refund.decision_note = (
+        _("Refunded by hand at the gateway by %(name)s") % {"name": actor}
+    )[:300]
+    refund.save(update_fields=["status", "gateway_refund_no", "decision_note"])
+    return refund
+
+
+def gateway_refunds_to_finish():
+    """Guest refunds not finished at their gateway: finance's list."""
+    return (
+        RefundRequest.objects.filter(status__in=GATEWAY_STATES)
+        .select_related("order", "requested_by")
+        .order_by("-id")
+    )

@@ -20,9 +20,11 @@ from kameng.admin_pages import ReadOnlyMixin
 from kameng.permission_names import PermissionNamesMixin
 from users.models import (
     Buyer,
+    LedgerAlert,
     LedgerEntry,
     LoginEvent,
     MemberLevel,
+    RiskFlag,
     Staff,
     Wallet,
 )
@@ -115,9 +117,10 @@ class BuyerAdmin(
         "total_spent",
         "last_order_at",
         "date_joined",
+        "risk",
         "profile",
     )
-    list_select_related = ("member_level", "stats")
+    list_select_related = ("member_level", "stats", "risk_flag")
     list_filter = (
         "member_level",
         ("date_joined", DateFieldListFilter),
@@ -146,6 +149,18 @@ class BuyerAdmin(
     def last_order_at(self, buyer):
         stats = getattr(buyer, "stats", None)
         return stats.last_order_at if stats and stats.last_order_at else "—"
+
+    @admin.display(description=_("risk"))
+    def risk(self, buyer):
+        """The buyer's risk flag (joined in the list's one query)."""
+        flag = getattr(buyer, "risk_flag", None)
+        if flag is None:
+            return "—"
+        return format_html(
+            '<span class="text-red-600 font-semibold" data-testid="risk-flag">'
+            "⚠ {}</span>",
+            flag.label,
+        )
 
     @admin.display(description=_("customer profile"))
     def profile(self, buyer):
@@ -258,14 +273,28 @@ class LedgerEntryInline(TabularInline):
     per_page = 20
 
 
+def wallet_url(user_id: int) -> str:
+    return reverse("wallets:buyer_wallet", args=[user_id])
+
+
 @admin.register(Wallet)
 class WalletAdmin(ReadOnlyMixin, ModelAdmin):
-    list_display = ("user", "balance", "updated_at")
+    list_display = ("user", "balance", "updated_at", "wallet_page")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__phone")
     ordering = ("-id",)
     show_full_result_count = False
     inlines = [LedgerEntryInline]
+
+    @admin.display(description=_("wallet page"))
+    def wallet_page(self, wallet):
+        if wallet.user.is_staff:
+            return "—"
+        return format_html(
+            '<a class="text-primary-600" href="{}">{}</a>',
+            wallet_url(wallet.user_id),
+            _("Ledger and adjustments"),
+        )
 
 
 @admin.register(LedgerEntry)
@@ -330,3 +359,52 @@ class LoginEventAdmin(NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin):
     @admin.display(description=_("IP address"))
     def masked_ip(self, event):
         return mask_ip(event.ip)
+
+
+@admin.register(LedgerAlert)
+class LedgerAlertAdmin(ReadOnlyMixin, ModelAdmin):
+    """Wallets whose balance differed from their ledger (users.wallets)."""
+
+    list_display = (
+        "wallet",
+        "balance",
+        "ledger_sum",
+        "found_at",
+        "notified_at",
+        "resolved_at",
+        "wallet_page",
+    )
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("wallet__user",)
+    show_full_result_count = False
+    fields = ("wallet", "balance", "ledger_sum", "found_at", "notified_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("wallet page"))
+    def wallet_page(self, alert):
+        return format_html(
+            '<a class="text-primary-600" href="{}">{}</a>',
+            wallet_url(alert.wallet.user_id),
+            _("Ledger and adjustments"),
+        )
+
+
+@admin.register(RiskFlag)
+class RiskFlagAdmin(ReadOnlyMixin, ModelAdmin):
+    """Buyers flagged for frequent after-sales (kept by orders.risk)."""
+
+    list_display = ("user", "refunds", "reissues", "flagged_at", "updated_at", "open")
+    list_select_related = ("user",)
+    search_fields = ("=user__username",)
+    ordering = ("-flagged_at",)
+    show_full_result_count = False
+    fields = ("user", "refunds", "reissues", "flagged_at", "updated_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("customer profile"))
+    def open(self, flag):
+        return format_html(
+            '<a class="text-primary-600" href="{}">{}</a>',
+            profile_url(flag.user_id),
+            _("Open profile"),
+        )

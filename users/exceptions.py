@@ -15,3 +15,7 @@ class UnknownRole(DomainError):
 
 class UsernameTaken(DomainError):
     code = "users_username_taken"
+
+
+class WalletRefused(DomainError):
+    code = "wallet_refused"

@@ -5,7 +5,9 @@ A gateway adapter turns an order (or a wallet top-up: anything with
 buyer to (`start`), checks an asynchronous notify and reads it into a `Notice`
 (`verify_notify`, raising `NotifyRejected` for anything not provably from the
 gateway), asks the gateway about an order whose notify never came (`query`),
-and answers the notify the way that gateway expects (`answer`). Settling the
+and answers the notify the way that gateway expects (`answer`); `refund` gives
+a paid trade's money back (a gateway without a refund API says BY_HAND, and
+finance refunds at the gateway's own site). Settling the
 money is not the adapter's business: orders.payments.services does it, the same
 way for every gateway.
 Alipay or WeChat Pay is one more subclass registered in orders.payments.registry.
@@ -82,6 +84,21 @@ class QueryResult:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    """What a gateway said to a refund: DONE (money on its way back), BY_HAND
+    (no refund API: finance refunds at the gateway's site) or FAILED (try
+    again later; the gateway was not reached or refused for now)."""
+
+    DONE = "done"
+    BY_HAND = "by_hand"
+    FAILED = "failed"
+
+    state: str
+    refund_no: str = ""
+    detail: str = ""
+
+
 def parse_money(value, *, field_name: str = "money") -> Decimal:
     """A positive amount with at most two decimals, or NotifyRejected."""
     try:
@@ -132,3 +149,14 @@ class Gateway(ABC):
     @abstractmethod
     def answer(self, *, ok: bool, reason: str = "") -> HttpResponse:
         """The response the gateway expects to a notify."""
+
+    def refund(
+        self, *, order_no: str, trade_no: str, refund_no: str, amount: Decimal
+    ) -> RefundResult:
+        """Give `amount` of the paid trade back to the payer. `refund_no` is our
+        idempotency key: the same number again never refunds twice. Never raises
+        for a network problem (that is FAILED). Without a refund API: BY_HAND."""
+        return RefundResult(
+            RefundResult.BY_HAND,
+            detail=_("This gateway has no refund API: refund at its merchant site."),
+        )

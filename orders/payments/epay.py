@@ -11,6 +11,9 @@ Written from the protocol's public description:
   shop answers the plain text "success" (anything else and it retries).
 - Query: `<EPAY_URL>/api.php?act=order&pid=..&key=..&out_trade_no=..` answers
   JSON with code=1 and status=1 once paid (trade_no, money).
+- Refund: the protocol as described has no refund call (some epay sites add
+  one, not uniformly), so this adapter keeps the interface's default: a refund
+  is BY_HAND, listed for finance to make at the epay merchant site.
 Epay notifies carry no timestamp or nonce: a replay is harmless because a
 payment is recorded once per trade_no, and the signed money must equal the
 order's amount.

@@ -4,6 +4,7 @@
 - `verify_notify` accepts a notify only when it is signed with the shared key,
   within PAYMENT_NOTIFY_MAX_SKEW_SECONDS of our clock, and only once per nonce.
 - `query` asks the gateway's trade record.
+- `refund` gives part or all of a paid trade back, once per refund number.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from orders.payments.base import (
     NotifyRejected,
     NotifyRequest,
     QueryResult,
+    RefundResult,
     parse_money,
 )
 from orders.payments.sandbox_remote import (
@@ -35,6 +37,7 @@ from orders.payments.sandbox_remote import (
     get_trade,
     notify_payload,
     open_trade,
+    refund_trade,
     sandbox_key,
     signature,
 )
@@ -117,6 +120,14 @@ class SandboxGateway(Gateway):
                 raw={**notify_payload(trade), "via": "query"},
             ),
         )
+
+    def refund(self, *, order_no, trade_no, refund_no, amount) -> RefundResult:
+        answer = refund_trade(
+            order_no=order_no, refund_no=refund_no, amount=f"{amount:.2f}"
+        )
+        if not answer["ok"]:
+            return RefundResult(RefundResult.FAILED, detail=answer["error"])
+        return RefundResult(RefundResult.DONE, refund_no=answer["gateway_refund_no"])
 
     def answer(self, *, ok: bool, reason: str = ""):
         if ok:

@@ -27,6 +27,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
@@ -124,6 +125,27 @@ def finish_trade(*, order_no: str, pay: bool) -> dict | None:
         trade["status"] = "failed"
     cache.set(_trade_key(order_no), trade, TRADE_TTL_SECONDS)
     return trade
+
+
+def refund_trade(*, order_no: str, refund_no: str, amount: str) -> dict:
+    """The gateway refunds part or all of a paid trade, once per refund number.
+    Answers {"ok": True, "refund_no", "gateway_refund_no"} or {"ok": False,
+    "error"} (no such paid trade, or more than is left)."""
+    trade = get_trade(order_no)
+    if trade is None or trade["status"] != "paid":
+        return {"ok": False, "error": "no paid trade"}
+    refunds = trade.setdefault("refunds", {})
+    if refund_no in refunds:  # a retry: the same answer, nothing paid again
+        return {"ok": True, "refund_no": refund_no, **refunds[refund_no]}
+    given = sum(Decimal(r["amount"]) for r in refunds.values())
+    if Decimal(amount) <= 0 or given + Decimal(amount) > Decimal(trade["amount"]):
+        return {"ok": False, "error": "amount exceeds what is left"}
+    refunds[refund_no] = {
+        "amount": amount,
+        "gateway_refund_no": f"SBR{secrets.randbelow(10**12):012d}",
+    }
+    cache.set(_trade_key(order_no), trade, TRADE_TTL_SECONDS)
+    return {"ok": True, "refund_no": refund_no, **refunds[refund_no]}
 
 
 def notify_payload(trade: dict) -> dict:

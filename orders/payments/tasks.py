@@ -12,6 +12,7 @@ from celery import shared_task
 from kameng.celery import app as celery_app
 from orders.payments import sandbox_remote
 from orders.payments.base import NotifyRequest
+from orders.payments.refunding import refund_at_gateway, refunds_waiting_at_gateways
 from orders.payments.services import (
     cancel_expired_orders,
     receive_notify,
@@ -20,6 +21,26 @@ from orders.payments.services import (
 from orders.payments.topups import cancel_expired_topups
 
 SANDBOX_NOTIFY_DELAY_SECONDS = 1  # a real gateway's notify leaves a moment later
+
+
+@shared_task(name="orders.refund_at_gateway", ignore_result=True, acks_late=True)
+def refund_at_gateway_task(refund_id: int) -> str | None:
+    """Give one guest refund back through its gateway (idempotent, locked)."""
+    return refund_at_gateway(refund_id=refund_id)
+
+
+@shared_task(name="orders.sweep_gateway_refunds", ignore_result=True)
+def sweep_gateway_refunds_task() -> int:
+    """Every 10 minutes: ask again about guest refunds still at a gateway."""
+    due = refunds_waiting_at_gateways()
+    for refund_id in due:
+        refund_at_gateway_task.delay(refund_id)
+    return len(due)
+
+
+def queue_gateway_refund(*, refund_id: int) -> None:
+    """A guest refund was decided (gateway_refund_due, after commit): queue it."""
+    refund_at_gateway_task.delay(refund_id)
 
 
 @shared_task(name="orders.settle_pending_payments", ignore_result=True)

@@ -32,7 +32,7 @@ from kameng.beat import SCHEDULE, sync_beat_schedule
 from kameng.demo import DemoContext
 from orders.aftersales import add_order_note, open_buyer_ticket
 from orders.checkout import place_order
-from orders.models import Fulfilment, Order, RefundRequest
+from orders.models import Fulfilment, Order, OrderExport, RefundRequest
 from orders.payments.services import start_gateway_payment
 from orders.payments.topups import start_topup
 from orders.transitions import open_abnormal_ticket
@@ -112,7 +112,32 @@ SAMPLE_FOR_ROUTE = {
         .first()
     ),
     "orders:decide_refund": lambda: _first("orders", "refundrequest"),
+    "orders:review_held": lambda: Order.objects.order_by("pk").first(),
+    "orders:confirm_gateway_refund": lambda: _first("orders", "refundrequest"),
+    "wallets:buyer_wallet": lambda: (
+        User.objects.filter(is_staff=False).order_by("pk").first()
+    ),
+    "wallets:adjust": lambda: (
+        User.objects.filter(is_staff=False).order_by("pk").first()
+    ),
     "orders:ticket_reply": lambda: _first("orders", "ticket"),
+    # the order workbench: its actions on a top-up, a manual and an unpaid
+    # order, and an export (its own page shows only to whoever asked: 404)
+    "orders:retry_fulfilment": lambda: (
+        Order.objects.filter(sku__delivery_type="topup").order_by("pk").first()
+    ),
+    "orders:switch_supplier": lambda: (
+        Order.objects.filter(sku__delivery_type="topup").order_by("pk").first()
+    ),
+    "orders:mark_delivered": lambda: (
+        Order.objects.filter(sku__delivery_type="manual").order_by("pk").first()
+    ),
+    "orders:cancel_order": lambda: (
+        Order.objects.filter(status="pending_payment").order_by("pk").first()
+    ),
+    "orders:export": lambda: OrderExport.objects.create(
+        requested_by=User.objects.filter(is_superuser=True).first()
+    ),
 }
 # Routes that are not pages a person reads: actions (POST only), downloads,
 # progress fragments polled by a page, the admin's catch-all redirect.
@@ -131,6 +156,11 @@ NOT_PAGES = {
     "catalog:import_products_template",
     "catalog:inventory_rows",
     "orders:ticket_attachment",
+    "orders:workbench_save_filter",
+    "orders:workbench_delete_filter",
+    "orders:export_start",
+    "orders:export_progress",
+    "orders:export_download",
 }
 
 
