@@ -117,3 +117,43 @@ def _login_lockout_off(settings):
     Client.login() and services' tests log in; the lockout tests
     (tests/kameng/test_login_lockout.py) switch it back on."""
     settings.AXES_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_off(settings):
+    """Tests post to logins and the shop far faster than a person; the rate
+    limit tests (tests/kameng/test_rate_limits.py) switch the limits back on."""
+    settings.RATELIMIT_ENABLE = False
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_two_factor(request, monkeypatch):
+    """Client.force_login()/login() of a member of staff who needs two-factor
+    (the super admin, finance) opens a session that already passed the second
+    step, as if they had typed their code: the rule itself stays on and is
+    tested by tests/users/test_two_factor.py (marked `real_two_factor`, which
+    leaves force_login alone). The browser tests type a real code
+    (tests/e2e/helpers.py)."""
+    if request.node.get_closest_marker("real_two_factor"):
+        return
+    from django.test.client import ClientMixin
+
+    from tests.otp import mark_verified
+
+    original = ClientMixin._login
+
+    def login_and_verify(self, user, backend=None):
+        original(self, user, backend)
+        mark_verified(self, user)
+
+    monkeypatch.setattr(ClientMixin, "_login", login_and_verify)
+
+
+@pytest.fixture(autouse=True)
+def _cold_sale_cache():
+    """Each test starts with an empty per-process sale cache: a test database
+    rolled back reuses SKU ids and versions (SQLite), which a running shop never
+    does (catalog.services.sale_cache)."""
+    from catalog.services.sale_cache import forget_all
+
+    forget_all()

@@ -181,6 +181,13 @@ class Sku(models.Model):
         _("cost price"), max_digits=14, decimal_places=2, default=ZERO
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Moved by database triggers (migration 0005) whenever anything a sale reads
+    # changes: a column of this row other than stock, its product, its level
+    # prices or quantity tiers. Sales check it against the per-process cache
+    # (catalog.services.sale_cache) in the statement that moves the stock.
+    sale_version = models.BigIntegerField(
+        _("sale version"), default=1, editable=False
+    )
 
     class Meta:
         verbose_name = _("SKU")

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Protocol
 
 from django.db import transaction
 from django.db.models import Min
@@ -115,6 +116,9 @@ class QuoteContext:
     quantity: int
     at: datetime
     options: Mapping = field(default_factory=dict)
+    # Where the level prices and tiers come from: None reads the database; the
+    # sale cache (catalog.services.sale_cache) passes its snapshot (PriceRows).
+    price_rows: PriceRows | None = None
     unit_price: Decimal | None = None
     layers: list[PriceLayer] = field(default_factory=list)
 
@@ -129,6 +133,16 @@ class QuoteContext:
 
 
 PriceStep = Callable[[QuoteContext], None]
+
+
+class PriceRows(Protocol):
+    """A SKU's level prices and quantity tiers, already read."""
+
+    def level_price(self, level_id: int) -> tuple[Decimal, str] | None:
+        """(price, level name) of the level's price on the SKU, or None."""
+
+    def tier(self, quantity: int) -> tuple[int, Decimal] | None:
+        """(min quantity, price) of the highest tier `quantity` reaches, or None."""
 
 
 # What each layer code is called on pages (orders keep the code; pages name it).
@@ -146,6 +160,12 @@ def base_price_step(ctx: QuoteContext) -> None:
 def _member_candidate(ctx: QuoteContext):
     if ctx.member_level_id is None:
         return None
+    if ctx.price_rows is not None:
+        found = ctx.price_rows.level_price(ctx.member_level_id)
+        if found is None:
+            return None
+        note = gettext("Member level %(level)s") % {"level": found[1]}
+        return ("member_level", LAYER_LABELS["member_level"], found[0], note)
     row = (
         LevelPrice.objects.filter(sku=ctx.sku, level_id=ctx.member_level_id)
         .select_related("level")
@@ -160,6 +180,12 @@ def _member_candidate(ctx: QuoteContext):
 def _tier_candidate(ctx: QuoteContext):
     if ctx.quantity < 2:  # no tier starts below 2 (constraint catalog_tier_min_2)
         return None
+    if ctx.price_rows is not None:
+        found = ctx.price_rows.tier(ctx.quantity)
+        if found is None:
+            return None
+        note = gettext("%(n)s or more") % {"n": found[0]}
+        return ("quantity_tier", LAYER_LABELS["quantity_tier"], found[1], note)
     row = (
         QuantityTier.objects.filter(sku=ctx.sku, min_quantity__lte=ctx.quantity)
         .order_by("-min_quantity")
@@ -223,10 +249,13 @@ def quote_price(
     at: datetime | None = None,
     extra_steps: Sequence[PriceStep] = (),
     options: Mapping | None = None,
+    price_rows: PriceRows | None = None,
 ) -> PriceQuote:
     """The price of `quantity` × `sku` for `buyer` at time `at`, with every layer.
 
     Raises QuantityOutOfRange when the quantity is outside the SKU's limits.
+    `price_rows`: the SKU's level prices and tiers already read (the sale cache);
+    by default they are read from the database.
     """
     check_quantity(sku=sku, quantity=quantity)
     ctx = QuoteContext(
@@ -235,6 +264,7 @@ def quote_price(
         quantity=quantity,
         at=at or timezone.now(),
         options=options or {},
+        price_rows=price_rows,
     )
     for step in (*PRICE_STEPS, *extra_steps):
         step(ctx)
