@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
+from kameng.models import AuditVerification
+from kameng.sealing import describe
+
 
 def worker_banner(request):
     """`kameng_workers_down` for the back-office banner, evaluated only by the
@@ -17,3 +20,24 @@ def worker_banner(request):
             1, settings.WORKER_STALE_AFTER_SECONDS // 60
         ),
     }
+
+
+def audit_alert(request):
+    """`kameng_audit_alert`: the latest audit verification, when it found
+    problems (the super admin's banner); read only by the template that shows it
+    and only for the super admin."""
+
+    def latest_failed():
+        user = getattr(request, "user", None)
+        if user is None or not user.is_superuser:
+            return None
+        latest = AuditVerification.objects.order_by("-id").first()
+        if latest is None or not latest.problems:
+            return None
+        return {
+            "ran_at": latest.ran_at,
+            "count": len(latest.problems),
+            "messages": [describe(problem) for problem in latest.problems[:5]],
+        }
+
+    return {"kameng_audit_alert": SimpleLazyObject(latest_failed)}
