@@ -1,6 +1,15 @@
 """Every benchmark, registered on import: `manage.py bench` loads this module."""
 
-from bench import checkout, foundation, imports, inventory, sale_pool, topup
+from bench import (
+    checkout,
+    foundation,
+    imports,
+    inventory,
+    sale_pool,
+    segments,
+    support_suggest,
+    topup,
+)
 from bench.registry import REGISTRY
 
 __all__ = [
@@ -10,5 +19,7 @@ __all__ = [
     "imports",
     "inventory",
     "sale_pool",
+    "segments",
+    "support_suggest",
     "topup",
 ]
