@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -55,7 +56,15 @@ def sidebar_navigation(request) -> list[dict]:
             ],
         }
     ]
-    for app in admin.site.get_app_list(request):
+    app_list = admin.site.get_app_list(request)
+    # An app with custom pages but no model in the admin (analytics) still gets
+    # its group, after the others.
+    listed = {app["app_label"] for app in app_list}
+    for label in dict.fromkeys(page.app_label for page in PAGES):
+        if label not in listed:
+            name = apps.get_app_config(label).verbose_name
+            app_list.append({"app_label": label, "name": name, "models": []})
+    for app in app_list:
         label = app["app_label"]
         items = [
             {
