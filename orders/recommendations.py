@@ -24,6 +24,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from catalog.models import Product, Sku
+from marketing.selectors import promoted_product_ids
 from orders.models import CoPurchase, Order
 from users.models import ProductView, User
 
@@ -126,12 +127,6 @@ def distinct(ids, *, leave_out=(), limit: int) -> list[int]:
     return result
 
 
-def promoted_ids(*, user_id: int, limit: int) -> list[int]:
-    """Products marketing strategies promoted to this buyer (marketing's
-    PromotedProduct, helper H2's slice): none until that table lands."""
-    return []
-
-
 def shop_products(ids) -> dict[int, Product]:
     """Listed products with an active SKU, with their lowest price, by id."""
     return {
@@ -161,7 +156,7 @@ def read_recommendations(
         )
         viewed = distinct(trail, leave_out=leave_out, limit=limit)
         promoted = distinct(
-            promoted_ids(user_id=user.pk, limit=limit * 2),
+            promoted_product_ids(user_id=user.pk, limit=limit * 2),
             leave_out=leave_out,
             limit=limit,
         )

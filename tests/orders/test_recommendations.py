@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Product
+from marketing.models import PromotedProduct
 from orders.models import CoPurchase, Order
 from orders.recommendations import compute_co_purchases, recommendations_for
 from orders.tasks import compute_co_purchases_task
@@ -196,3 +197,24 @@ def test_reading_recommendations_costs_the_same_queries_for_any_history(
         )
     assert queries() == few
     assert len(recommendations_for(user=buyer).recently_viewed) == 6
+
+
+def test_products_a_strategy_promoted_are_picked_for_the_buyer(client, shop):
+    buyer = make_buyer()
+    today = timezone.localdate()
+    for name, expires in (
+        ("爱奇艺月卡", today),
+        ("网易一卡通", today - timedelta(days=1)),
+    ):
+        PromotedProduct.objects.create(
+            user=buyer,
+            product=shop[name].product,
+            promoted_on=today - timedelta(days=3),
+            expires_on=expires,
+        )
+    client.force_login(buyer)
+    home = client.get("/shop/")
+    assert [p.name for p in home.context["recommendations"].promoted] == ["爱奇艺月卡"]
+    assert 'data-testid="rec-promoted"' in home.content.decode()
+    other = make_buyer()
+    assert not recommendations_for(user=other).promoted
