@@ -96,9 +96,12 @@ def action_label(code: str) -> str:
 
 
 def is_secret_field(model, field_name: str) -> bool:
-    """Secrets and hashes (hidden from everyone, kameng.access) never enter the
+    """Secrets and hashes (hidden from everyone, kameng.access) and fields
+    encrypted at rest (a field class with `audit_hidden = True`) never enter the
     log, not even for the super admin: the log says they changed, not to what."""
     label = model._meta.concrete_model._meta.label_lower
+    if getattr(model._meta.get_field(field_name), "audit_hidden", False):
+        return True
     return (label, field_name) in GUARDED_FIELDS and GUARDED_FIELDS[
         (label, field_name)
     ] is None

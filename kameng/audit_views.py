@@ -26,11 +26,16 @@ from kameng.navigation import Page, register_page
 from kameng.parsing import parse_ascii_int
 
 PAGE_SIZE = 50
+# Dates the filter accepts (a day's bounds outside these overflow).
+FIRST_YEAR, LAST_YEAR = 1900, 9998
 # Keys of before/after that are no model field: what the viewer calls them.
 EXTRA_KEYS = {
     "action": gettext_lazy("list action"),
     "objects": gettext_lazy("objects"),
     "more": gettext_lazy("more objects than listed"),
+    "layer": gettext_lazy("price layer"),
+    "price": gettext_lazy("price"),
+    "refund": gettext_lazy("refund amount"),
 }
 
 register_page(
@@ -96,6 +101,15 @@ class AuditFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        for name in ("since", "until"):
+            day = cleaned.get(name)
+            if day and not FIRST_YEAR <= day.year <= LAST_YEAR:
+                self.add_error(
+                    name,
+                    _("Choose a date between the years %(first)s and %(last)s.")
+                    % {"first": FIRST_YEAR, "last": LAST_YEAR},
+                )
+                cleaned.pop(name, None)
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and since > until:
             self.add_error("until", _("The end date is before the start date."))
@@ -183,7 +197,7 @@ def shown_entry(entry: AuditEntry) -> dict:
     return {
         "id": entry.pk,
         "when": entry.created_at,
-        "who": entry.actor_name or _("System"),
+        "who": entry.actor_name or _("The system"),
         "action": action_label(entry.action),
         "type": model_title(entry.content_type) if entry.content_type_id else "",
         "object": entry.object_repr,
@@ -201,7 +215,7 @@ def audit_log(request):
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     entries = filtered_entries(filters)
-    older_than = parse_ascii_int(request.GET.get("before", ""), max_digits=19)
+    older_than = parse_ascii_int(request.GET.get("before", ""), max_digits=18)
     if older_than:
         entries = entries.filter(pk__lt=older_than)
     page = list(entries[: PAGE_SIZE + 1])

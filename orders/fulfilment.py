@@ -45,7 +45,7 @@ from catalog.suppliers.base import (
     SupplierUnavailable,
 )
 from catalog.tasks.inventory import check_stock_alerts_task
-from kameng import events
+from kameng import audit, events
 from orders.aftersales import add_order_note, transition_ticket
 from orders.exceptions import DeliveryRefused, SoldOut
 from orders.models import Fulfilment, Order, Ticket, TicketMessage
@@ -167,6 +167,7 @@ def deliver_manually(*, order: Order, actor, note: str) -> Order:
         raise DeliveryRefused(refusal)
     if not note.strip():
         raise DeliveryRefused(_("Write what was delivered: the buyer reads it."))
+    before = audit.snapshot(order, ("status",))
     order.delivery = {"note": note.strip()[:2000]}
     transition_order(
         order=order,
@@ -174,6 +175,14 @@ def deliver_manually(*, order: Order, actor, note: str) -> Order:
         actor=actor,
         reason=note.strip(),
         also=("delivery",),
+    )
+    audit.record(
+        actor=actor,
+        action="order.manual_delivery",
+        obj=order,
+        before=before,
+        after=audit.snapshot(order, ("status",)),
+        note=note.strip(),
     )
     send_after_commit(events.order_delivered, order_id=order.pk)
     return order
@@ -498,6 +507,7 @@ def resolve_stuck_topup(*, order: Order, actor, credited: bool, reason: str) -> 
             % {"no": order.order_no}
         )
     order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+    before = audit.snapshot(order, ("status", "refunded_amount"))
     if credited:
         why = _("Confirmed credited with the supplier: %(reason)s") % {"reason": reason}
         job.state = State.SUCCEEDED
@@ -529,6 +539,17 @@ def resolve_stuck_topup(*, order: Order, actor, credited: bool, reason: str) -> 
         # the payment through the gateway.
         _resolve_tickets(order=order, actor=actor, message=why)
     order.refresh_from_db()  # a refund moved it on
+    old, new = audit.changed_fields(
+        before, audit.snapshot(order, ("status", "refunded_amount"))
+    )
+    audit.record(
+        actor=actor,
+        action="order.resolve_topup",
+        obj=order,
+        before=old,
+        after=new,
+        note=why,
+    )
     return order
 
 

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import CardCode
-from kameng import events
+from kameng import audit, events
 from orders.exceptions import RefundRefused
 from orders.models import ZERO, Order, Payment, RefundRequest
 from orders.risk import recount_buyer
@@ -219,6 +219,7 @@ def request_refund(
             raise RefundRefused(_("This refund form belongs to another order."))
         return existing
     plan = plan_refund(order=order, amount=amount, void_codes=void_codes)
+    before = audit.snapshot(order, AUDITED_FIELDS)
     refund = RefundRequest.objects.create(
         order=order,
         key=key,
@@ -227,9 +228,29 @@ def request_refund(
         void_codes=void_codes,
         requested_by=actor,
     )
-    if plan.needs_approval:
-        return refund
-    return _pay(order=order, refund=refund, actor=actor)
+    if not plan.needs_approval:
+        refund = _pay(order=order, refund=refund, actor=actor)
+    record_refund(
+        refund, order=order, actor=actor, action="order.refund_request", before=before
+    )
+    return refund
+
+
+# What a refund's audit row shows of its order, before and after.
+AUDITED_FIELDS = ("status", "refunded_amount")
+
+
+def record_refund(refund, *, order: Order, actor, action: str, before: dict) -> None:
+    after = audit.snapshot(order, AUDITED_FIELDS)
+    old, new = audit.changed_fields(before, after)
+    audit.record(
+        actor=actor,
+        action=action,
+        obj=order,
+        before=old,
+        after={**new, "refund": refund.amount},
+        note=refund.reason,
+    )
 
 
 def _locked_request(refund: RefundRequest) -> tuple[Order, RefundRequest]:
@@ -262,7 +283,12 @@ def approve_refund(*, refund: RefundRequest, actor) -> RefundRequest:
     )
     refund.decided_by = actor
     refund.decided_at = timezone.now()
-    return _pay(order=order, refund=refund, actor=actor)
+    before = audit.snapshot(order, AUDITED_FIELDS)
+    refund = _pay(order=order, refund=refund, actor=actor)
+    record_refund(
+        refund, order=order, actor=actor, action="order.refund_approve", before=before
+    )
+    return refund
 
 
 @transaction.atomic
@@ -285,6 +311,13 @@ def reject_refund(*, refund: RefundRequest, actor, note: str) -> RefundRequest:
     refund.decided_at = timezone.now()
     refund.decision_note = note[:300]
     refund.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit.record(
+        actor=actor,
+        action="order.refund_reject",
+        obj=refund.order,
+        after={"refund": refund.amount},
+        note=refund.decision_note,
+    )
     return refund
 
 

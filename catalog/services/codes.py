@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from catalog.exceptions import NotEnoughCodes
 from catalog.models import CardCode, CodeReveal, Sku, SkuSalesDay
-from kameng import crypto
+from kameng import audit, crypto
 from kameng.db import joins_transaction
 
 
@@ -31,6 +31,9 @@ def reveal_code(*, code: CardCode, actor, reason: str = "", ip_address=None) -> 
         raise PermissionDenied(_("You may not reveal card codes."))
     CodeReveal.objects.create(
         code=code, actor=actor, reason=reason[:200], ip_address=ip_address
+    )
+    audit.record(
+        actor=actor, action="code.reveal", obj=code, ip=ip_address, note=reason
     )
     return crypto.decrypt(code.secret)
 

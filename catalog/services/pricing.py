@@ -41,6 +41,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import CostPlusRule, LevelPrice, PriceChange, QuantityTier, Sku
+from kameng import audit
 from kameng.exceptions import DomainError
 
 CENT = Decimal("0.01")
@@ -305,7 +306,7 @@ def record_price_change(
     new = None if new is None else to_money(new)
     if old == new:
         return None
-    return PriceChange.objects.create(
+    change = PriceChange.objects.create(
         sku=sku,
         layer=layer[:40],
         old_price=old,
@@ -314,6 +315,16 @@ def record_price_change(
         actor=actor if getattr(actor, "pk", None) else None,
         note=str(note)[:200],
     )
+    if change.actor_id is not None:  # a person's change joins the audit log
+        audit.record(
+            actor=actor,
+            action="price.change",
+            obj=sku,
+            before={"layer": layer, "price": old},
+            after={"layer": layer, "price": new},
+            note=note,
+        )
+    return change
 
 
 # --- cost-plus ---------------------------------------------------------------------
