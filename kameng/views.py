@@ -2,11 +2,9 @@ from django.conf import settings
 from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.utils.crypto import constant_time_compare
-from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from kameng.admin_pages import render_page, staff_page
 from kameng.health import health_report
 
 
@@ -37,21 +35,3 @@ def favicon(request):
     """Browsers ask for /favicon.ico on their own. Resolved per request: the hashed
     name exists only once collectstatic has run, and a worker never runs it."""
     return HttpResponsePermanentRedirect(static("img/favicon.svg"))
-
-
-@never_cache
-@staff_page(None)
-def my_account(request):
-    """Every member of staff sees their own account (and no one else's): name,
-    roles, last login; the password is changed from here."""
-    user = request.user
-    return render_page(
-        request,
-        "admin/kameng/my_account.html",
-        {
-            "account": user,
-            "roles": list(user.groups.order_by("name").values_list("name", flat=True)),
-            "page_id": "my-account",
-        },
-        title=gettext("My account"),
-    )

@@ -5,7 +5,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
 from kameng import events
-from users import levels, tracking
+from users import levels, middleware, tracking
 
 
 @receiver(events.order_paid, dispatch_uid="users.grow_on_paid")
@@ -30,6 +30,12 @@ def record_login(sender, request, user, **kwargs):
         tracking.record_login(
             request=request, user=user, username=user.get_username(), success=True
         )
+
+
+@receiver(user_logged_in, dispatch_uid="users.start_staff_session")
+def start_staff_session(sender, request, user, **kwargs):
+    if request is not None and user.is_staff:
+        middleware.start_staff_session(request.session)
 
 
 @receiver(user_login_failed, dispatch_uid="users.record_failed_login")

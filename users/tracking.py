@@ -11,13 +11,15 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kameng.client_address import client_ip
 from users.models import (
@@ -25,6 +27,7 @@ from users.models import (
     BehaviourDay,
     Favourite,
     LoginEvent,
+    LoginMethod,
     ProductView,
     ShopSearch,
     User,
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 QUERY_MAX = 100  # characters of a search kept
 AGENT_MAX = 255
+LOGIN_HISTORY_ROWS = 20
 
 
 def mask_ip(ip: str | None) -> str:
@@ -66,19 +70,94 @@ def _safely(what: str, write: Callable[[], object]) -> bool:
     return True
 
 
-def record_login(*, request, user: User | None, username: str, success: bool) -> bool:
+def record_login(
+    *,
+    request,
+    user: User | None,
+    username: str,
+    success: bool,
+    method: str = LoginMethod.PASSWORD,
+) -> bool:
+    """One attempt. A failure names the account it tried when one has that
+    username, so its owner sees it in their login history."""
     agent = request.META.get("HTTP_USER_AGENT", "")[:AGENT_MAX]
-    return _safely(
-        "login",
-        lambda: LoginEvent.objects.create(
-            user=user,
-            username=(username or "")[:150],
+    username = (username or "")[:150]
+
+    def write():
+        who = user
+        if who is None and username:
+            who = User.objects.filter(username=username).first()
+        LoginEvent.objects.create(
+            user=who,
+            username=username,
             success=success,
             area=area_of(request),
             ip=client_ip(request),
             user_agent=agent,
-        ),
-    )
+            method=method,
+        )
+
+    return _safely("login", write)
+
+
+@dataclass(frozen=True)
+class LoginRow:
+    """One line of a person's own login history, as their pages show it."""
+
+    time: datetime
+    success: bool
+    area: str
+    method: str
+    address: str  # masked
+    device: str
+
+
+def login_history(*, user: User, limit: int = LOGIN_HISTORY_ROWS) -> list[LoginRow]:
+    """The latest attempts on this account (successes and failures), newest
+    first, one indexed query (users_login_user_idx)."""
+    events = LoginEvent.objects.filter(user=user).order_by("-id")[:limit]
+    return [
+        LoginRow(
+            time=event.created_at,
+            success=event.success,
+            area=event.get_area_display(),
+            method=event.get_method_display(),
+            address=mask_ip(event.ip),
+            device=device_summary(event.user_agent),
+        )
+        for event in events
+    ]
+
+
+# (marker in the user agent, name shown), first match wins: order matters
+# (Edge and WeChat say "Chrome" too, every Chrome says "Safari").
+BROWSERS = (
+    ("MicroMessenger", "WeChat"),
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Chromium/", "Chromium"),
+    ("Safari/", "Safari"),
+    ("curl/", "curl"),
+)
+SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def device_summary(agent: str) -> str:
+    """A user agent in a few words ("Chrome · Windows"), or "unknown device"."""
+    browser = next((name for marker, name in BROWSERS if marker in agent), "")
+    system = next((name for marker, name in SYSTEMS if marker in agent), "")
+    summary = " · ".join(part for part in (browser, system) if part)
+    return summary or gettext("Unknown device")
 
 
 def record_product_view(*, user: User | None, product_id: int) -> bool:

@@ -3,7 +3,7 @@ from django.urls import path, reverse_lazy
 
 from kameng.logins import ShopLoginForm
 from orders import converters  # noqa: F401 - registers <order_no:…>
-from orders.storefront import favourites, views
+from orders.storefront import account, favourites, views
 
 app_name = "shop"
 
@@ -32,6 +32,8 @@ urlpatterns = [
     path("wallet/", views.wallet, name="wallet"),
     path("wallet/topups/<order_no:topup_no>/pay/", views.pay_topup, name="pay_topup"),
     path("signup/", views.signup, name="signup"),
+    path("account/", account.account, name="account"),
+    path("account/password/", account.password_change, name="password_change"),
     path(
         "login/",
         auth_views.LoginView.as_view(

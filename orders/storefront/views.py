@@ -12,7 +12,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db.models import Min, Prefetch, Q
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Category, Product, Sku
 from catalog.services.pricing import quote_price
+from catalog.services.sale_cache import sale_entry
 from catalog.stock import StockState, sku_stock_state
 from kameng.client_address import client_address
 from kameng.exceptions import DomainError
@@ -35,7 +36,14 @@ from orders.aftersales import (
     open_buyer_ticket,
 )
 from orders.checkout import buy_with_wallet, pay_with_wallet, place_order
-from orders.models import Order, RefundRequest, Ticket, TicketMessage
+from orders.models import (
+    CodeInvalidation,
+    Order,
+    OrderNote,
+    RefundRequest,
+    Ticket,
+    TicketMessage,
+)
 from orders.payments.registry import available_channels
 from orders.payments.selectors import topups_of
 from orders.payments.services import start_gateway_payment
@@ -121,22 +129,45 @@ def _stock_state(sku: Sku) -> tuple[str, str]:
     return state.value, state.label
 
 
+def _cached_sku_on_sale(request, pk: int) -> Sku | None:
+    """The buy button's SKU (?sku=) from the per-process sale cache, when it is
+    this product's and on sale there: no catalog read. A stale entry is safe:
+    the sale checks the entry's version under the SKU's row lock and quotes
+    again from a fresh one (catalog.services.sale_cache, orders.sale_sql)."""
+    sku_id = parse_ascii_int(request.GET.get("sku"))
+    if sku_id is None:
+        return None
+    try:
+        entry = sale_entry(sku_id)
+    except Sku.DoesNotExist:
+        return None
+    return entry.sku if entry.sku.product_id == pk and entry.on_sale else None
+
+
 def product(request, pk: int):
+    buyer = _buyer(request)
+    form = None
+    if request.method == "POST" and (cached := _cached_sku_on_sale(request, pk)):
+        form = CheckoutForm(request.POST, sku=cached, buyer=buyer, channels=_channels())
+        if form.is_valid():
+            response = _checkout(request, form=form, sku=cached, buyer=buyer)
+            if response is not None:
+                return response
     item = get_object_or_404(_listed_products(), pk=pk)
     skus = list(item.skus.filter(is_active=True).order_by("price", "id"))
     if not skus:
         raise Http404
     chosen = next((s for s in skus if str(s.pk) == request.GET.get("sku")), skus[0])
-    buyer = _buyer(request)
     if request.method == "GET":
         record_product_view(user=buyer, product_id=item.pk)  # never fails the page
-    form = CheckoutForm(
-        request.POST or None, sku=chosen, buyer=buyer, channels=_channels()
-    )
-    if request.method == "POST" and form.is_valid():
-        response = _checkout(request, form=form, sku=chosen, buyer=buyer)
-        if response is not None:
-            return response
+    if form is None:  # not bought above: the page's own form
+        form = CheckoutForm(
+            request.POST or None, sku=chosen, buyer=buyer, channels=_channels()
+        )
+        if request.method == "POST" and form.is_valid():
+            response = _checkout(request, form=form, sku=chosen, buyer=buyer)
+            if response is not None:
+                return response
     quantity = form["quantity"].value() or chosen.min_quantity
     return render(
         request,
@@ -229,11 +260,12 @@ def _remember_guest_order(request, order: Order) -> None:
         request.session[GUEST_ORDERS_KEY] = [*seen[-19:], order.pk]
 
 
-def _visible_order(request, order_no: str) -> tuple[Order, bool]:
+def _visible_order(request, order_no: str, orders=None) -> tuple[Order, bool]:
     """The order and whether it is the logged-in buyer's own. Someone else's
     order gets the same 404 as one that does not exist."""
     order = get_object_or_404(
-        Order.objects.select_related("sku__product"), order_no=order_no
+        Order.objects.select_related("sku__product") if orders is None else orders,
+        order_no=order_no,
     )
     own = request.user.is_authenticated and order.buyer_id == request.user.pk
     if not own and order.pk not in request.session.get(GUEST_ORDERS_KEY, []):
@@ -263,8 +295,23 @@ AFTER_SALES_STATES = {
 }
 
 
+# What else the order page may list: whether the order has any such rows at
+# all, read with the order in one query, so most orders (a sale just made)
+# need no further query for them. Which of them show is each reader's rule.
+ORDER_PAGE_HAS = {
+    "has_notes": Exists(OrderNote.objects.filter(order=OuterRef("pk"))),
+    "has_refunds": Exists(RefundRequest.objects.filter(order=OuterRef("pk"))),
+    "has_tickets": Exists(Ticket.objects.filter(order=OuterRef("pk"))),
+    "has_reissues": Exists(CodeInvalidation.objects.filter(order=OuterRef("pk"))),
+}
+
+
 def order_detail(request, order_no: str):
-    order, own = _visible_order(request, order_no)
+    order, own = _visible_order(
+        request,
+        order_no,
+        Order.objects.select_related("sku__product").annotate(**ORDER_PAGE_HAS),
+    )
     return render(
         request,
         "shop/order.html",
@@ -273,13 +320,17 @@ def order_detail(request, order_no: str):
             "codes": delivered_codes(order=order),
             "note": order.delivery.get("note", ""),
             "pay_form": _pay_form(request, order, own),
-            "staff_notes": notes_for_buyer(order),
+            "staff_notes": notes_for_buyer(order) if order.has_notes else [],
             "refunds": order.refunds.exclude(
                 status=RefundRequest.Status.REJECTED
-            ).order_by("id"),
-            "tickets": order.tickets.filter(buyer=request.user) if own else [],
+            ).order_by("id")
+            if order.has_refunds
+            else [],
+            "tickets": order.tickets.filter(buyer=request.user)
+            if own and order.has_tickets
+            else [],
             "can_ask": own and order.status in AFTER_SALES_STATES,
-            "reissues": reissues_for_buyer(order) if own else [],
+            "reissues": reissues_for_buyer(order) if own and order.has_reissues else [],
         },
     )
 
