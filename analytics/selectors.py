@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Category
+from marketing.models import Segment, SegmentMember
 from orders.models import Order
 from users.models import LevelChange, MemberLevel, User
 
@@ -46,13 +47,7 @@ GUEST = -1  # the level key of orders placed without an account
 NO_LEVEL = 0  # the level key of buyers without a member level (ids start at 1)
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
-ROOT_CATEGORY = Coalesce(
-    F("sku__product__category__parent_id"), F("sku__product__category_id")
-)
 NET_AMOUNT = ExpressionWrapper(F("amount") - F("refunded_amount"), output_field=MONEY)
-ESTIMATED_COST = ExpressionWrapper(
-    F("sku__cost_price") * F("quantity"), output_field=MONEY
-)
 LEVEL_KEY = Case(
     When(buyer__isnull=True, then=Value(GUEST)),
     When(buyer__member_level__isnull=True, then=Value(NO_LEVEL)),
@@ -121,7 +116,7 @@ def hour_category_demand(*, since: date, until: date) -> HourDemand:
         paid_between(since=since, until=until)
         .annotate(
             hour=ExtractHour("paid_at", tzinfo=timezone.get_default_timezone()),
-            category=ROOT_CATEGORY,
+            category=root_category(),
         )
         .values("hour", "category")
         .annotate(
@@ -149,39 +144,110 @@ def hour_category_demand(*, since: date, until: date) -> HourDemand:
     )
 
 
-# ---------------------------------------------------------------- level × category
+# ---------------------------------------------------------------- who buys what
 
 
 @dataclass
-class LevelCategoryMix:
-    """What each member level (and guests) bought, per top-level category."""
+class CategoryMix:
+    """What each group of buyers (member levels and guests, or segments) bought,
+    per top-level category."""
 
-    levels: list[tuple[int, str]]  # level key → name, by rank; guests last
+    groups: list[tuple[int, str]]  # group key → name, in the page's order
     categories: list[tuple[int, str]]  # by GMV, largest first
-    cells: dict[tuple[int, int], Figures]  # (level key, category id) → figures
+    cells: dict[tuple[int, int], Figures]  # (group key, category id) → figures
     with_cost: bool = False
-    level_totals: dict[int, Figures] = field(default_factory=dict)
+    group_gmv: dict[int, Decimal] = field(default_factory=dict)
 
     def rows(self) -> list[dict]:
-        """One row per level × category that sold, each with its share of the
-        level's GMV, levels in rank order and categories by GMV."""
+        """One row per group × category that sold, each with its share of the
+        group's GMV, groups in order and categories by GMV."""
         result = []
-        for level, level_name in self.levels:
-            total = self.level_totals.get(level, Figures()).gmv
+        for group, group_name in self.groups:
+            total = self.group_gmv.get(group, ZERO)
             for category, category_name in self.categories:
-                figures = self.cells.get((level, category))
+                figures = self.cells.get((group, category))
                 if figures is None:
                     continue
                 share = (figures.gmv / total * 100) if total else ZERO
                 result.append(
                     {
-                        "level": level_name,
+                        "group": group_name,
                         "category": category_name,
                         "figures": figures,
                         "share": share.quantize(Decimal("0.1")),
                     }
                 )
         return result
+
+    def gmv_series(self) -> dict[str, list[Decimal]]:
+        """Category name → GMV per group, for a stacked bar chart."""
+        return {
+            name: [
+                self.cells[group, category].gmv
+                if (group, category) in self.cells
+                else ZERO
+                for group, _group_name in self.groups
+            ]
+            for category, name in self.categories
+        }
+
+
+def sale_aggregates(*, through: str = "", with_cost: bool) -> dict:
+    """Orders, units, buyers, GMV (and the estimated cost) of the sales reached
+    through `through` ("" from orders, "user__orders__" from a buyer's row)."""
+    net = ExpressionWrapper(
+        F(through + "amount") - F(through + "refunded_amount"), output_field=MONEY
+    )
+    aggregates = {
+        "order_count": Count(through + "id"),
+        "unit_count": Sum(through + "quantity"),
+        "buyer_count": Count(through + "buyer_id", distinct=True),
+        "net": Sum(net),
+    }
+    if with_cost:
+        cost = ExpressionWrapper(
+            F(through + "sku__cost_price") * F(through + "quantity"),
+            output_field=MONEY,
+        )
+        aggregates["cost"] = Sum(
+            cost, filter=~Q(**{through + "status": Order.Status.REFUNDED})
+        )
+    return aggregates
+
+
+def root_category(through: str = ""):
+    return Coalesce(
+        F(through + "sku__product__category__parent_id"),
+        F(through + "sku__product__category_id"),
+    )
+
+
+def build_mix(rows, *, groups: list[tuple[int, str]], with_cost: bool) -> CategoryMix:
+    cells: dict[tuple[int, int], Figures] = {}
+    category_gmv: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    group_gmv: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for row in rows:
+        net = row["net"] or ZERO
+        cells[row["group"], row["category"]] = Figures(
+            orders=row["order_count"],
+            units=row["unit_count"] or 0,
+            buyers=row["buyer_count"],
+            gmv=net,
+            profit=net - (row["cost"] or ZERO) if with_cost else None,
+        )
+        category_gmv[row["category"]] += net
+        group_gmv[row["group"]] += net
+    names = category_names(category_gmv)
+    categories = sorted(
+        category_gmv, key=lambda pk: (-category_gmv[pk], names.get(pk, ""))
+    )
+    return CategoryMix(
+        groups=[(key, name) for key, name in groups if key in group_gmv],
+        categories=[(pk, names.get(pk, "—")) for pk in categories],
+        cells=cells,
+        with_cost=with_cost,
+        group_gmv=dict(group_gmv),
+    )
 
 
 def level_names() -> list[tuple[int, str]]:
@@ -193,62 +259,35 @@ def level_names() -> list[tuple[int, str]]:
 
 def level_category_mix(
     *, since: date, until: date, with_cost: bool = False
-) -> LevelCategoryMix:
-    aggregates = {
-        "order_count": Count("id"),
-        "unit_count": Sum("quantity"),
-        "buyer_count": Count("buyer_id", distinct=True),
-        "net": Sum(NET_AMOUNT),
-    }
-    if with_cost:
-        aggregates["cost"] = Sum(
-            ESTIMATED_COST, filter=~Q(status=Order.Status.REFUNDED)
-        )
+) -> CategoryMix:
+    """Member levels as they are today (an order keeps no level of its own)."""
     rows = (
         paid_between(since=since, until=until)
-        .annotate(level=LEVEL_KEY, category=ROOT_CATEGORY)
-        .values("level", "category")
-        .annotate(**aggregates)
+        .annotate(group=LEVEL_KEY, category=root_category())
+        .values("group", "category")
+        .annotate(**sale_aggregates(with_cost=with_cost))
         .order_by()
     )
-    cells: dict[tuple[int, int], Figures] = {}
-    category_gmv: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    level_sums: dict[int, list] = defaultdict(lambda: [0, 0, 0, ZERO, ZERO])
-    for row in rows:
-        net = row["net"] or ZERO
-        profit = net - (row["cost"] or ZERO) if with_cost else None
-        figures = Figures(
-            orders=row["order_count"],
-            units=row["unit_count"] or 0,
-            buyers=row["buyer_count"],
-            gmv=net,
-            profit=profit,
+    return build_mix(rows, groups=level_names(), with_cost=with_cost)
+
+
+def segment_category_mix(
+    *, since: date, until: date, with_cost: bool = False
+) -> CategoryMix:
+    """Segments as of their last refresh (marketing.SegmentMember); a buyer in
+    two segments counts in both."""
+    rows = (
+        SegmentMember.objects.filter(
+            user__orders__paid_at__gte=day_start(since),
+            user__orders__paid_at__lt=day_start(until + timedelta(days=1)),
         )
-        cells[row["level"], row["category"]] = figures
-        category_gmv[row["category"]] += net
-        sums = level_sums[row["level"]]
-        sums[0] += figures.orders
-        sums[1] += figures.units
-        sums[3] += net
-        sums[4] += profit or ZERO
-    names = category_names(category_gmv)
-    categories = sorted(
-        category_gmv, key=lambda pk: (-category_gmv[pk], names.get(pk, ""))
+        .annotate(group=F("segment_id"), category=root_category("user__orders__"))
+        .values("group", "category")
+        .annotate(**sale_aggregates(through="user__orders__", with_cost=with_cost))
+        .order_by()
     )
-    seen = {level for level, _category in cells}
-    return LevelCategoryMix(
-        levels=[(key, name) for key, name in level_names() if key in seen],
-        categories=[(pk, names.get(pk, "—")) for pk in categories],
-        cells=cells,
-        with_cost=with_cost,
-        # Buyers are not summed across categories (one buyer buys several).
-        level_totals={
-            level: Figures(
-                orders=s[0], units=s[1], gmv=s[3], profit=s[4] if with_cost else None
-            )
-            for level, s in level_sums.items()
-        },
-    )
+    groups = list(Segment.objects.order_by("id").values_list("pk", "name"))
+    return build_mix(rows, groups=groups, with_cost=with_cost)
 
 
 # ---------------------------------------------------------------- level growth

@@ -1,7 +1,8 @@
-"""Insight pages (洞察): which levels buy which categories, demand by hour of
-day × category, and how member levels grow. Back-office pages inside the admin
-site; each reads one selector and draws it with ECharts (kameng/charts.py) beside
-a table. Profit appears only to those who may see cost (catalog.view_cost).
+"""Insight pages (洞察): which levels and segments buy which categories, demand
+by hour of day × category, and how member levels grow. Back-office pages inside
+the admin site; each reads selectors and draws them with ECharts
+(kameng/charts.py) beside a table. Profit appears only to those who may see cost
+(catalog.view_cost).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from analytics.selectors import (
     hour_category_demand,
     level_category_mix,
     level_growth,
+    segment_category_mix,
 )
 from kameng import charts
 from kameng.admin_pages import render_page, staff_page
@@ -60,19 +62,31 @@ def levels_page(request):
     form = PeriodForm(request.GET)
     since, until = read_period(form)
     with_cost = request.user.has_perm(COST_PERMISSION)
-    mix = level_category_mix(since=since, until=until, with_cost=with_cost)
-    chart = charts.bars(
-        element_id="levels-chart",
-        label=_("GMV by member level and category"),
-        categories=[name for _key, name in mix.levels],
-        series={
-            name: [
-                mix.cells[level, category].gmv if (level, category) in mix.cells else 0
-                for level, _level_name in mix.levels
-            ]
-            for category, name in mix.categories
-        },
-    )
+    by_level = level_category_mix(since=since, until=until, with_cost=with_cost)
+    by_segment = segment_category_mix(since=since, until=until, with_cost=with_cost)
+    sections = [
+        {
+            "key": key,
+            "title": title,
+            "group_label": group_label,
+            "rows": mix.rows(),
+            "chart": charts.bars(
+                element_id=f"{key}-chart",
+                label=title,
+                categories=[name for _key, name in mix.groups],
+                series=mix.gmv_series(),
+            ),
+        }
+        for key, mix, title, group_label in (
+            (
+                "levels",
+                by_level,
+                _("GMV by member level and category"),
+                _("Member level"),
+            ),
+            ("segments", by_segment, _("GMV by segment and category"), _("Segment")),
+        )
+    ]
     return render_page(
         request,
         "analytics/levels.html",
@@ -80,9 +94,7 @@ def levels_page(request):
             "form": form,
             "since": since,
             "until": until,
-            "mix": mix,
-            "rows": mix.rows(),
-            "chart": chart,
+            "sections": sections,
             "with_cost": with_cost,
             "page_id": "insight-levels",
         },

@@ -58,6 +58,7 @@ def test_profit_is_shown_only_to_who_may_see_cost(client, role_user, sales, role
     assert ('data-testid="profit-header"' in page) == sees_cost
     assert ("¥4.50" in page) == sees_cost  # 3 × (49.50 − 48.00)
     assert "黄金" in page and "话费充值" in page and "¥148.50" in page
+    assert 'data-testid="mix-segments"' in page  # segments beside the levels
 
 
 def test_the_heat_map_carries_its_data_for_the_chart_script(client, role_user, sales):

@@ -12,7 +12,9 @@ from analytics.selectors import (
     hour_category_demand,
     level_category_mix,
     level_growth,
+    segment_category_mix,
 )
+from marketing.models import Segment, SegmentMember
 from orders.models import Order
 from tests.analytics.factories import at, sold
 from tests.catalog.factories import make_category, make_product, make_sku
@@ -125,7 +127,7 @@ def test_what_each_member_level_buys(catalogue):
     mix = level_category_mix(since=DAY, until=DAY)
 
     phone, games = catalogue["phone"].pk, catalogue["games"].pk
-    assert [name for _key, name in mix.levels] == ["无等级", "青铜", "黄金", "访客"]
+    assert [name for _key, name in mix.groups] == ["无等级", "青铜", "黄金", "访客"]
     gold_phone = mix.cells[gold.pk, phone]
     assert (gold_phone.orders, gold_phone.units, gold_phone.buyers) == (3, 4, 2)
     assert gold_phone.gmv == Decimal("297.00")  # 2 × 99.00 + 2 × 49.50
@@ -135,7 +137,7 @@ def test_what_each_member_level_buys(catalogue):
     assert mix.cells[NO_LEVEL, phone].gmv == Decimal("0.00")
     assert mix.cells[GUEST, games].buyers == 0
     assert mix.categories[0] == (phone, "话费充值")
-    shares = {(row["level"], row["category"]): row["share"] for row in mix.rows()}
+    shares = {(row["group"], row["category"]): row["share"] for row in mix.rows()}
     assert shares["黄金", "话费充值"] == Decimal("96.8")  # 297.00 of 306.80
 
     with_cost = level_category_mix(since=DAY, until=DAY, with_cost=True)
@@ -179,3 +181,32 @@ def test_level_growth_counts_members_day_by_day(catalogue):
     assert growth.members[NO_LEVEL] == [1, 1, 1]
     assert growth.change(gold.pk) == 2
     assert (growth.upgrades, growth.downgrades) == (2, 1)
+
+
+def test_what_each_segment_buys(catalogue):
+    high = Segment.objects.create(name="测试高价值")
+    dormant = Segment.objects.create(name="测试沉睡")
+    Segment.objects.create(name="测试空分群")  # no buyer: not listed
+    both, only_high, outsider = make_buyer(), make_buyer(), make_buyer()
+    SegmentMember.objects.bulk_create(
+        [
+            SegmentMember(segment=high, user=both),
+            SegmentMember(segment=dormant, user=both),
+            SegmentMember(segment=high, user=only_high),
+        ]
+    )
+    paid = at("2026-11-20 21:00")
+    sold(sku=catalogue["unicom"], buyer=both, paid_at=paid)
+    sold(sku=catalogue["qq"], buyer=only_high, paid_at=paid, quantity=2)
+    sold(sku=catalogue["qq"], buyer=outsider, paid_at=paid)
+    sold(sku=catalogue["unicom"], buyer=only_high, paid_at=at("2026-11-21 00:30"))
+
+    mix = segment_category_mix(since=DAY, until=DAY, with_cost=True)
+
+    phone, games = catalogue["phone"].pk, catalogue["games"].pk
+    assert [name for _key, name in mix.groups] == ["测试高价值", "测试沉睡"]
+    assert mix.cells[high.pk, phone].gmv == Decimal("99.00")
+    assert mix.cells[high.pk, games].units == 2
+    assert mix.cells[high.pk, games].profit == Decimal("1.60")  # 19.60 − 18.00
+    assert mix.cells[dormant.pk, phone].buyers == 1
+    assert (dormant.pk, games) not in mix.cells
