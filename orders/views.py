@@ -291,6 +291,12 @@ def refund(request, pk: int):
                         )
                         % {"amount": cny(done.amount)},
                     )
+                elif order.buyer_id is None:  # a guest: back through the gateway
+                    messages.success(
+                        request,
+                        _("%(amount)s goes back through the payment gateway.")
+                        % {"amount": cny(done.amount)},
+                    )
                 else:
                     messages.success(
                         request,
