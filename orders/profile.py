@@ -19,6 +19,7 @@ from catalog.models import Product
 from kameng.admin_pages import render_page, staff_page
 from marketing.selectors import rfm_of, segments_of
 from orders.models import Order, RefundRequest, Ticket
+from orders.risk import flag_for
 from users.models import User
 from users.selectors import PROFILE_ROWS, buyer_profile
 from users.tracking import mask_ip
@@ -101,6 +102,7 @@ def buyer_profile_page(request, pk: int):
             "preferred_payment": payment_labels.get(profile.preferred_payment, ""),
             "segments": segments_of(user_id=pk),  # marketing (H2)
             "rfm": rfm_of(user_id=pk),
+            "risk_flag": flag_for(profile.user),  # risk (H6)
             "bars": hour_bars(profile.hours),
             "chart_height": CHART_HEIGHT,
             "with_money": request.user.has_perm(MONEY_PERMISSION),

@@ -42,6 +42,7 @@ from orders.refunds import (
     request_refund,
 )
 from orders.replies import active_replies, reply_on_ticket
+from orders.risk import flag_for
 from orders.selectors import manual_queue
 from orders.support_views import reply_text, ticket_support_context
 
@@ -465,6 +466,7 @@ def ticket_reply(request, pk: int):
             if can_work and ticket.status != Ticket.Status.CLOSED
             else None,
             "assigned_elsewhere": not can_work,
+            "risk_flag": flag_for(ticket.buyer),  # risk (H6)
             "can_take": can_work and ticket.assignee_id != request.user.pk,
             "sla": ticket_sla(ticket),
             "page_id": "ticket-reply",

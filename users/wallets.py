@@ -28,6 +28,7 @@ from django.db.models.functions import Abs, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kameng import audit
 from users.exceptions import WalletRefused
 from users.models import LedgerAlert, LedgerEntry, User, Wallet
 from users.roles import ROLE_BY_CODE
@@ -68,7 +69,8 @@ def adjust_wallet(
     ).first()
     if done is not None:
         return done
-    return change_balance(
+    before = wallet.balance
+    entry = change_balance(
         user=user,
         amount=amount,
         kind=LedgerEntry.Kind.ADJUSTMENT,
@@ -76,6 +78,15 @@ def adjust_wallet(
         note=reason[:255],
         actor=actor,
     )
+    audit.record(
+        actor=actor,
+        action="wallet.adjust",
+        obj=wallet,
+        before={"balance": before},
+        after={"balance": entry.balance_after},
+        note=reason,
+    )
+    return entry
 
 
 # The ledger page -----------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from orders.checkout import place_order
 from orders.exceptions import CheckoutRefused
-from orders.models import BlacklistEntry, Order
+from orders.models import BlacklistEntry, Order, Ticket
 from orders.refunds import request_refund
 from orders.risk import add_to_blacklist, flag_for
 from tests.catalog.factories import make_sku
@@ -129,3 +129,15 @@ def test_the_blacklist_admin_stores_values_as_checkout_compares_them(client, rol
     sku = make_sku(price=Decimal("10.00"), max_quantity=5)
     with pytest.raises(CheckoutRefused, match="此邮箱或手机号"):
         place_order(sku=sku, quantity=1, contact="BAD@example.com")
+
+
+def test_the_profile_and_the_ticket_page_show_the_flag(client, flagged, role_user):
+    ticket = Ticket.objects.create(
+        kind=Ticket.Kind.COMPLAINT, buyer=flagged, subject="又坏了"
+    )
+    client.force_login(role_user("support"))
+    profile = client.get(f"/admin/users/buyer/{flagged.pk}/profile/").content.decode()
+    assert "风险买家" in profile
+    assert f"/admin/users/buyer/{flagged.pk}/wallet/" in profile
+    page = client.get(f"/admin/orders/ticket-reply/{ticket.pk}/").content.decode()
+    assert 'data-testid="risk-flag"' in page
