@@ -161,7 +161,7 @@ SCHEDULE: list[Entry] = [
     Entry(
         name="orders: bought-together recommendations",
         task="orders.compute_co_purchases",
-        schedule=Cron(minute="15", hour="4"),
+        schedule=Cron(minute="30", hour="4"),
         description="Counts, over paid orders, the buyers who bought each pair of "
         "products, for the shop's bought-together recommendations.",
     ),
