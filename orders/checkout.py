@@ -202,6 +202,7 @@ def _buy_codes(*, sku: Sku, quantity: int, buyer) -> Order:
                     buyer_id=buyer.pk,
                     amount=sale.order.amount,
                     payment_method=sale.order.payment_method,
+                    category_id=entry.sku.product.category_id,
                 )
             return sale.order
         except StaleCatalog:
