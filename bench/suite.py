@@ -1,6 +1,7 @@
 """Every benchmark, registered on import: `manage.py bench` loads this module."""
 
 from bench import (
+    audit_seal,
     checkout,
     foundation,
     imports,
@@ -14,6 +15,7 @@ from bench.registry import REGISTRY
 
 __all__ = [
     "REGISTRY",
+    "audit_seal",
     "checkout",
     "foundation",
     "imports",
