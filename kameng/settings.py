@@ -105,13 +105,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Audit trail (H7): the client's address for kameng.audit.record.
     "kameng.middleware.AuditScopeMiddleware",
-    # Logins (issue 15, helper H8): whether this session passed the second step,
-    # staff session expiry, the second step itself, then rate limits.
+    "django.contrib.messages.middleware.MessageMiddleware",
+    # Logins (issue 15, helper H8), after messages (an expired session says so):
+    # whether this session passed the second step, staff session expiry, the
+    # second step itself, then rate limits.
     "django_otp.middleware.OTPMiddleware",
     "users.middleware.StaffSessionMiddleware",
     "users.middleware.TwoFactorMiddleware",
     "kameng.ratelimits.RateLimitMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a login refused for too many failures into the lockout page.
     "axes.middleware.AxesMiddleware",

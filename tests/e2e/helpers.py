@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import ConsoleMessage, Page, Request, Response
+
+from tests.otp import authenticator, next_code
+from users.models import User
 
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1366, "height": 900}},
@@ -54,3 +58,24 @@ class PageWatcher:
 def screenshot(page: Page, path: str | Path, *, full_page: bool = True) -> None:
     """Save what the user sees, with transitions finished rather than mid-fade."""
     page.screenshot(path=path, full_page=full_page, animations="disabled")
+
+
+
+def pass_two_factor(page: Page, username: str) -> None:
+    """After the password on /admin/login/, the second step as the person does
+    it: type the code their authenticator app shows now. A super admin or
+    finance member without an authenticator sets one up first (the QR page, the
+    first code, the recovery codes). Other staff without one go straight on."""
+    page.wait_for_load_state()
+    if "/admin/me/two-factor/" not in page.url:
+        return
+    user = User.objects.get(username=username)
+    if "/two-factor/verify/" in page.url:
+        page.get_by_test_id("code-input").fill(next_code(authenticator(user)))
+        page.get_by_test_id("two-factor-verify-form").get_by_role("button").click()
+    else:
+        scanned = TOTPDevice.objects.get(user=user, confirmed=False)
+        page.get_by_test_id("code-input").fill(next_code(scanned))
+        page.get_by_test_id("two-factor-setup-form").get_by_role("button").click()
+        page.get_by_test_id("recovery-codes-done").click()
+    page.wait_for_load_state()

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from orders.models import Order
-from tests.e2e.helpers import VIEWPORTS, screenshot
+from tests.e2e.helpers import VIEWPORTS, pass_two_factor, screenshot
 from tests.orders.aftersales_helpers import delivered_card_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,6 +18,7 @@ def admin_login(page: Page, url: str, username: str) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    pass_two_factor(page, username)  # finance: the authenticator code
     expect(page.get_by_test_id("dashboard")).to_be_visible()
 
 

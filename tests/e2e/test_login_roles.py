@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import VIEWPORTS, screenshot
+from tests.e2e.helpers import VIEWPORTS, pass_two_factor, screenshot
 from users.roles import ROLES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,6 +23,8 @@ def log_in(page: Page, url: str, username: str, shots: Path) -> None:
     page.get_by_label("密码").fill(PASSWORD)
     screenshot(page, f"{shots}-login.png")
     page.get_by_role("button", name="登录").click()
+    # Super admin and finance: set up the authenticator, or type its code.
+    pass_two_factor(page, username)
     expect(page.get_by_test_id("dashboard")).to_be_visible()
     screenshot(page, f"{shots}-dashboard.png")
 
