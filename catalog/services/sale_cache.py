@@ -53,10 +53,11 @@ _entries: dict[int, SaleEntry] = {}
 
 
 def sale_entry(sku_id: int, *, version: int | None = None) -> SaleEntry:
-    """The SKU's entry; read again when there is none or its version is not
-    `version` (a version the caller has just read). Raises Sku.DoesNotExist."""
+    """The SKU's entry; read again when there is none or it is older than
+    `version` (a version the caller has read; versions only go up, so an older
+    one is the caller's, not the cache's). Raises Sku.DoesNotExist."""
     entry = _entries.get(sku_id)
-    if entry is None or (version is not None and entry.version != version):
+    if entry is None or (version is not None and entry.version < version):
         entry = _load(sku_id)
     return entry
 
