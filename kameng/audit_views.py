@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.apps import apps
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
@@ -57,11 +59,19 @@ def staff_choices():
 
 
 def object_type_choices():
+    """The back office's models (and the models behind its proxies, which
+    services name): what an audit row can be about."""
+    models = set()
+    for model in apps.get_models():
+        if admin.site.is_registered(model):
+            models.update({model, model._meta.concrete_model})
+    content_types = ContentType.objects.get_for_models(
+        *models, for_concrete_models=False
+    )
     types = sorted(
         (
-            (str(content_type.pk), model_title(content_type))
-            for content_type in ContentType.objects.all()
-            if content_type.model_class() is not None
+            (str(content_type.pk), str(model._meta.verbose_name))
+            for model, content_type in content_types.items()
         ),
         key=lambda choice: choice[1],
     )

@@ -81,7 +81,11 @@ def test_an_untouched_trail_verifies(sealed_trail):
 
 
 def test_an_edited_ledger_row_is_named_by_table_and_row(sealed_trail):
-    entry = LedgerEntry.objects.filter(wallet__user=sealed_trail.buyer).order_by("id").first()
+    entry = (
+        LedgerEntry.objects.filter(wallet__user=sealed_trail.buyer)
+        .order_by("id")
+        .first()
+    )
     LedgerEntry.objects.filter(pk=entry.pk).update(amount=entry.amount + 100)
 
     result = verify()

@@ -13,6 +13,7 @@ from catalog.models import CardCode, Category
 from kameng import audit
 from kameng.models import AuditEntry
 from tests.catalog.factories import make_category, make_product
+from tests.kameng.test_backoffice_chinese import english_words, visible_text
 from tests.orders.aftersales_helpers import delivered_card_order
 from tests.orders.factories import make_buyer
 
@@ -167,6 +168,12 @@ def test_the_super_admin_reads_reveals_and_filters_the_log_in_chinese(
         assert "卡密已查看" in text
         assert "完整查看联系方式" in text
         assert "ops-1" in text and "192.0.2.4" in text
+        start = text.index(">", text.index('data-testid="page-audit-log"')) + 1
+        page_text = " ".join(visible_text(text[start : text.index("</ol>", start)]))
+        for data in ("ops-1", "boss", str(code)):  # usernames, a code's hint
+            page_text = page_text.replace(data, "")
+        english = english_words(page_text)
+        assert english == set(), english
 
         only_reveals = superadmin_client.get(
             reverse("audit_log"),
