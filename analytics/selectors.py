@@ -36,7 +36,8 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import Category
+from analytics.models import SalesRollup
+from catalog.models import Category, Sku
 from marketing.models import Segment, SegmentMember
 from orders.models import Order
 from users.models import LevelChange, MemberLevel, User
@@ -68,6 +69,11 @@ def paid_between(*, since: date, until: date) -> QuerySet[Order]:
     return Order.objects.filter(
         paid_at__gte=day_start(since), paid_at__lt=day_start(until + timedelta(days=1))
     )
+
+
+def cents(amount: Decimal | None) -> Decimal:
+    """A summed amount to the cent (SQLite's SUM of decimals is not exact)."""
+    return (amount or ZERO).quantize(Decimal("0.01"))
 
 
 def category_names(ids) -> dict[int, str]:
@@ -363,4 +369,89 @@ def level_growth(*, since: date, until: date) -> LevelGrowth:
         members=members,
         upgrades=upgrades,
         downgrades=downgrades,
+    )
+
+
+# ---------------------------------------------------------------- KPIs
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """A period's headline figures: GMV is what buyers paid, refunds what went
+    back, gross profit (only when cost was asked) GMV less refunds less the
+    estimated cost of orders kept."""
+
+    since: date
+    until: date
+    gmv: Decimal
+    orders: int
+    units: int
+    buyers: int
+    refunds: Decimal
+    gross_profit: Decimal | None = None
+
+    @property
+    def average_order_value(self) -> Decimal:
+        if not self.orders:
+            return ZERO
+        return (self.gmv / self.orders).quantize(Decimal("0.01"))
+
+    def as_dict(self) -> dict:
+        """Plain JSON: money as strings with two decimals, dates as ISO days."""
+        figures = {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "gmv": str(self.gmv),
+            "orders": self.orders,
+            "units": self.units,
+            "buyers": self.buyers,
+            "average_order_value": str(self.average_order_value),
+            "refund_amount": str(self.refunds),
+        }
+        if self.gross_profit is not None:
+            figures["gross_profit"] = str(self.gross_profit)
+        return figures
+
+
+def category_sku_ids(category: Category) -> list[int]:
+    """SKUs of a category and its children (the shop's tree is two deep)."""
+    return list(
+        Sku.objects.filter(
+            Q(product__category=category) | Q(product__category__parent=category)
+        ).values_list("pk", flat=True)
+    )
+
+
+def kpis(
+    *,
+    since: date,
+    until: date,
+    category: Category | None = None,
+    with_cost: bool = False,
+) -> Kpis:
+    """From the rollups (analytics.rollups keeps them equal to orders); unique
+    buyers from orders, since they do not add up across hours."""
+    rollups = SalesRollup.objects.filter(day__gte=since, day__lte=until)
+    orders = paid_between(since=since, until=until)
+    if category is not None:
+        skus = category_sku_ids(category)
+        rollups = rollups.filter(sku_id__in=skus)
+        orders = orders.filter(sku_id__in=skus)
+    sums = rollups.aggregate(
+        gmv=Sum("gmv"),
+        orders=Sum("orders"),
+        units=Sum("units"),
+        refunds=Sum("refunds"),
+        cost=Sum("cost"),
+    )
+    gmv, refunds = cents(sums["gmv"]), cents(sums["refunds"])
+    return Kpis(
+        since=since,
+        until=until,
+        gmv=gmv,
+        orders=sums["orders"] or 0,
+        units=sums["units"] or 0,
+        buyers=orders.aggregate(buyers=Count("buyer_id", distinct=True))["buyers"],
+        refunds=refunds,
+        gross_profit=gmv - refunds - cents(sums["cost"]) if with_cost else None,
     )

@@ -57,6 +57,8 @@ TASK_TITLES = {
     "kameng.verify_audit": _("Audit trail verification"),
     "orders.sweep_order_exports": _("Order export sweeper"),
     "orders.compute_co_purchases": _("Bought-together recommendations"),
+    "analytics.refresh_rollups": _("Sales rollup refresh"),
+    "analytics.close_rollups": _("Sales rollup nightly close"),
 }
 
 

@@ -166,6 +166,19 @@ SCHEDULE: list[Entry] = [
         "products, for the shop's bought-together recommendations.",
     ),
     Entry(
+        name="analytics: sales rollup refresh",
+        task="analytics.refresh_rollups",
+        schedule=Every(seconds=120),
+        description="Rebuilds the sales rollup days of orders paid, refunded or "
+        "changed since the last run.",
+    ),
+    Entry(
+        name="analytics: sales rollup close",
+        task="analytics.close_rollups",
+        schedule=Cron(minute="10", hour="2"),
+        description="Rebuilds the last two days' sales rollups whatever changed.",
+    ),
+    Entry(
         name="orders: order export sweeper",
         task="orders.sweep_order_exports",
         schedule=Cron(minute="35"),
