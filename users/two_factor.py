@@ -20,6 +20,7 @@ from __future__ import annotations
 import secrets
 from base64 import b32encode
 from dataclasses import dataclass
+from xml.etree import ElementTree
 
 import qrcode
 import qrcode.image.svg
@@ -41,6 +42,7 @@ RECOVERY_CODE_COUNT = 10
 RECOVERY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 RECOVERY_GROUP = 5  # characters per group: ABCDE-FGHJK (about 49 bits)
 DEVICE_NAME = "authenticator"
+QR_PIXELS = 220  # on screen; the viewBox scales the modules
 RECOVERY_HASH_SALT = "kameng.two_factor.recovery_code"
 
 
@@ -94,14 +96,14 @@ def recovery_codes_left(user: User) -> int:
 # Enrolment ------------------------------------------------------------------------
 
 
-def qr_svg(text: str) -> str:
+def qr_svg(text: str, *, pixels: int = QR_PIXELS) -> str:
+    """An SVG QR code of `text`, drawn `pixels` wide (paths only)."""
     image = qrcode.make(
-        text,
-        image_factory=qrcode.image.svg.SvgPathImage,
-        box_size=8,
-        border=2,
-    )
-    return image.to_string(encoding="unicode")
+        text, image_factory=qrcode.image.svg.SvgPathImage, border=2
+    ).get_image()
+    image.set("width", str(pixels))
+    image.set("height", str(pixels))
+    return ElementTree.tostring(image, encoding="unicode")
 
 
 def start_enrolment(*, user: User) -> Enrolment:
