@@ -48,3 +48,7 @@ class Command(BaseCommand):
             )
             for username, password, role in ctx.logins:
                 self.stdout.write(f"  {username:<12} {password:<16} {role}")
+            self.stdout.write(
+                "  The super admin and finance set up two-factor at their first "
+                "login: scan the QR code with an authenticator app (README)."
+            )
