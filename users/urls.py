@@ -8,6 +8,6 @@ from users import views
 app_name = "wallets"
 
 urlpatterns = [
-    path("buyer/<int:user_id>/wallet/", views.buyer_wallet, name="buyer_wallet"),
-    path("buyer/<int:user_id>/wallet/adjust/", views.adjust, name="adjust"),
+    path("buyer/<int:pk>/wallet/", views.buyer_wallet, name="buyer_wallet"),
+    path("buyer/<int:pk>/wallet/adjust/", views.adjust, name="adjust"),
 ]

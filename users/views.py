@@ -104,10 +104,10 @@ def _buyer(user_id: int) -> User:
 
 
 @staff_page(VIEW_PERMISSIONS)
-def buyer_wallet(request, user_id: int):
+def buyer_wallet(request, pk: int):
     """Balance, the ledger with filters (newest first, page by page without a
     count), and the adjustment form for those who may adjust."""
-    buyer = _buyer(user_id)
+    buyer = _buyer(pk)
     wallet = get_or_create_wallet(user=buyer)
     filter_form = LedgerFilterForm(request.GET or None)
     rows, next_before = ledger_rows(wallet=wallet, filters=filter_form.filters())
@@ -136,9 +136,9 @@ def buyer_wallet(request, user_id: int):
 
 
 @staff_page((*VIEW_PERMISSIONS, ADJUST_PERMISSION))
-def adjust(request, user_id: int):
+def adjust(request, pk: int):
     """Finance adjusts the balance: amount and a mandatory reason."""
-    buyer = _buyer(user_id)
+    buyer = _buyer(pk)
     form = AdjustForm(request.POST or None, initial={"key": uuid.uuid4()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -159,7 +159,7 @@ def adjust(request, user_id: int):
                 _("Balance adjusted by %(amount)s; it is now %(balance)s.")
                 % {"amount": entry.amount, "balance": entry.balance_after},
             )
-            return redirect("wallets:buyer_wallet", user_id=buyer.pk)
+            return redirect("wallets:buyer_wallet", pk=buyer.pk)
     return render_page(
         request,
         "users/wallet_adjust.html",
