@@ -20,10 +20,12 @@ from django.utils.translation import ngettext
 from catalog.exceptions import NotEnoughCodes
 from catalog.models import CardCode
 from catalog.services.codes import take_codes
+from kameng import audit
 from orders.aftersales import staff_reply
 from orders.exceptions import ReissueRefused
 from orders.models import CodeInvalidation, Order, OrderEvent, Ticket
 from orders.refunds import delivered_code_ids
+from orders.risk import recount_buyer
 
 S = Order.Status
 REISSUE_PERMISSION = "orders.add_codeinvalidation"
@@ -202,6 +204,15 @@ def reissue_codes(
         "code_ids": [replaced.get(pk, pk) for pk in delivered_code_ids(order)],
     }
     order.save(update_fields=["delivery", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="order.reissue",
+        obj=order,
+        before={"code_ids": chosen},
+        after={"code_ids": [new.id for new in fresh]},
+        note=reason,
+    )
+    recount_buyer(buyer_id=order.buyer_id)  # reissues count towards risk flags
     _timeline(
         order=order,
         actor=actor,

@@ -24,6 +24,47 @@ from orders.models import AfterSalesRule, Order, Ticket
 from orders.refunds import REFUND_PERMISSION, delivered_code_ids, refundable_left
 from orders.reissues import REISSUE_PERMISSION, REISSUE_STATES, open_invalidations
 
+# The shop's starting rules: (delivery type, ticket type) → allow reissue, allow
+# refund, refund only after the codes are found invalid, what the buyer is told.
+# Migration 0009 created the rows from its own frozen copy of this table;
+# create_default_rules() puts back any that are missing (tests that flush the
+# database, a shop that deleted one by mistake).
+CARD_NOTE = (
+    "卡密类商品发货后不直接退款：客服核实后为您补发新卡密；"
+    "如经核实卡密确属无效且无法补发，将为您退款。"
+)
+TOPUP_NOTE = "充值失败或未到账的订单，经核实后退回您的钱包余额。"
+MANUAL_NOTE = "人工发货商品的售后由客服按店铺规则处理，结果会在工单中告知您。"
+KINDS = ("refund", "reissue", "complaint", "inquiry", "abnormal")
+DEFAULT_RULES = [
+    *(("card", kind, True, True, True, CARD_NOTE) for kind in KINDS),
+    *(("topup", kind, False, True, False, TOPUP_NOTE) for kind in KINDS),
+    ("manual", "refund", False, True, False, MANUAL_NOTE),
+    ("manual", "reissue", False, False, False, MANUAL_NOTE),
+    ("manual", "complaint", False, True, False, MANUAL_NOTE),
+    ("manual", "inquiry", False, False, False, MANUAL_NOTE),
+    ("manual", "abnormal", False, True, False, MANUAL_NOTE),
+]
+
+
+def create_default_rules() -> int:
+    """Create the default rules that are missing; never touches existing ones.
+    Returns how many were created."""
+    created = 0
+    for delivery, kind, reissue, refund, needs_invalid, note in DEFAULT_RULES:
+        _rule, made = AfterSalesRule.objects.get_or_create(
+            delivery_type=delivery,
+            ticket_kind=kind,
+            defaults={
+                "allow_reissue": reissue,
+                "allow_refund": refund,
+                "refund_needs_invalid_codes": needs_invalid,
+                "buyer_note": note,
+            },
+        )
+        created += made
+    return created
+
 
 @dataclass(frozen=True)
 class TicketActions:

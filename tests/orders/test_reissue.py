@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from catalog.models import CardCode
+from kameng.models import AuditEntry
 from orders.exceptions import ReissueRefused
 from orders.models import CodeInvalidation
 from orders.reissues import mark_codes_invalid, reissue_codes
@@ -56,6 +57,8 @@ def test_a_reissue_replaces_the_code_and_voids_the_old_one(support):
     event = order.events.last()
     assert event.actor == support and "补发" in event.reason
     assert "已为您补发 1 张卡密" in ticket.messages.last().body
+    entry = AuditEntry.objects.get(action="order.reissue")
+    assert (entry.actor, entry.object_id) == (support, str(order.pk))
     order.sku.refresh_from_db()
     assert order.sku.stock == 0
 

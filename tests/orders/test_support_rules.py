@@ -10,7 +10,7 @@ from django.urls import reverse
 from catalog.models import CardCode
 from orders.models import AfterSalesRule, Ticket
 from orders.reissues import mark_codes_invalid
-from orders.rules import ticket_actions
+from orders.rules import DEFAULT_RULES, create_default_rules, ticket_actions
 from tests.orders.aftersales_helpers import delivered_card_order
 from tests.orders.factories import stock_codes
 from tests.orders.support_helpers import (
@@ -47,6 +47,19 @@ def test_every_delivery_type_and_ticket_type_has_a_default_rule():
         for delivery in AfterSalesRule.DeliveryType.values
         for kind in Ticket.Kind.values
     }
+
+
+def test_the_migration_created_the_default_rules_the_code_names():
+    rows = AfterSalesRule.objects.values_list(
+        "delivery_type",
+        "ticket_kind",
+        "allow_reissue",
+        "allow_refund",
+        "refund_needs_invalid_codes",
+        "buyer_note",
+    )
+    assert set(rows) == set(DEFAULT_RULES)
+    assert create_default_rules() == 0  # nothing missing, nothing overwritten
 
 
 def test_a_delivered_card_code_is_reissued_not_refunded(support):
