@@ -46,7 +46,9 @@ def ticket_support_context(request, ticket: Ticket) -> dict:
     return {
         "actions": actions,
         "may": can_take(request.user, actions),
-        "suggested_replies": suggestions.replies,
+        "suggested_replies": [
+            (reply, render_reply(reply, ticket)) for reply in suggestions.replies
+        ],
         "similar_tickets": [t for t in suggestions.tickets if t.pk in visible],
         "all_replies": active_replies().only("pk", "title"),
     }
