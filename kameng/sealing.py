@@ -152,54 +152,73 @@ class SealRun:
         return sum(self.sealed.values())
 
 
-@transaction.atomic
 def seal_pending(*, batch: int | None = None) -> SealRun:
-    """Seal up to `batch` unsealed rows of each sealed table (oldest id first)."""
+    """Seal up to `batch` unsealed rows of each sealed table (oldest id first).
+
+    The rows are read and digested outside any transaction; only appending
+    their seals holds the chain head's lock (and, on SQLite, the write lock), so
+    a sale waits for the sealer at most for one short INSERT."""
     batch = batch or settings.AUDIT_SEAL_BATCH
-    now = timezone.now()
-    head = lock_head()
     run = SealRun()
     for label in SEALED_MODELS:
         model = sealed_model(label)
-        cursor, _ = AuditSealCursor.objects.get_or_create(
-            table=label, defaults={"mark_at": now}
-        )
+        cursor = AuditSealCursor.objects.filter(table=label).first()
         rows = (
             unsealed(model, label)
-            .filter(pk__gt=cursor.floor)
+            .filter(pk__gt=cursor.floor if cursor else 0)
             .order_by("pk")
             .values(*column_names(model))[:batch]
         )
-        seals = []
-        for row in rows:
-            position = head.last_position + 1
-            digest = row_digest(model, row)
-            row_id = row[model._meta.pk.attname]
-            chained = chain_hash(
+        pk_name = model._meta.pk.attname
+        digests = [(row[pk_name], row_digest(model, row)) for row in rows]
+        run.sealed[label] = append_seals(label, digests)
+    return run
+
+
+@transaction.atomic
+def append_seals(label: str, digests: list[tuple[int, str]]) -> int:
+    """Chain these (row id, digest) pairs after the head, less any a concurrent
+    sealer appended meanwhile, and move the table's cursor on."""
+    now = timezone.now()
+    head = lock_head()
+    already = set(
+        AuditSeal.objects.filter(
+            table=label, row_id__in=[row_id for row_id, _ in digests]
+        ).values_list("row_id", flat=True)
+    )
+    seals = []
+    for row_id, digest in digests:
+        if row_id in already:
+            continue
+        position = head.last_position + 1
+        chained = chain_hash(
+            position=position,
+            table=label,
+            row_id=row_id,
+            digest=digest,
+            previous=head.last_hash,
+        )
+        seals.append(
+            AuditSeal(
                 position=position,
                 table=label,
                 row_id=row_id,
                 digest=digest,
-                previous=head.last_hash,
+                previous_hash=head.last_hash,
+                hash=chained,
+                sealed_at=now,
             )
-            seals.append(
-                AuditSeal(
-                    position=position,
-                    table=label,
-                    row_id=row_id,
-                    digest=digest,
-                    previous_hash=head.last_hash,
-                    hash=chained,
-                    sealed_at=now,
-                )
-            )
-            head.last_position, head.last_hash = position, chained
+        )
+        head.last_position, head.last_hash = position, chained
+    if seals:
         AuditSeal.objects.bulk_create(seals)
-        run.sealed[label] = len(seals)
-        advance_cursor(cursor, label=label, now=now)
-    head.updated_at = now
-    head.save()
-    return run
+        head.updated_at = now
+        head.save(update_fields=["last_position", "last_hash", "updated_at"])
+    cursor, _ = AuditSealCursor.objects.get_or_create(
+        table=label, defaults={"mark_at": now}
+    )
+    advance_cursor(cursor, label=label, now=now)
+    return len(seals)
 
 
 def seal_until_caught_up(*, max_seconds: float) -> int:
