@@ -32,7 +32,7 @@ from kameng.beat import SCHEDULE, sync_beat_schedule
 from kameng.demo import DemoContext
 from orders.aftersales import add_order_note, open_buyer_ticket
 from orders.checkout import place_order
-from orders.models import Fulfilment, Order, OrderExport, RefundRequest
+from orders.models import Fulfilment, Order, OrderExport, RefundRequest, Ticket
 from orders.payments.services import start_gateway_payment
 from orders.payments.topups import start_topup
 from orders.transitions import open_abnormal_ticket
@@ -121,6 +121,17 @@ SAMPLE_FOR_ROUTE = {
         User.objects.filter(is_staff=False).order_by("pk").first()
     ),
     "orders:ticket_reply": lambda: _first("orders", "ticket"),
+    # the support slice: an open ticket on a delivered card order (demo)
+    "orders:ticket_reissue": lambda: (
+        Ticket.objects.filter(order__sku__delivery_type="card", status="open")
+        .order_by("pk")
+        .first()
+    ),
+    "orders:ticket_invalid_codes": lambda: (
+        Ticket.objects.filter(order__sku__delivery_type="card", status="open")
+        .order_by("pk")
+        .first()
+    ),
     # the order workbench: its actions on a top-up, a manual and an unpaid
     # order, and an export (its own page shows only to whoever asked: 404)
     "orders:retry_fulfilment": lambda: (
