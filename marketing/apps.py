@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,3 +9,10 @@ class MarketingConfig(AppConfig):
 
     def ready(self):
         from marketing import signals  # noqa: F401 - connects the receivers
+        from marketing.services import ensure_builtin_segments_after_migrate
+
+        # After a test flush too (which empties what the data migration wrote).
+        post_migrate.connect(
+            ensure_builtin_segments_after_migrate,
+            dispatch_uid="marketing.ensure_builtin_segments",
+        )

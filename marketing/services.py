@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kameng.exceptions import DomainError
+from kameng.migrating import is_last_post_migrate
 from marketing.hooks import coupon_issuer
 from marketing.models import (
     CategoryPurchase,
@@ -96,6 +97,33 @@ def score_rfm(*, today: date | None = None) -> int:
 
 
 # --- segments --------------------------------------------------------------
+
+# The built-in segments' rows (their rules are code: marketing.segments). The
+# data migration creates them; `ensure_builtin_segments` puts back any a test
+# flush or a hand removed, after every migrate.
+BUILTIN_SEGMENTS = {
+    Segment.Builtin.HIGH_VALUE: ("高价值买家", "消费金额位于前五分之一（M 分 5）"),
+    Segment.Builtin.LOW_FREQUENCY: ("低频买家", "买过，但购买次数偏少（F 分 1–2）"),
+    Segment.Builtin.WOULD_BE: ("潜在买家", "近期浏览或收藏过商品，但从未下单"),
+    Segment.Builtin.DORMANT: ("沉睡买家", "买过，但近期没有再下单"),
+    Segment.Builtin.NEW: ("新买家", "最近注册的买家"),
+}
+
+
+def ensure_builtin_segments() -> int:
+    """Create the built-in segments that are missing; returns how many."""
+    created = 0
+    for code, (name, description) in BUILTIN_SEGMENTS.items():
+        _segment, made = Segment.objects.get_or_create(
+            builtin=code, defaults={"name": name, "description": description}
+        )
+        created += made
+    return created
+
+
+def ensure_builtin_segments_after_migrate(sender, **kwargs) -> None:
+    if is_last_post_migrate(sender):
+        ensure_builtin_segments()
 
 
 @transaction.atomic
