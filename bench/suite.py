@@ -5,11 +5,13 @@ from bench import (
     checkout,
     foundation,
     imports,
+    insights,
     inventory,
     sale_pool,
     segments,
     support_suggest,
     topup,
+    workbench,
 )
 from bench.registry import REGISTRY
 
@@ -19,9 +21,11 @@ __all__ = [
     "checkout",
     "foundation",
     "imports",
+    "insights",
     "inventory",
     "sale_pool",
     "segments",
     "support_suggest",
     "topup",
+    "workbench",
 ]
