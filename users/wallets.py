@@ -37,6 +37,8 @@ from users.services import change_balance, get_or_create_wallet
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
+FEN = Decimal("0.01")
+HALF_FEN = Decimal("0.005")
 ADJUST_PERMISSION = "users.adjust_wallet"
 ADJUSTMENT_PREFIX = "ADJ-"
 LEDGER_PAGE_SIZE = 50
@@ -135,17 +137,21 @@ def ledger_rows(
 # The ledger check ----------------------------------------------------------------
 def ledger_mismatches() -> list[dict]:
     """Every wallet whose balance is not the sum of its ledger rows: one
-    set-based query (GROUP BY wallet, HAVING balance <> sum)."""
-    total = Coalesce(
-        Sum("entries__amount"),
-        Value(ZERO, output_field=DecimalField(max_digits=14, decimal_places=2)),
-    )
-    return list(
+    set-based query (GROUP BY wallet, HAVING |balance - sum| >= half a fen).
+    Exact on PostgreSQL; SQLite sums decimals as floating point, so the
+    comparison allows less than half a fen and the sum is rounded to fen."""
+    money = DecimalField(max_digits=14, decimal_places=2)
+    total = Coalesce(Sum("entries__amount"), Value(ZERO, output_field=money))
+    rows = list(
         Wallet.objects.annotate(ledger_sum=total)
-        .exclude(balance=F("ledger_sum"))
+        .annotate(gap=Abs(F("balance") - F("ledger_sum"), output_field=money))
+        .filter(gap__gte=HALF_FEN)
         .values("id", "user_id", "balance", "ledger_sum")
         .order_by("id")
     )
+    for row in rows:
+        row["ledger_sum"] = Decimal(row["ledger_sum"]).quantize(FEN)
+    return rows
 
 
 @dataclass(frozen=True)
