@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from catalog.models import CardCode
 from orders.models import Order
+from orders.risk import flag_for
 from orders.workbench_views import order_actions
 
 REVEAL_PERMISSION = "catalog.reveal_cardcode"
@@ -55,6 +56,6 @@ class WorkbenchOrderPanels:
                 may_reveal=request.user.has_perm(REVEAL_PERMISSION),
                 recent_orders=recent_orders(order),
                 workbench_order=order,
-                risk_flag=None,  # the risk slot: filled from orders.risk
+                risk_flag=flag_for(order.buyer) if order.buyer_id else None,
             )
         return super().change_view(request, object_id, form_url, context)

@@ -37,6 +37,7 @@ from orders.fulfilment import (
 )
 from orders.models import Order, OrderExport
 from orders.refunds import REFUND_PERMISSION
+from orders.risk import flags_for
 from orders.tasks import enqueue_order_export
 from orders.transitions import ALLOWED
 from orders.workbench import (
@@ -78,6 +79,9 @@ def workbench(request):
     if form.is_valid():
         number = parse_ascii_int(request.GET.get("p", "1"), max_digits=6) or 1
         page = order_page(form.cleaned_data, number=number)
+        risk = flags_for(order.buyer_id for order in page.rows)  # one query
+        for order in page.rows:
+            order.risk_flag = risk.get(order.buyer_id)
     query = form.query_string()
     return render_page(
         request,

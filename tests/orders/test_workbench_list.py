@@ -16,7 +16,7 @@ from tests.catalog.factories import make_sku
 from tests.catalog.suppliers_factories import make_offer, make_supplier, make_topup_sku
 from tests.orders.factories import make_buyer
 from tests.orders.workbench_helpers import local, make_order
-from users.models import MemberLevel
+from users.models import MemberLevel, RiskFlag
 
 pytestmark = pytest.mark.django_db
 
@@ -266,3 +266,17 @@ def test_the_selector_and_the_page_select_the_same_orders(client, support, shop)
 def test_staff_without_the_order_view_permission_are_refused(client, role_user):
     client.force_login(role_user("marketing"))
     assert client.get(URL).status_code == 403
+
+
+def test_a_risk_buyer_is_flagged_in_the_list_and_on_the_order_page(
+    client, support, shop
+):
+    RiskFlag.objects.create(user=shop["vip"], refunds=4, reissues=1)
+    row = client.get(URL).content.decode().split(shop["orders"]["card_vip"].order_no)
+    assert 'data-testid="risk-flag"' in row[2].split("</tr>")[0]
+    order = shop["orders"]["card_vip"]
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert 'data-testid="order-risk"' in page.content.decode()
+    other = shop["orders"]["manual_paid"]
+    page = client.get(reverse("admin:orders_order_change", args=[other.pk]))
+    assert 'data-testid="order-risk"' not in page.content.decode()
