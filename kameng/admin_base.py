@@ -22,9 +22,9 @@ every registered admin does. Through it every admin also writes the audit trail
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 
-from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import model_format_dict
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -107,7 +107,9 @@ class AuditMixin:
             before=old,
             after=new,
             request=request,
-            note=LogEntry(change_message=message).get_change_message(),
+            # Django's change message (it names inline and many-to-many changes
+            # too); the viewer words it in the reader's language.
+            note=message if isinstance(message, str) else json.dumps(message),
         )
         return entry
 

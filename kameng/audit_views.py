@@ -8,6 +8,7 @@ are rows like any other (actions code.reveal and contact.view).
 from __future__ import annotations
 
 import datetime
+import json
 
 from django import forms
 from django.apps import apps
@@ -203,6 +204,37 @@ def object_link(entry: AuditEntry) -> str:
         return ""
 
 
+# Django's own words for an inline object's change (its catalogue has them).
+INLINE_CHANGES = (
+    ("added", "Added {name} “{object}”."),
+    ("changed", "Changed {name} “{object}”."),
+    ("deleted", "Deleted {name} “{object}”."),
+)
+
+
+def shown_note(entry: AuditEntry) -> str:
+    """An admin edit's note is Django's change message (JSON). The fields it
+    names are in the table already; what it adds is the inline objects added,
+    changed or deleted with the edit, said here in the reader's language."""
+    if entry.action != "admin.change":
+        return entry.note
+    try:
+        message = json.loads(entry.note or "[]")
+    except ValueError:
+        return entry.note
+    parts = []
+    for item in message if isinstance(message, list) else []:
+        for kind, words in INLINE_CHANGES:
+            detail = item.get(kind) if isinstance(item, dict) else None
+            if isinstance(detail, dict) and "object" in detail:
+                parts.append(
+                    _(words).format(
+                        name=_(str(detail.get("name", ""))), object=detail["object"]
+                    )
+                )
+    return " ".join(parts)
+
+
 def shown_entry(entry: AuditEntry) -> dict:
     return {
         "id": entry.pk,
@@ -213,7 +245,7 @@ def shown_entry(entry: AuditEntry) -> dict:
         "object": entry.object_repr,
         "link": object_link(entry),
         "ip": entry.ip_address or "",
-        "note": entry.note,
+        "note": shown_note(entry),
         "changes": changes(entry),
     }
 

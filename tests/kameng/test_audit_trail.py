@@ -54,6 +54,11 @@ def test_an_admin_edit_is_an_audit_row_with_the_fields_before_and_after(
     assert entry.ip_address == "203.0.113.9"
     # Django's own admin log is still written beside it.
     assert LogEntry.objects.filter(object_id=str(category.pk)).count() == 1
+    with translation.override("zh-hans"):
+        page = superadmin_client.get(reverse("audit_log")).content.decode()
+    assert "后台修改" in page and "游戏点卡" in page
+    for raw in ("&quot;changed&quot;", "&#x27;changed&#x27;"):  # no raw JSON
+        assert raw not in page
 
 
 def test_an_admin_delete_keeps_the_deleted_object_in_the_audit_row(
