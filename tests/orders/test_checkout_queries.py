@@ -1,0 +1,50 @@
+"""What one purchase costs the database (issue 12): upper bounds on the queries
+of the buy POST and of the order page it leads to, on PostgreSQL (the hand-
+written sale) and on any database (the ORM path)."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from tests.catalog.factories import make_sku
+from tests.orders.factories import make_buyer, stock_codes
+
+# Postgres, hand-written sale: user, blacklist check, 4 sale statements, the
+# buyer's growth after commit (6), session save; the ORM path: more.
+BUY_POST_MAX = {"postgresql": 14, "other": 30}
+ORDER_PAGE_MAX = 4  # user, the order with what it has, the codes (+ session)
+
+
+def _vendor() -> str:
+    return "postgresql" if connection.vendor == "postgresql" else "other"
+
+
+@pytest.fixture
+def buying(client):
+    sku = make_sku(price=Decimal("1.00"))
+    stock_codes(sku, 5)
+    buyer = make_buyer(Decimal("10.00"))
+    client.force_login(buyer)
+    path = f"/shop/p/{sku.product_id}/?sku={sku.pk}"
+    client.post(path, {"quantity": "1", "payment": "wallet"})  # warm: stats row
+    return client, path
+
+
+@pytest.mark.django_db
+def test_the_buy_post_stays_within_its_queries(buying, django_assert_max_num_queries):
+    client, path = buying
+    with django_assert_max_num_queries(BUY_POST_MAX[_vendor()]):
+        response = client.post(path, {"quantity": "1", "payment": "wallet"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/shop/orders/")
+
+
+@pytest.mark.django_db
+def test_the_order_page_is_a_few_queries(buying, django_assert_max_num_queries):
+    client, path = buying
+    location = client.post(path, {"quantity": "1", "payment": "wallet"})["Location"]
+    with django_assert_max_num_queries(ORDER_PAGE_MAX):
+        page = client.get(location)
+    assert page.status_code == 200
+    assert b'data-testid="codes"' in page.content
