@@ -381,13 +381,13 @@ def derive_figures(buyers: list[int]) -> None:
             [low, high, *paid],
         )
         cursor.execute(
-            f"UPDATE {table(u)} SET {column(u, 'date_joined')} = ("
-            f"SELECT MIN(o.{column(o, 'created_at')}) FROM {table(o)} o "
-            f"WHERE o.{column(o, 'buyer')} = {table(u)}.{column(u, 'pk')}) "
-            f"WHERE {column(u, 'pk')} BETWEEN %s AND %s "
-            f"AND {column(u, 'date_joined')} > ("
-            f"SELECT MIN(o.{column(o, 'created_at')}) FROM {table(o)} o "
-            f"WHERE o.{column(o, 'buyer')} = {table(u)}.{column(u, 'pk')})",
+            f"UPDATE {table(u)} SET {column(u, 'date_joined')} = earliest.at "
+            f"FROM (SELECT o.{column(o, 'buyer')} AS buyer, "
+            f"MIN(o.{column(o, 'created_at')}) AS at FROM {table(o)} o "
+            f"WHERE o.{column(o, 'buyer')} BETWEEN %s AND %s "
+            f"GROUP BY o.{column(o, 'buyer')}) earliest "
+            f"WHERE {table(u)}.{column(u, 'pk')} = earliest.buyer "
+            f"AND {table(u)}.{column(u, 'date_joined')} > earliest.at",
             [low, high],
         )
 

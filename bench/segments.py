@@ -5,7 +5,8 @@
 
 Loads a synthetic history (bench.history, COPY on PostgreSQL) unless told not
 to, then times marketing's nightly run (RFM quintiles + every segment's
-members, built-in and custom) and reports the process's peak memory; then
+members, built-in and custom: the steps of marketing.services.refresh_segments,
+each timed) and reports the process's peak memory; then
 times users.tracking's recording of one product view, as a shop page does it.
 """
 
@@ -20,7 +21,7 @@ from django.db import connection
 from bench.history import generate
 from bench.registry import benchmark, percentile
 from marketing.models import Segment
-from marketing.services import refresh_segments
+from marketing.services import refresh_segment, score_rfm
 from users.models import ProductView, User
 from users.tracking import record_product_view
 
@@ -67,11 +68,19 @@ def segments(*, buyers: int, orders: int, days: int, no_generate: bool, stdout) 
         figures["generate_seconds"] = report.seconds
     rss_before = peak_rss_mb()
     began = time.perf_counter()
-    counts = refresh_segments()
+    steps = {}
+    with connection.cursor():  # one connection, as the nightly task has
+        mark = time.perf_counter()
+        figures["scored_buyers"] = score_rfm()
+        steps["rfm"] = round(time.perf_counter() - mark, 2)
+        for segment in Segment.objects.order_by("pk"):
+            mark = time.perf_counter()
+            refresh_segment(segment=segment)
+            steps[segment.name] = round(time.perf_counter() - mark, 2)
     figures["segments_seconds"] = round(time.perf_counter() - began, 2)
+    figures["step_seconds"] = steps
     figures["peak_rss_mb"] = peak_rss_mb()
     figures["peak_rss_mb_before"] = rss_before
-    figures["scored_buyers"] = counts["scored"]
     figures["segments"] = {
         segment.name: segment.member_count for segment in Segment.objects.all()
     }

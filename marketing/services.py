@@ -83,17 +83,48 @@ def rfm_sql() -> str:
               AND u.{column(user, "is_staff")} = %s
               AND u.{column(user, "is_active")} = %s
         ) ranked
+        WHERE true
+        ON CONFLICT ({column(RfmScore, "user")}) DO UPDATE SET
+            {column(RfmScore, "recency")} = excluded.{column(RfmScore, "recency")},
+            {column(RfmScore, "frequency")} = excluded.{column(RfmScore, "frequency")},
+            {column(RfmScore, "monetary")} = excluded.{column(RfmScore, "monetary")},
+            {column(RfmScore, "scored_on")} = excluded.{column(RfmScore, "scored_on")}
+        WHERE {table(RfmScore)}.{column(RfmScore, "recency")}
+                <> excluded.{column(RfmScore, "recency")}
+           OR {table(RfmScore)}.{column(RfmScore, "frequency")}
+                <> excluded.{column(RfmScore, "frequency")}
+           OR {table(RfmScore)}.{column(RfmScore, "monetary")}
+                <> excluded.{column(RfmScore, "monetary")}
+    """
+
+
+def unscored_sql() -> str:
+    """Scores of buyers who no longer qualify (no paid order left, staff,
+    deactivated): deleted."""
+    stats, user, rfm = BuyerStats, User, RfmScore
+    return f"""
+        DELETE FROM {table(rfm)} WHERE NOT EXISTS (
+            SELECT 1 FROM {table(stats)} s
+            JOIN {table(user)} u ON u.{column(user, "id")} = s.{column(stats, "user")}
+            WHERE s.{column(stats, "user")} = {table(rfm)}.{column(rfm, "user")}
+              AND s.{column(stats, "order_count")} > 0
+              AND s.{column(stats, "last_order_at")} IS NOT NULL
+              AND u.{column(user, "is_staff")} = %s
+              AND u.{column(user, "is_active")} = %s
+        )
     """
 
 
 @transaction.atomic
 def score_rfm(*, today: date | None = None) -> int:
-    """Replace every buyer's RFM scores; returns how many buyers were scored."""
+    """Score every buyer who has paid for an order; returns how many are
+    scored. Only changed scores are written (a night's churn, not a million
+    rows): `scored_on` is the day a buyer's scores last changed."""
     today = today or timezone.localdate()
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table(RfmScore)}")
+        cursor.execute(unscored_sql(), [False, True])
         cursor.execute(rfm_sql(), [today, False, True])
-        return cursor.rowcount
+    return RfmScore.objects.count()
 
 
 # --- segments --------------------------------------------------------------
@@ -128,23 +159,28 @@ def ensure_builtin_segments_after_migrate(sender, **kwargs) -> None:
 
 @transaction.atomic
 def refresh_segment(*, segment: Segment, now: datetime | None = None) -> int:
-    """Replace a segment's members with who its rule finds now."""
+    """Make a segment's members who its rule finds now: delete those who left,
+    insert those who joined (a night's churn is written, not every member)."""
     now = now or timezone.now()
     found = segment_buyers(segment, now=now).order_by().values(buyer_id=F("pk"))
     sql, params = found.query.sql_with_params()
     members = SegmentMember
+    seg, user = column(members, "segment"), column(members, "user")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {table(members)} WHERE {column(members, 'segment')} = %s",
-            [segment.pk],
-        )
-        cursor.execute(
-            f"INSERT INTO {table(members)} "
-            f"({column(members, 'segment')}, {column(members, 'user')}) "
-            f"SELECT %s, found.buyer_id FROM ({sql}) found",
+            f"DELETE FROM {table(members)} WHERE {seg} = %s AND NOT EXISTS ("
+            f"SELECT 1 FROM ({sql}) found "
+            f"WHERE found.buyer_id = {table(members)}.{user})",
             [segment.pk, *params],
         )
-        count = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {table(members)} ({seg}, {user}) "
+            f"SELECT %s, found.buyer_id FROM ({sql}) found "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table(members)} m "
+            f"WHERE m.{seg} = %s AND m.{user} = found.buyer_id)",
+            [segment.pk, *params, segment.pk],
+        )
+    count = SegmentMember.objects.filter(segment=segment).count()
     Segment.objects.filter(pk=segment.pk).update(member_count=count, computed_at=now)
     segment.member_count, segment.computed_at = count, now
     return count

@@ -58,3 +58,22 @@ def test_rescoring_replaces_yesterdays_scores():
     buyer.delete()
     assert score_rfm() == 0
     assert not RfmScore.objects.exists()
+
+
+def test_a_rescore_writes_only_what_changed():
+    """Unchanged scores keep the day they were set; a buyer who no longer
+    qualifies (deactivated) loses the scores."""
+    buyers = [
+        buyer_with(spent=f"{10 * (i + 1)}.00", orders=i + 1, last_order_days_ago=9 - i)
+        for i in range(5)
+    ]
+    first_day = timezone.localdate() - timedelta(days=1)
+    score_rfm(today=first_day)
+    buyers[4].is_active = False
+    buyers[4].save()
+    assert score_rfm() == 4
+    for i in range(4):  # 1st … 4th of five, and of four still
+        kept = RfmScore.objects.get(user=buyers[i])
+        assert (kept.recency, kept.frequency, kept.monetary) == (i + 1,) * 3
+        assert kept.scored_on == first_day  # unchanged since
+    assert not RfmScore.objects.filter(user=buyers[4]).exists()
