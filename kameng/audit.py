@@ -47,6 +47,8 @@ ACTIONS = {
     "order.refund_request": _("Refund requested"),
     "order.refund_approve": _("Refund approved"),
     "order.refund_reject": _("Refund rejected"),
+    "order.retry_fulfilment": _("Top-up retried by staff"),
+    "order.switch_supplier": _("Top-up moved to another supplier"),
     "wallet.adjust": _("Wallet adjusted"),
     "price.change": _("Price changed"),
     "code.reveal": _("Card code revealed"),

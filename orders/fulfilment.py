@@ -719,9 +719,13 @@ def plan_switch(*, order: Order, offer: SupplierOffer) -> TopUpPlan:
     return TopUpPlan(job=job, steps=tuple(steps))
 
 
-def _restart(*, order: Order, job: Fulfilment, actor, why: str, **changes) -> None:
-    """Put a locked, refusal-checked job back to work now, recording why."""
+def _restart(
+    *, order: Order, job: Fulfilment, actor, action: str, why: str, **changes
+) -> None:
+    """Put a locked, refusal-checked job back to work now, recording why (the
+    timeline or an internal note, and the audit log)."""
     was_failed = job.state == State.FAILED
+    before = {"status": order.status, "supplier": supplier_name(job)}
     for name, value in changes.items():
         setattr(job, name, value)
     job.next_attempt_at = timezone.now()
@@ -732,7 +736,19 @@ def _restart(*, order: Order, job: Fulfilment, actor, why: str, **changes) -> No
         transition_order(order=order, to=S.DELIVERING, actor=actor, reason=why)
     else:
         add_order_note(order=order, author=actor, body=why, visible_to_buyer=False)
+    audit.record(
+        actor=actor,
+        action=action,
+        obj=order,
+        before=before,
+        after={"status": order.status, "supplier": supplier_name(job)},
+        note=why,
+    )
     send_after_commit(fulfilment_due, order_id=order.pk)
+
+
+def supplier_name(job: Fulfilment) -> str:
+    return job.offer.supplier.name if job.offer_id else ""
 
 
 def _locked_job(order: Order) -> tuple[Order, Fulfilment | None]:
@@ -769,10 +785,18 @@ def retry_fulfilment(*, order: Order, actor, reason: str) -> Fulfilment:
     why = _("Fulfilment retried by staff: %(reason)s") % {"reason": reason}
     if job.state == State.FAILED:
         _restart(
-            order=order, job=job, actor=actor, why=why, offer=None, tried_offers=[]
+            order=order,
+            job=job,
+            actor=actor,
+            action="order.retry_fulfilment",
+            why=why,
+            offer=None,
+            tried_offers=[],
         )
     else:
-        _restart(order=order, job=job, actor=actor, why=why)
+        _restart(
+            order=order, job=job, actor=actor, action="order.retry_fulfilment", why=why
+        )
     return job
 
 
@@ -797,6 +821,7 @@ def switch_supplier(
         order=order,
         job=job,
         actor=actor,
+        action="order.switch_supplier",
         why=why,
         offer=offer,
         tried_offers=tried,

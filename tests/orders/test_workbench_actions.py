@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from catalog.models import Sku
 from kameng import crypto
+from kameng.models import AuditEntry
 from orders.checkout import pay_with_wallet, place_order
 from orders.exceptions import DeliveryRefused
 from orders.fulfilment import retry_fulfilment, switch_supplier
@@ -183,6 +184,9 @@ def test_switching_supplier_through_the_page(client, ops, offers):
     assert job.offer_id == offers[1].pk
     assert job.tried_offers == [offers[0].pk]
     assert "快充维护中" in OrderNote.objects.get(order=order).body
+    audit = AuditEntry.objects.get(action="order.switch_supplier")
+    assert (audit.actor, audit.object_id) == (ops, str(order.pk))
+    assert (audit.before["supplier"], audit.after["supplier"]) == ("快充", "慢充")
 
 
 def test_cancel_an_unpaid_order_with_a_reason(client, ops):
