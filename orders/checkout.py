@@ -167,20 +167,33 @@ class _NotByCodes(Exception):
     """The SKU changed meanwhile into one the hand-written sale does not sell."""
 
 
+def _quote_codes(entry, *, buyer, quantity: int, at):
+    """The quote of a sale by sale_sql from a cache entry, or CheckoutRefused."""
+    if not sells_by_sql(entry.sku):
+        raise _NotByCodes
+    if not entry.on_sale:
+        raise CheckoutRefused(_("This item is not on sale right now."))
+    try:
+        return sale_cache.quote(entry, buyer=buyer, quantity=quantity, at=at)
+    except DomainError as exc:  # quantity outside the SKU's limits, ...
+        raise CheckoutRefused(exc.message, **exc.extra) from exc
+
+
 def _buy_codes(*, sku: Sku, quantity: int, buyer) -> Order:
-    """Quote from the sale cache and sell by sale_sql; a sale that finds the SKU
-    changed since (StaleCatalog) rolls back and is quoted again, fresh."""
-    entry = sale_entry(sku.pk, version=sku.sale_version)
+    """Quote from the sale cache and sell by sale_sql. The cache may be behind
+    the database, never ahead of it: a sale that finds the SKU changed since
+    (StaleCatalog) rolls back and is quoted again from a fresh entry, and so is
+    a refusal (off sale, quantity) before it is final."""
+    entry, fresh = sale_entry(sku.pk, version=sku.sale_version), False
     for _attempt in range(3):
-        if not sells_by_sql(entry.sku):
-            raise _NotByCodes
-        if not entry.on_sale:
-            raise CheckoutRefused(_("This item is not on sale right now."))
         now = timezone.now()
         try:
-            quote = sale_cache.quote(entry, buyer=buyer, quantity=quantity, at=now)
-        except DomainError as exc:  # quantity outside the SKU's limits, ...
-            raise CheckoutRefused(exc.message, **exc.extra) from exc
+            quote = _quote_codes(entry, buyer=buyer, quantity=quantity, at=now)
+        except CheckoutRefused:
+            if fresh:
+                raise
+            entry, fresh = fresh_entry(sku.pk), True
+            continue
         try:
             with transaction.atomic():
                 sale = sell_codes(
@@ -206,7 +219,7 @@ def _buy_codes(*, sku: Sku, quantity: int, buyer) -> Order:
                 )
             return sale.order
         except StaleCatalog:
-            entry = fresh_entry(sku.pk)
+            entry, fresh = fresh_entry(sku.pk), True
     raise CheckoutRefused(_("The price is being changed right now: please try again."))
 
 

@@ -249,3 +249,19 @@ def test_the_sale_version_moves_with_what_a_sale_reads_only():
     sku.name = "面值 20"
     sku.save()
     assert version() == start + 6
+
+
+@pytest.mark.django_db
+def test_a_product_listed_again_sells_at_once_though_the_cache_saw_it_unlisted(
+    sale_path,
+):
+    sku = make_sku(price=Decimal("1.00"))
+    stock_codes(sku, 2)
+    buyer = make_buyer(Decimal("10.00"))
+    product = Product.objects.filter(pk=sku.product_id)
+    product.update(status=Product.Status.UNLISTED)
+    with pytest.raises(CheckoutRefused):
+        buy_with_wallet(sku=sku, quantity=1, buyer=buyer)  # the cache reads it now
+    product.update(status=Product.Status.LISTED)
+    order = buy_with_wallet(sku=sku, quantity=1, buyer=buyer)  # an old SKU instance
+    assert order.status == S.DELIVERED
