@@ -64,15 +64,13 @@ def _apply(counts: dict[int, tuple[int, int]], *, buyer_ids: Iterable[int]) -> N
         if is_over_limit(refunds=pair[0], reissues=pair[1])
     }
     RiskFlag.objects.filter(user_id__in=set(buyer_ids) - set(over)).delete()
-    existing = set(
-        RiskFlag.objects.filter(user_id__in=over).values_list("user_id", flat=True)
-    )
+    flags = list(RiskFlag.objects.filter(user_id__in=over))
     now = timezone.now()
-    for buyer_id in existing:
-        refunds, reissues = over[buyer_id]
-        RiskFlag.objects.filter(user_id=buyer_id).update(
-            refunds=refunds, reissues=reissues, updated_at=now
-        )
+    for flag in flags:
+        flag.refunds, flag.reissues = over[flag.user_id]
+        flag.updated_at = now
+    RiskFlag.objects.bulk_update(flags, ["refunds", "reissues", "updated_at"])
+    existing = {flag.user_id for flag in flags}
     RiskFlag.objects.bulk_create(
         [
             RiskFlag(user_id=buyer_id, refunds=refunds, reissues=reissues)
