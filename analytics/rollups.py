@@ -157,3 +157,10 @@ def close_rollups(*, today: date | None = None) -> int:
     """Nightly: rebuild the last CLOSE_DAYS days whatever changed."""
     today = today or timezone.localdate(timezone=timezone.get_default_timezone())
     return rebuild_rollups(since=today - timedelta(days=CLOSE_DAYS), until=today)
+
+
+def mark_rollups_current(*, now: datetime | None = None) -> None:
+    """After a full rebuild: the refresh need not read older changes again."""
+    RollupState.objects.update_or_create(
+        name=STATE, defaults={"orders_changed_until": now or timezone.now()}
+    )
