@@ -208,8 +208,8 @@ def _queries(user, query: dict, per_page: int) -> int:
 
 
 def _export_window(rows: int) -> tuple[str, str]:
-    """A date range whose delivered bench orders are about `rows` (whole days,
-    newest first, the last day included only if it stays within `rows`)."""
+    """A date range of whole days whose delivered bench orders are at least
+    `rows` (newest first, up to the day of the `rows`-th one)."""
     newest = timezone.localtime(timezone.now()).date()
     bench = Order.objects.filter(
         order_no__gte=PREFIX, order_no__lt=PREFIX + "~", status="delivered"
@@ -218,7 +218,7 @@ def _export_window(rows: int) -> tuple[str, str]:
     if edge is None:
         start = newest - timedelta(days=SPAN_DAYS + 1)
     else:
-        start = timezone.localtime(edge).date() + timedelta(days=1)
+        start = timezone.localtime(edge).date()
     return start.isoformat(), newest.isoformat()
 
 

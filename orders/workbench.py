@@ -198,11 +198,17 @@ class WorkbenchFilterForm(forms.Form):
             value = self.data.get(name, "")
             if value not in ("", None):
                 query[name] = value
+        if query.get("per_page") == str(DEFAULT_PAGE_SIZE):
+            del query["per_page"]
         return query.urlencode()
 
 
 def parse_filters(data) -> WorkbenchFilterForm:
-    """A bound filter form for a QueryDict or a plain dict of strings."""
+    """A bound filter form for a QueryDict or a plain dict of strings (without
+    a page size, the default one, so the page shows which is used)."""
+    if not data.get("per_page"):
+        data = data.copy()
+        data["per_page"] = str(DEFAULT_PAGE_SIZE)
     return WorkbenchFilterForm(data)
 
 
