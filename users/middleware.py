@@ -105,8 +105,6 @@ class TwoFactorMiddleware:
         match = request.resolver_match
         if match is not None and match.view_name in BEFORE_SECOND_STEP:
             return None
-        if request.path_info.startswith(settings.STATIC_URL):
-            return None
         if two_factor.is_enabled(user):
             target = "two_factor_verify"
         elif two_factor.is_required(user):
