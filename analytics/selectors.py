@@ -5,7 +5,8 @@ Each selector answers for a period of whole Asia/Shanghai days (`since` to
 of orders, and returns plain figures a page draws and a report can reuse.
 
 A sale is an order that was paid (`paid_at` set), counted on its payment time.
-GMV is what buyers paid less what was refunded to them. Categories are the
+On the insight pages GMV is what buyers paid less what was refunded to them
+(the KPIs keep GMV and refunds apart, as the dashboard shows them). Categories are the
 shop's top-level ones (a product's category, or that category's parent), so
 "话费充值" gathers 中国移动 and 中国联通. Cost is read only when asked for
 (`with_cost`), and it is an estimate: today's SKU cost price × units, over
