@@ -80,6 +80,8 @@ class StrategyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "action" not in self.fields:  # a view-only admin form has no fields
+            return
         self.fields["action"].choices = [
             (
                 value,

@@ -121,6 +121,12 @@ SAMPLE_FOR_ROUTE = {
         User.objects.filter(is_staff=False).order_by("pk").first()
     ),
     "orders:ticket_reply": lambda: _first("orders", "ticket"),
+    "marketing:segment_edit": lambda: (  # an operator's segment (the demo's)
+        apps.get_model("marketing", "segment")
+        .objects.filter(builtin="")
+        .order_by("pk")
+        .first()
+    ),
     # the support slice: an open ticket on a delivered card order (demo)
     "orders:ticket_reissue": lambda: (
         Ticket.objects.filter(order__sku__delivery_type="card", status="open")

@@ -1,0 +1,48 @@
+"""Demo segments and strategies (seed_demo): an operator's segment and two
+strategies, so the pages show what they do. Members are counted now and again
+by the nightly run (orders are seeded after marketing)."""
+
+from decimal import Decimal
+
+from catalog.models import Product
+from marketing.models import Segment, Strategy
+from marketing.services import ensure_builtin_segments, refresh_segments, save_segment
+
+
+def seed(ctx):
+    ensure_builtin_segments()
+    custom = Segment.objects.filter(name="大额消费买家").first()
+    if custom is None:
+        save_segment(
+            segment=Segment(
+                name="大额消费买家",
+                description="累计消费 ¥500 以上",
+                min_spent=Decimal("500.00"),
+            )
+        )
+    dormant = Segment.objects.get(builtin=Segment.Builtin.DORMANT)
+    new = Segment.objects.get(builtin=Segment.Builtin.NEW)
+    Strategy.objects.get_or_create(
+        name="沉睡买家优先服务",
+        defaults={
+            "segment": dormant,
+            "action": Strategy.Action.PRIORITY_SUPPORT,
+            "schedule": Strategy.Schedule.WEEKLY,
+            "weekday": Strategy.Weekday.MONDAY,
+            "lasts_days": 30,
+        },
+    )
+    welcome, created = Strategy.objects.get_or_create(
+        name="新买家推荐热门商品",
+        defaults={
+            "segment": new,
+            "action": Strategy.Action.RECOMMEND,
+            "lasts_days": 14,
+        },
+    )
+    if created:
+        welcome.products.set(
+            Product.objects.filter(status=Product.Status.LISTED).order_by("pk")[:3]
+        )
+    counts = refresh_segments()
+    ctx.say(f"marketing: segments refreshed ({counts['scored']} buyers scored)")
