@@ -174,17 +174,17 @@ def test_pages_follow_without_a_total(client, support):
     assert "共" not in second.content.decode()  # no made-up total
 
 
-def _page_queries(client, per_page: int) -> int:
+def _page_queries(client, query: dict, rows: int) -> int:
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(URL, {"per_page": per_page, "delivery_type": "topup"})
+        response = client.get(URL, {"delivery_type": "topup", **query})
     assert response.status_code == 200
-    assert len(response.context["page"].rows) == per_page
+    assert len(response.context["page"].rows) == rows
     return len(queries)
 
 
 def test_the_list_reads_as_many_queries_for_5_orders_as_for_50(client, role_user):
-    """Each row shows its item, buyer, level and supplier: joined, not a query
-    per row."""
+    """Each row shows its item, buyer, level, supplier and risk flag: joined or
+    read for the whole page, not a query per row."""
     client.force_login(role_user("finance"))
     level = MemberLevel.objects.create(code="wb-silver", name="白银", rank=2)
     offer = make_offer(make_supplier(name="快充"))
@@ -192,13 +192,17 @@ def test_the_list_reads_as_many_queries_for_5_orders_as_for_50(client, role_user
         buyer = make_buyer()
         buyer.member_level = level
         buyer.save(update_fields=["member_level"])
-        order = make_order(offer.sku, buyer=buyer, created=local(2026, 11, 1 + n % 20))
+        if n % 2:
+            RiskFlag.objects.create(user=buyer, refunds=5)
+        day = local(2026, 10, 1 + n) if n < 5 else local(2026, 11, 1 + n % 20)
+        order = make_order(offer.sku, buyer=buyer, created=day)
         Fulfilment.objects.create(
             order=order, offer=offer, next_attempt_at=local(2026, 11, 1)
         )
-    small = _page_queries(client, 20)
-    large = _page_queries(client, 50)
-    assert small == large
+    five = _page_queries(client, {"created_to": "2026-10-31"}, 5)
+    fifty = _page_queries(client, {"created_from": "2026-10-01"}, 50)
+    assert five == fifty
+    assert _page_queries(client, {"per_page": 20}, 20) == fifty
 
 
 def test_saved_filters_are_each_staff_members_own(client, role_user, shop):
