@@ -60,9 +60,10 @@ class CannedReplyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["body"].help_text = gettext(
-            "Placeholders filled in for each ticket: %(available)s."
-        ) % {"available": placeholder_help()}
+        if "body" in self.fields:  # absent when the viewer may only read
+            self.fields["body"].help_text = gettext(
+                "Placeholders filled in for each ticket: %(available)s."
+            ) % {"available": placeholder_help()}
 
     def clean_body(self):
         body = self.cleaned_data["body"]

@@ -120,3 +120,10 @@ def test_an_internal_remark_is_not_counted_as_a_use(client, role_user, reply):
     )
     assert ticket.messages.count() == 2
     assert not CannedReplyUse.objects.exists()
+
+
+def test_support_reads_a_canned_reply_in_the_admin(client, role_user, reply):
+    client.force_login(role_user("support"))
+    page = client.get(reverse("admin:orders_cannedreply_change", args=[reply.pk]))
+    assert page.status_code == 200
+    assert "{买家} 您好" in page.content.decode()
