@@ -723,6 +723,8 @@ class OrderExport(models.Model):
     )
     criteria = models.JSONField(_("filters"), default=dict, blank=True)
     with_cost = models.BooleanField(_("with cost columns"), default=False)
+    # Contacts (issue 15, users.contacts): full or masked, decided at the request.
+    with_contacts = models.BooleanField(_("with full contacts"), default=False)
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.QUEUED
     )

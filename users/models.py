@@ -71,6 +71,10 @@ class User(AbstractUser):
         swappable = "AUTH_USER_MODEL"
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # Contacts (issue 15, users.contacts): full contacts in exports.
+        permissions = [
+            ("view_full_contact", _("Can see buyers' full contacts in exports"))
+        ]
         indexes = [
             models.Index(fields=["phone"], name="users_user_phone_idx"),
             # The buyer list's exact, case-blind e-mail search (email__iexact).

@@ -151,6 +151,7 @@ ROLES: tuple[Role, ...] = (
             *RISK_WORK,
             "users.view_ledgeralert",
             *INSIGHTS_READ,
+            "users.view_full_contact",  # contacts (users.contacts): exports
         ),
     ),
 )

@@ -1,6 +1,6 @@
-# Placeholder filled by the helper that owns this slice (see /work/notes/common.md).
+# Contacts (issue 15): an export records whether it carries full contacts.
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -8,4 +8,10 @@ class Migration(migrations.Migration):
         ("orders", "0012_recommendations"),
     ]
 
-    operations = []
+    operations = [
+        migrations.AddField(
+            model_name="orderexport",
+            name="with_contacts",
+            field=models.BooleanField(default=False, verbose_name="with full contacts"),
+        ),
+    ]

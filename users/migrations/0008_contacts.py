@@ -1,4 +1,4 @@
-# Placeholder filled by the helper that owns this slice (see /work/notes/common.md).
+# Contacts (issue 15): the permission to export buyers' full contacts.
 
 from django.db import migrations
 
@@ -8,4 +8,18 @@ class Migration(migrations.Migration):
         ("users", "0007_money_risk"),
     ]
 
-    operations = []
+    operations = [
+        migrations.AlterModelOptions(
+            name="user",
+            options={
+                "permissions": [
+                    (
+                        "view_full_contact",
+                        "Can see buyers' full contacts in exports",
+                    )
+                ],
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+            },
+        ),
+    ]
