@@ -15,6 +15,7 @@ from catalog.models import SupplierCall
 from catalog.services.pricing import LAYER_LABELS
 from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
+from kameng.client_address import client_ip
 from kameng.templatetags.kameng import cny
 from orders.aftersales import (
     assign_ticket,
@@ -38,6 +39,7 @@ from orders.refunds import APPROVE_PERMISSION, REFUND_PERMISSION
 from orders.risk_admin import register as register_risk_admin
 from orders.support_admin import register as register_support_admin
 from orders.workbench_admin import WorkbenchOrderPanels
+from users.contacts import masked, order_contacts, reveal_order_contacts
 
 # Reasons services write as short codes; what a person reads instead.
 MACHINE_REASONS = {
@@ -162,7 +164,7 @@ class OrderAdmin(WorkbenchOrderPanels, ModelAdmin):
         "status",
         "flag",
         "buyer",
-        "contact",
+        "full_contacts",  # in full on the order's page, audited (users.contacts)
         "sku",
         "quantity",
         "unit_price",
@@ -216,7 +218,32 @@ class OrderAdmin(WorkbenchOrderPanels, ModelAdmin):
 
     @display(description=_("buyer"))
     def buyer_or_contact(self, order):
-        return order.buyer or order.contact
+        return order.buyer or masked(order.contact)
+
+    @display(description=_("contact"))
+    def full_contacts(self, order):
+        contacts = order_contacts(order)
+        rows = (
+            (_("Guest contact"), contacts.contact),
+            (_("phone"), contacts.phone),
+            (_("email address"), contacts.email),
+        )
+        shown = [(label, value) for label, value in rows if value]
+        if not shown:
+            return "—"
+        return format_html_join(
+            "",
+            '<div data-testid="full-contact">{}：{}</div>',
+            ((label, value) for label, value in shown),
+        )
+
+    def render_change_form(
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        """The page shows the order's contacts in full: one audit row each time."""
+        if obj is not None:
+            reveal_order_contacts(actor=request.user, order=obj, ip=client_ip(request))
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @display(description=_("customer profile"))
     def buyer_profile(self, order):

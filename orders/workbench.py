@@ -41,6 +41,7 @@ from catalog.models import Sku, Supplier
 from kameng.exceptions import DomainError
 from kameng.spreadsheet import spreadsheet_row
 from orders.models import Order, OrderExport, SavedOrderFilter
+from users.contacts import export_contact, exports_full_contacts, record_full_export
 from users.models import MemberLevel, User
 
 logger = logging.getLogger(__name__)
@@ -372,11 +373,15 @@ def start_order_export(*, actor, criteria: dict) -> OrderExport:
     form = parse_filters(criteria)
     if not form.is_valid():
         raise WorkbenchRefused(_("Fix the filters before exporting."))
-    return OrderExport.objects.create(
+    export = OrderExport.objects.create(
         requested_by=actor,
         criteria={key: value for key, value in criteria.items() if value},
         with_cost=actor.has_perm(COST_PERMISSION),
+        with_contacts=exports_full_contacts(actor),  # else masked (users.contacts)
     )
+    if export.with_contacts:
+        record_full_export(actor=actor, export=export)
+    return export
 
 
 def exports_for(*, user) -> QuerySet[OrderExport]:
@@ -447,7 +452,9 @@ def _labels(choices) -> dict[str, str]:
     return {value: str(label) for value, label in choices}
 
 
-def export_rows(queryset: QuerySet[Order], *, with_cost: bool) -> Iterator[list]:
+def export_rows(
+    queryset: QuerySet[Order], *, with_cost: bool, with_contacts: bool = False
+) -> Iterator[list]:
     """The sheet's rows (no header), streamed from the database in chunks;
     every cell neutralised against formula injection."""
     status = _labels(Order.Status.choices)
@@ -479,7 +486,7 @@ def export_rows(queryset: QuerySet[Order], *, with_cost: bool) -> Iterator[list]
             payment.get(values[11], values[11]),
             values[12] or "",
             values[13] or "",
-            values[14],
+            export_contact(values[14], full=with_contacts),
             "；".join(f"{key}: {value}" for key, value in account.items())
             if isinstance(account, dict)
             else "",
@@ -495,7 +502,12 @@ def export_rows(queryset: QuerySet[Order], *, with_cost: bool) -> Iterator[list]
 
 
 def write_order_workbook(
-    path: Path, queryset: QuerySet[Order], *, with_cost: bool, progress=None
+    path: Path,
+    queryset: QuerySet[Order],
+    *,
+    with_cost: bool,
+    with_contacts: bool = False,
+    progress=None,
 ) -> int:
     """Write the rows of `queryset` to an xlsx at `path`; returns the row count.
     `progress(rows)` is called every PROGRESS_EVERY rows."""
@@ -503,7 +515,7 @@ def write_order_workbook(
     sheet = workbook.create_sheet(_("Orders"))
     sheet.append(spreadsheet_row(export_headers(with_cost=with_cost)))
     written = 0
-    for row in export_rows(queryset, with_cost=with_cost):
+    for row in export_rows(queryset, with_cost=with_cost, with_contacts=with_contacts):
         sheet.append(row)
         written += 1
         if progress is not None and written % PROGRESS_EVERY == 0:
@@ -542,6 +554,7 @@ def run_order_export(*, export_id: int) -> OrderExport | None:
             path,
             queryset,
             with_cost=export.with_cost,
+            with_contacts=export.with_contacts,
             progress=lambda rows: OrderExport.objects.filter(pk=export.pk).update(
                 rows_written=rows
             ),

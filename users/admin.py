@@ -18,6 +18,7 @@ from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 from kameng.admin_base import ModelAdmin, PasswordHashHiddenMixin
 from kameng.admin_pages import ReadOnlyMixin
 from kameng.permission_names import PermissionNamesMixin
+from users.contacts import masked
 from users.models import (
     Buyer,
     LedgerAlert,
@@ -110,8 +111,8 @@ class BuyerAdmin(
     list_display = (
         "username",
         "nickname",
-        "phone",
-        "email",
+        "masked_phone",  # contacts masked in every list (users.contacts)
+        "masked_email",
         "member_level",
         "growth",
         "total_spent",
@@ -136,6 +137,32 @@ class BuyerAdmin(
         (_("Member level"), {"fields": ("member_level",)}),
         (_("Status"), {"fields": ("is_active", "last_login", "date_joined")}),
     )
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, buyer):
+        return masked(buyer.phone) or "—"
+
+    @admin.display(description=_("email address"))
+    def masked_email(self, buyer):
+        return masked(buyer.email) or "—"
+
+    def get_fieldsets(self, request, obj=None):
+        """Whoever may only look at a buyer sees the contacts masked here too
+        (a full contact is shown on the page of an order, users.contacts)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        swap = {"phone": "masked_phone", "email": "masked_email"}
+        return [
+            (name, {**opts, "fields": [swap.get(f, f) for f in opts["fields"]]})
+            for name, opts in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fields
+        return (*fields, "masked_phone", "masked_email")
 
     @admin.display(description=_("growth value"), ordering="stats__growth")
     def growth(self, buyer):
