@@ -23,9 +23,11 @@ Targets: list under 200 ms, query count constant in page size; export of
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import time
+import tracemalloc
 from datetime import timedelta
 from decimal import Decimal
 
@@ -179,19 +181,22 @@ def _get(user, query: dict):
 
 
 def _list_timing(user, query: dict, runs: int) -> dict:
-    times = []
+    times, db_times = [], []
     for _run in range(runs + 1):
-        started = time.perf_counter()
-        response = _get(user, query)
-        elapsed = (time.perf_counter() - started) * 1000
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = _get(user, query)
+            elapsed = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
             raise RuntimeError(f"workbench answered {response.status_code}")
         times.append(elapsed)
-    times = times[1:]  # the first warms caches and templates
+        db_times.append(sum(float(q["time"]) for q in captured.captured_queries))
+    times, db_times = times[1:], db_times[1:]  # the first warms caches
     return {
         "rows": _rows(response),
         "p50_ms": round(statistics.median(times), 1),
         "p95_ms": percentile(times, 0.95),
+        "db_p50_ms": round(statistics.median(db_times) * 1000, 1),
     }
 
 
@@ -235,9 +240,21 @@ def _peak_rss_mb() -> float:
         ("--export-rows", {"type": int, "default": 100_000}),
         ("--runs", {"type": int, "default": 15}),
         ("--drop", {"action": "store_true", "help": "remove the bench orders"}),
+        (
+            "--trace-memory",
+            {"action": "store_true", "help": "export again under tracemalloc"},
+        ),
     ],
 )
-def workbench(*, orders: int, export_rows: int, runs: int, drop: bool, stdout) -> dict:
+def workbench(
+    *,
+    orders: int,
+    export_rows: int,
+    runs: int,
+    drop: bool,
+    trace_memory: bool,
+    stdout,
+) -> dict:
     require_postgres()
     load_seconds = _load(orders, stdout)
     user = _staff()
@@ -275,6 +292,17 @@ def workbench(*, orders: int, export_rows: int, runs: int, drop: bool, stdout) -
     size_mb = export_path(export).stat().st_size / 1e6
     export_path(export).unlink()
     export.delete()
+    traced_mb = None
+    if trace_memory:  # the same export again, every Python allocation traced
+        again = OrderExport.objects.create(
+            requested_by=user, criteria=export.criteria, with_cost=True
+        )
+        tracemalloc.start()
+        again = export_in_language(export_id=again.pk)
+        traced_mb = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+        export_path(again).unlink()
+        again.delete()
     if drop:
         _drop_orders(stdout)
     return {
@@ -284,8 +312,10 @@ def workbench(*, orders: int, export_rows: int, runs: int, drop: bool, stdout) -
         "list_rows": list_recent["rows"],
         "list_p50_ms": list_recent["p50_ms"],
         "list_p95_ms": list_recent["p95_ms"],
+        "list_db_p50_ms": list_recent["db_p50_ms"],
         "list_year_back_p50_ms": list_old["p50_ms"],
         "list_year_back_p95_ms": list_old["p95_ms"],
+        "list_year_back_db_p50_ms": list_old["db_p50_ms"],
         "queries_20_rows": queries[20],
         "queries_100_rows": queries[100],
         "export_rows": export.rows_written,
@@ -295,5 +325,7 @@ def workbench(*, orders: int, export_rows: int, runs: int, drop: bool, stdout) -
         "export_peak_memory_mb": round(rss_growth, 1),
         "export_file_mb": round(size_mb, 1),
         "memory_method": "ru_maxrss growth during the export",
+        "export_tracemalloc_peak_mb": round(traced_mb, 1) if traced_mb else None,
+        "load_average": round(os.getloadavg()[0], 1),
         "target": "list < 200 ms, queries equal; 100k export < 30 s, < 200 MB",
     }
