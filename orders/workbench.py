@@ -12,8 +12,10 @@ The export is a Celery job (`run_order_export`, orders.tasks): an openpyxl
 write-only workbook fed from a database iterator in chunks, so neither the rows
 nor the sheet are held in memory; progress is written on the OrderExport row
 every PROGRESS_EVERY rows for the page that polls it. Cost columns are written
-only for exports asked by someone holding catalog.view_cost, and every cell goes
-through kameng.spreadsheet's formula neutraliser.
+only for exports asked by someone holding catalog.view_cost, contacts in full
+only for someone holding users.view_full_contact (masked otherwise, see
+users.contacts), and every cell goes through kameng.spreadsheet's formula
+neutraliser.
 """
 
 from __future__ import annotations
