@@ -53,6 +53,7 @@ ACTIONS = {
     "price.change": _("Price changed"),
     "code.reveal": _("Card code revealed"),
     "contact.view": _("Contact viewed in full"),
+    "category.managers": _("Category managers changed"),
 }
 
 HIDDEN_VALUE = "***"

@@ -9,6 +9,12 @@ from django.utils.translation import ngettext
 from unfold.admin import TabularInline
 from unfold.decorators import action
 
+from catalog.admin.category_managers import (
+    GRANT_PERMISSION,
+    CategoryManagersForm,
+    ManagedCategoriesMixin,
+    ManagedInlineMixin,
+)
 from catalog.admin.pricing import (
     CostPlusRuleInline,
     LevelPriceInline,
@@ -23,6 +29,7 @@ from catalog.admin.rows import (
 )
 from catalog.models import Category, Product, Sku
 from catalog.recharge import form_fields
+from catalog.services.category_managers import set_category_managers
 from catalog.services.pricing import save_sku_prices
 from catalog.services.products import (
     ProductStatusError,
@@ -101,8 +108,22 @@ class CategoryAdmin(ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 
+    def get_form(self, request, obj=None, **kwargs):
+        if request.user.has_perm(GRANT_PERMISSION):
+            kwargs["form"] = CategoryManagersForm
+        return super().get_form(request, obj, **kwargs)
 
-class SkuInline(CostHidingMixin, TabularInline):
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if "managers" in form.cleaned_data:
+            set_category_managers(
+                category=form.instance,
+                managers=form.cleaned_data["managers"],
+                actor=request.user,
+            )
+
+
+class SkuInline(ManagedInlineMixin, CostHidingMixin, TabularInline):
     model = Sku
     fields = (
         "code",
@@ -199,8 +220,9 @@ class MissingAccountFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(ModelAdmin):
+class ProductAdmin(ManagedCategoriesMixin, ModelAdmin):
     form = ProductAdminForm
+    restricted_choices = {"category": "pk"}
     list_display = ("name", "category", "status", "list_at", "unlist_at", "updated_at")
     list_filter = (
         "status",
@@ -296,8 +318,10 @@ class ProductAdmin(ModelAdmin):
 
 
 @admin.register(Sku)
-class SkuAdmin(CostHidingMixin, ModelAdmin):
+class SkuAdmin(ManagedCategoriesMixin, CostHidingMixin, ModelAdmin):
     form = SkuAdminForm
+    category_lookup = "product__category"
+    restricted_choices = {"product": "category"}
     list_filter = ("delivery_type", "stock_mode", "is_active", MissingAccountFilter)
     list_select_related = ("product",)
     search_fields = ("code", "name", "product__name")
