@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from kameng.admin_base import ModelAdmin
 from orders.models import BlacklistEntry
 from orders.risk import normalise
+from users.contacts import masked
 
 
 class BlacklistEntryForm(forms.ModelForm):
@@ -34,6 +36,19 @@ class BlacklistEntryAdmin(ModelAdmin):
     search_fields = ("=value",)
     show_full_result_count = False
     readonly_fields = ("created_by", "created_at")
+
+    def get_list_display(self, request):
+        """Who may only look at the blacklist (support) sees contacts masked
+        (users.contacts); those who manage it see the values they match."""
+        if self.has_change_permission(request):
+            return self.list_display
+        return tuple("masked_value" if f == "value" else f for f in self.list_display)
+
+    @admin.display(description=_("value"))
+    def masked_value(self, entry):
+        if entry.kind == BlacklistEntry.Kind.CONTACT:
+            return masked(entry.value)
+        return entry.value
 
     def save_model(self, request, obj, form, change):
         if obj.created_by_id is None:

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from kameng.masking import mask_contact
 from kameng.models import AuditEntry
-from orders.models import OrderExport
+from orders.models import BlacklistEntry, OrderExport
 from orders.workbench import export_path
 from tests.catalog.factories import make_sku
 from tests.orders.factories import make_buyer
@@ -139,3 +139,13 @@ def test_finance_and_superadmin_export_full_contacts_logged(
     assert GUEST in contacts
     (entry,) = contact_views()
     assert entry.actor_id == user.pk and entry.object_id == str(export.pk)
+
+
+def test_blacklist_contacts_masked_for_support_plain_for_operations(client, role_user):
+    BlacklistEntry.objects.create(
+        kind=BlacklistEntry.Kind.CONTACT, value=GUEST, reason="拒付"
+    )
+    url = reverse("admin:orders_blacklistentry_changelist")
+    support = page(client, role_user("support"), url)
+    assert "g***@163.com" in support and GUEST not in support
+    assert GUEST in page(client, role_user("operations"), url)
