@@ -4,6 +4,7 @@ admin with a subclass that adds it)."""
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, Max, OuterRef
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -91,15 +92,23 @@ class SegmentAdmin(ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # built-in: read only; custom: the segment editor
 
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and (obj.builtin or obj.strategies.exists()):
-            return False
-        return super().has_delete_permission(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset.filter(builtin=""))
+    def get_deleted_objects(self, objs, request):
+        """A built-in segment is listed as protected: the delete page says it
+        cannot go (as it does for a segment a strategy uses)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        for segment in objs:
+            if segment.builtin:
+                protected = [
+                    *protected,
+                    gettext("%(name)s (built-in segment)") % {"name": segment},
+                ]
+        return deleted, counts, perms_needed, protected
 
     def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         return HttpResponseRedirect(reverse("marketing:segment_new"))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

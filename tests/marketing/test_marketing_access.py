@@ -65,3 +65,17 @@ def test_builtin_segments_cannot_be_deleted_in_bulk(client, role_user):
         {"action": "delete_selected", "_selected_action": builtin, "post": "yes"},
     )
     assert Segment.objects.count() == len(builtin)
+
+
+def test_a_builtin_segment_delete_page_says_it_cannot_go(client, role_user):
+    client.force_login(role_user("marketing"))
+    segment = Segment.objects.get(builtin=Segment.Builtin.NEW)
+    url = reverse("admin:marketing_segment_delete", args=[segment.pk])
+    assert "内置分群" in client.get(url).content.decode()
+    client.post(url, {"post": "yes"})
+    assert Segment.objects.filter(pk=segment.pk).exists()
+
+
+def test_operations_cannot_open_the_add_page(client, role_user):
+    client.force_login(role_user("operations"))
+    assert client.get(reverse("admin:marketing_segment_add")).status_code == 403
