@@ -967,7 +967,7 @@ class CannedReplyUse(models.Model):
 
 
 class CoPurchase(models.Model):
-    """"Bought together": how many buyers paid for both products, counted nightly
+    """ "Bought together": how many buyers paid for both products, counted nightly
     over paid orders by orders.recommendations.compute_co_purchases (a full
     rebuild, set-based SQL). Each product keeps only its strongest pairs."""
 

@@ -456,8 +456,7 @@ class RiskFlag(models.Model):
     def label(self) -> str:
         """What a page says about the flagged buyer."""
         return gettext(
-            "Risk buyer: %(refunds)s refunds and %(reissues)s reissues in "
-            "%(days)s days"
+            "Risk buyer: %(refunds)s refunds and %(reissues)s reissues in %(days)s days"
         ) % {
             "refunds": self.refunds,
             "reissues": self.reissues,

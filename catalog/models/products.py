@@ -185,9 +185,7 @@ class Sku(models.Model):
     # changes: a column of this row other than stock, its product, its level
     # prices or quantity tiers. Sales check it against the per-process cache
     # (catalog.services.sale_cache) in the statement that moves the stock.
-    sale_version = models.BigIntegerField(
-        _("sale version"), default=1, editable=False
-    )
+    sale_version = models.BigIntegerField(_("sale version"), default=1, editable=False)
 
     class Meta:
         verbose_name = _("SKU")

@@ -60,7 +60,6 @@ def screenshot(page: Page, path: str | Path, *, full_page: bool = True) -> None:
     page.screenshot(path=path, full_page=full_page, animations="disabled")
 
 
-
 def pass_two_factor(page: Page, username: str) -> None:
     """After the password on /admin/login/, the second step as the person does
     it: type the code their authenticator app shows now. A super admin or
