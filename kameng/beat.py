@@ -182,8 +182,8 @@ SCHEDULE: list[Entry] = [
         name="orders: order export sweeper",
         task="orders.sweep_order_exports",
         schedule=Cron(minute="35"),
-        description="Removes order workbench Excel exports older than "
-        "ORDER_EXPORT_KEEP_HOURS and fails exports a lost worker left unfinished.",
+        description="Removes old order workbench Excel exports and fails exports "
+        "a lost worker left unfinished.",
     ),
 ]
 
