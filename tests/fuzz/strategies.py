@@ -318,6 +318,8 @@ def database_values(model_classes) -> tuple[str, ...]:
     ids and numbers a real URL or form carries."""
     values = set()
     for model in model_classes:
+        if not model._meta.managed:
+            continue  # no table (e.g. analytics.Insight, a permission holder)
         manager = model._default_manager
         values.update(str(pk) for pk in manager.order_by("pk").values_list("pk")[:3])
         for model_field in model._meta.concrete_fields:
