@@ -24,9 +24,10 @@ METHOD_OF = {"totp": LoginMethod.TOTP, "recovery": LoginMethod.RECOVERY}
 
 
 def next_url(request) -> str:
-    """Where to go once verified: the page asked for, if it is one of ours."""
+    """Where to go once verified: the page asked for, if it is one of ours (a
+    path on this site: anything else would be taken for a view name)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

@@ -142,6 +142,19 @@ def test_the_code_is_asked_after_the_password_at_every_login(client, role_user):
     ]
 
 
+@pytest.mark.parametrize("target", ["²", "admin:index", "https://evil.example/"])
+def test_a_next_that_is_not_a_path_here_leads_to_the_back_office_home(
+    client, role_user, target
+):
+    user = role_user("finance")
+    device = authenticator(user)
+    log_in(client, user)
+    page = client.get(VERIFY, {"next": target})
+    assert page.status_code == 200
+    right = client.post(VERIFY, {"code": next_code(device), "next": target})
+    assert right["Location"] == "/admin/"
+
+
 def test_a_code_is_not_accepted_twice(client, role_user):
     user = role_user("finance")
     device = authenticator(user)
