@@ -146,7 +146,7 @@ MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("orders.aftersalesrule"),  # support slice (issue 11)
     **model_admin("orders.cannedreply"),
     **model_admin("orders.codeinvalidation", read_only=True),
-    # Segments and strategies (marketing, H2): built-in segments are read only,
+    # Segments and strategies (marketing): built-in segments are read only,
     # an operator's segment is edited on marketing:segment_edit.
     **model_admin("marketing.segment", change=False),
     **model_admin("marketing.segmentmember", read_only=True),

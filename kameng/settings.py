@@ -81,7 +81,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_celery_beat",
     "axes",
-    # Two-factor authentication for staff (issue 15, helper H8; users.two_factor).
+    # Two-factor authentication for staff (issue 15; users.two_factor).
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -103,10 +103,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Audit trail (H7): the client's address for kameng.audit.record.
+    # Audit trail: the client's address for kameng.audit.record.
     "kameng.middleware.AuditScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # Logins (issue 15, helper H8), after messages (an expired session says so):
+    # Logins (issue 15), after messages (an expired session says so):
     # whether this session passed the second step, staff session expiry, the
     # second step itself, then rate limits.
     "django_otp.middleware.OTPMiddleware",
@@ -297,7 +297,7 @@ AXES_LOCKOUT_CALLABLE = "kameng.logins.lockout_response"
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
 
-# Logins (issue 15, helper H8; users.two_factor, users.middleware, kameng.ratelimits).
+# Logins (issue 15; users.two_factor, users.middleware, kameng.ratelimits).
 # Two-factor (TOTP + recovery codes) is required for these roles (users/roles.py
 # codes; "superadmin" also covers every superuser) and optional for other staff.
 TWO_FACTOR_REQUIRED_ROLES = env.list(
@@ -559,7 +559,7 @@ MEMBER_LEVEL_GRACE_DAYS = env.int("MEMBER_LEVEL_GRACE_DAYS", default=30)
 # (users.BehaviourDay) and deleted by the daily tracking roll-up.
 TRACKING_RETENTION_DAYS = env.int("TRACKING_RETENTION_DAYS", default=90)
 
-# Segments and strategies (marketing, issue 10, helper H2). Built-in segments:
+# Segments and strategies (marketing, issue 10). Built-in segments:
 # would-be buyers viewed or favourited within this many days and never bought;
 # dormant buyers have not ordered for this many days; new buyers registered
 # within this many days.
@@ -567,7 +567,7 @@ SEGMENT_WOULD_BE_DAYS = env.int("SEGMENT_WOULD_BE_DAYS", default=14)
 SEGMENT_DORMANT_DAYS = env.int("SEGMENT_DORMANT_DAYS", default=30)
 SEGMENT_NEW_DAYS = env.int("SEGMENT_NEW_DAYS", default=30)
 
-# Refunds, wallet and risk (issue 11, helper H6; orders.risk, users.wallets).
+# Refunds, wallet and risk (issue 11; orders.risk, users.wallets).
 # A buyer with more than this many refunds + reissues within RISK_WINDOW_DAYS is
 # flagged as a risk on every page that shows them.
 RISK_AFTER_SALES_LIMIT = env.int("RISK_AFTER_SALES_LIMIT", default=3)
@@ -575,7 +575,7 @@ RISK_WINDOW_DAYS = env.int("RISK_WINDOW_DAYS", default=30)
 # Paid orders of flagged buyers wait for staff review before delivery.
 RISK_HOLD_FLAGGED_ORDERS = env.bool("RISK_HOLD_FLAGGED_ORDERS", default=True)
 
-# Recommendations in the shop (issue 10, helper H3; orders.recommendations).
+# Recommendations in the shop (issue 10; orders.recommendations).
 # "Bought together" counts buyers who paid for both products within the last
 # RECOMMENDATION_LOOKBACK_DAYS; a pair needs at least RECOMMENDATION_MIN_BUYERS
 # (one buyer's pair would tell everyone what that buyer bought). Each product
@@ -586,7 +586,7 @@ RECOMMENDATION_MIN_BUYERS = env.int("RECOMMENDATION_MIN_BUYERS", default=2)
 RECOMMENDATION_PAIRS_KEPT = env.int("RECOMMENDATION_PAIRS_KEPT", default=20)
 RECOMMENDATION_LIMIT = env.int("RECOMMENDATION_LIMIT", default=6)
 
-# Order workbench (issue 11, helper H4; orders.workbench). Excel exports of the
+# Order workbench (issue 11; orders.workbench). Excel exports of the
 # filtered order list are written here (not under MEDIA: only the member of staff
 # who asked downloads one, through a permission-checked page), kept this many
 # hours, then removed by the export sweeper. An export stops at
@@ -597,7 +597,7 @@ ORDER_EXPORT_KEEP_HOURS = env.int("ORDER_EXPORT_KEEP_HOURS", default=72)
 ORDER_EXPORT_MAX_ROWS = env.int("ORDER_EXPORT_MAX_ROWS", default=1_000_000)
 ORDER_EXPORT_TIME_LIMIT = env.int("ORDER_EXPORT_TIME_LIMIT", default=1800)
 
-# Audit trail (issue 15, helper H7; kameng.audit, kameng.sealing). The sealer runs
+# Audit trail (issue 15; kameng.audit, kameng.sealing). The sealer runs
 # every minute and looks back this many seconds behind the highest row it sealed:
 # a transaction that commits a row later than that is reported by verify_audit
 # instead of sealed. At most AUDIT_SEAL_BATCH rows of each table per run.

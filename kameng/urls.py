@@ -19,10 +19,10 @@ urlpatterns = [
     path("admin/orders/", include("orders.urls")),
     path("admin/users/", include("orders.customer_urls")),
     path("admin/users/", include("users.urls")),
-    path("admin/marketing/", include("marketing.urls")),  # segment editor (H2)
-    path("admin/analytics/", include("analytics.urls")),  # insight pages (H3)
+    path("admin/marketing/", include("marketing.urls")),  # segment editor
+    path("admin/analytics/", include("analytics.urls")),  # insight pages
     path("admin/me/", include("users.account_urls")),
-    path("admin/audit/", audit_log, name="audit_log"),  # audit trail (H7)
+    path("admin/audit/", audit_log, name="audit_log"),  # audit trail
     path("admin/", admin.site.urls),
 ]
 

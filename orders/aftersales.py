@@ -183,7 +183,7 @@ def open_buyer_ticket(
     )
     _message(ticket=ticket, author=buyer, body=body, attachment=attachment)
     if kind == Ticket.Kind.REISSUE:
-        recount_buyer(buyer_id=buyer.pk)  # risk (H6): reissues count
+        recount_buyer(buyer_id=buyer.pk)  # risk: reissues count
     return ticket
 
 

@@ -41,7 +41,7 @@ def place_order(
     """A pending order at today's price. Refuses (CheckoutRefused, nothing written)
     a SKU off sale, a quantity outside its limits, a bad recharge account, and
     a blacklisted account, contact, IP address or recharge account."""
-    refuse_if_blacklisted(  # risk (H6): the one blacklist check, one query
+    refuse_if_blacklisted(  # risk: the one blacklist check, one query
         buyer=buyer, contact=contact, ip=ip, recharge_account=recharge_account
     )
     now = timezone.now()
@@ -130,7 +130,7 @@ def buy_with_wallet(
     if buyer is None:
         raise CheckoutRefused(_("Log in to pay with your balance."))
     if sells_by_sql(sku):
-        refuse_if_blacklisted(  # risk (H6): the one blacklist check, one query
+        refuse_if_blacklisted(  # risk: the one blacklist check, one query
             buyer=buyer, contact="", ip=ip, recharge_account=recharge_account
         )
         try:

@@ -100,9 +100,9 @@ def buyer_profile_page(request, pk: int):
             ],
             "logins": [(e, mask_ip(e.ip)) for e in profile.logins],
             "preferred_payment": payment_labels.get(profile.preferred_payment, ""),
-            "segments": segments_of(user_id=pk),  # marketing (H2)
+            "segments": segments_of(user_id=pk),  # marketing
             "rfm": rfm_of(user_id=pk),
-            "risk_flag": flag_for(profile.user),  # risk (H6)
+            "risk_flag": flag_for(profile.user),  # risk
             "bars": hour_bars(profile.hours),
             "chart_height": CHART_HEIGHT,
             "with_money": request.user.has_perm(MONEY_PERMISSION),

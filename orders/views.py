@@ -466,7 +466,7 @@ def ticket_reply(request, pk: int):
             if can_work and ticket.status != Ticket.Status.CLOSED
             else None,
             "assigned_elsewhere": not can_work,
-            "risk_flag": flag_for(ticket.buyer),  # risk (H6)
+            "risk_flag": flag_for(ticket.buyer),  # risk
             "can_take": can_work and ticket.assignee_id != request.user.pk,
             "sla": ticket_sla(ticket),
             "page_id": "ticket-reply",

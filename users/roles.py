@@ -69,7 +69,7 @@ SUPPORT_LEAD = (
 )
 # What a top-up went through at its supplier (no costs): what support answers from.
 SUPPLIER_CALLS_READ = ("catalog.view_suppliercall",)
-# Risk (issue 11, H6): the blacklist and risk flags; managing the blacklist and
+# Risk (issue 11): the blacklist and risk flags; managing the blacklist and
 # deciding on orders held for review.
 RISK_READ = ("orders.view_blacklistentry", "users.view_riskflag")
 RISK_WORK = (
@@ -80,7 +80,7 @@ RISK_WORK = (
 )
 # The insight pages (analytics): who buys what, when, and how levels grow.
 INSIGHTS_READ = ("analytics.view_insights",)
-# Segments and strategies (marketing, H2): marketing works them (marketing.*);
+# Segments and strategies (marketing): marketing works them (marketing.*);
 # operations look at who is in which segment and what strategies did.
 SEGMENTS_READ = (
     "marketing.view_segment",

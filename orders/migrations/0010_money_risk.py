@@ -1,4 +1,4 @@
-# Refunds and wallet, risk (H6): orders held for review, guest refunds through
+# Refunds and wallet, risk: orders held for review, guest refunds through
 # the gateway, the checkout blacklist.
 
 import django.db.models.deletion

@@ -1,4 +1,4 @@
-# Recommendations (issue 10, helper H3): "bought together" pairs, rebuilt nightly.
+# Recommendations (issue 10): "bought together" pairs, rebuilt nightly.
 
 import django.db.models.deletion
 from django.db import migrations, models

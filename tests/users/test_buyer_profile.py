@@ -136,7 +136,7 @@ def test_the_profile_reads_the_same_queries_for_a_long_history(
         assert client.get(url(short)).status_code == 200
     with django_assert_max_num_queries(len(few)):
         assert client.get(url(long)).status_code == 200
-    assert len(few) <= 22  # + segments and RFM scores (marketing, H2)
+    assert len(few) <= 23  # incl. segments, RFM scores and the risk flag
 
 
 def test_active_hours_are_drawn_as_bars(client, role_user):

@@ -1,4 +1,4 @@
-# Refunds and wallet, risk (H6): buyers flagged for frequent after-sales, and
+# Refunds and wallet, risk: buyers flagged for frequent after-sales, and
 # alerts for wallets whose balance differs from their ledger.
 
 import django.db.models.deletion
