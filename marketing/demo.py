@@ -1,12 +1,12 @@
 """Demo segments and strategies (seed_demo): an operator's segment and two
-strategies, so the pages show what they do. Members are counted now and again
-by the nightly run (orders are seeded after marketing)."""
+strategies, so the pages show what they do. Members are counted by analytics'
+seed, which runs after the orders are seeded, and then nightly."""
 
 from decimal import Decimal
 
 from catalog.models import Product
 from marketing.models import Segment, Strategy
-from marketing.services import ensure_builtin_segments, refresh_segments, save_segment
+from marketing.services import ensure_builtin_segments, save_segment
 
 
 def seed(ctx):
@@ -44,5 +44,3 @@ def seed(ctx):
         welcome.products.set(
             Product.objects.filter(status=Product.Status.LISTED).order_by("pk")[:3]
         )
-    counts = refresh_segments()
-    ctx.say(f"marketing: segments refreshed ({counts['scored']} buyers scored)")
