@@ -42,6 +42,23 @@ class GroupAdmin(PermissionNamesMixin, BaseGroupAdmin, ModelAdmin):
     pass
 
 
+class RiskFilter(admin.SimpleListFilter):
+    """Buyers flagged for frequent after-sales (a RiskFlag row exists)."""
+
+    title = _("risk flag")
+    parameter_name = "risk"
+
+    def lookups(self, request, model_admin):
+        return [("flagged", _("Flagged")), ("clear", _("Not flagged"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "flagged":
+            return queryset.filter(risk_flag__isnull=False)
+        if self.value() == "clear":
+            return queryset.filter(risk_flag__isnull=True)
+        return queryset
+
+
 class SpendFilter(admin.SimpleListFilter):
     """Paid spend (net of refunds), in ranges."""
 
@@ -127,6 +144,7 @@ class BuyerAdmin(
         ("date_joined", DateFieldListFilter),
         ("stats__last_order_at", DateFieldListFilter),
         SpendFilter,
+        RiskFilter,
         "is_active",
     )
     ordering = ("-id",)

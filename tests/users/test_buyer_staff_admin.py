@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from users.admin import BuyerAdmin
-from users.models import BuyerStats, MemberLevel, User
+from users.models import BuyerStats, MemberLevel, RiskFlag, User
 from users.roles import ROLE_BY_CODE
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +70,16 @@ def test_the_buyer_list_filters_by_level_spend_joining_and_last_order(admin_clie
     assert listed(joined) == ["modest", "rich"]
     # an unknown range is no filter, not an error
     assert admin_client.get(f"{BUYERS}?spent=lots").status_code == 200
+
+
+def test_the_buyer_list_filters_by_risk_flag(admin_client):
+    risky = User.objects.create_user("risky")
+    RiskFlag.objects.create(user=risky, refunds=4)
+    User.objects.create_user("calm")
+    assert listed(admin_client.get(f"{BUYERS}?risk=flagged")) == ["risky"]
+    assert listed(admin_client.get(f"{BUYERS}?risk=clear")) == ["calm"]
+    page = admin_client.get(BUYERS).content.decode()
+    assert "风险标记" in page and "已标记" in page
 
 
 def test_the_buyer_search_is_exact_on_phone_email_and_username(admin_client):
