@@ -217,6 +217,7 @@ URL_ACCESS: dict[str, Rule] = {
     "two_factor_disable": STAFF,
     "two_factor_recovery_codes": STAFF,
     "audit_log": SUPERUSER,  # the audit trail (kameng.audit_views)
+    "module_switches": perms("kameng.switch_modules"),  # kameng.modules
     "admin/(?P<url>.*)$": STAFF,  # anything else under /admin/: 404 for staff
     # Django names both password pages alike: keyed by route.
     "admin/users/buyer/<id>/password/": perms("users.change_buyer"),

@@ -29,10 +29,13 @@ from django.contrib.admin.utils import model_format_dict
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
+from django.http import Http404
 from django.template.response import TemplateResponse
+from django.urls import URLPattern
+from django.utils.translation import gettext
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 
-from kameng import audit
+from kameng import audit, modules
 from kameng.access import field_is_hidden
 from kameng.parsing import parse_ascii_int
 
@@ -262,7 +265,35 @@ class StrictQueryMixin(AuditMixin):
         return initial
 
 
-class ModelAdmin(StrictQueryMixin, UnfoldModelAdmin):
+class ModuleGateMixin:
+    """A model of a switched-off optional module (kameng.modules) leaves the
+    sidebar and the app index, and its admin URLs answer 404; its rows stay."""
+
+    def module_is_off(self) -> bool:
+        module = modules.model_module(self.opts.app_label, self.opts.model_name)
+        return module is not None and not modules.is_enabled(module.code)
+
+    def has_module_permission(self, request):
+        return not self.module_is_off() and super().has_module_permission(request)
+
+    def get_urls(self):
+        urls = super().get_urls()
+        for pattern in urls:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = self.gate(pattern.callback)
+        return urls
+
+    def gate(self, view):
+        @wraps(view)
+        def gated(request, *args, **kwargs):
+            if self.module_is_off():
+                raise Http404(gettext("This module is switched off."))
+            return view(request, *args, **kwargs)
+
+        return gated
+
+
+class ModelAdmin(ModuleGateMixin, StrictQueryMixin, UnfoldModelAdmin):
     pass
 
 

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import admin
+from django.http import Http404
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 
-from kameng import audit
+from kameng import audit, modules
 from kameng.permission_denied import MissingPermission
 
 
@@ -25,6 +27,10 @@ def staff_page(permission: str | tuple[str, ...] | None) -> Callable:
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def guarded(request, *args, **kwargs):
+            match = request.resolver_match
+            module = match and modules.page_module(match.view_name)
+            if module and not modules.is_enabled(module.code):
+                raise Http404(gettext("This module is switched off."))
             if not request.user.has_perms(permissions):
                 raise MissingPermission(
                     p for p in permissions if not request.user.has_perm(p)

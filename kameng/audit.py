@@ -54,6 +54,7 @@ ACTIONS = {
     "code.reveal": _("Card code revealed"),
     "contact.view": _("Contact viewed in full"),
     "category.managers": _("Category managers changed"),
+    "module.switch": _("Optional module switched"),
 }
 
 HIDDEN_VALUE = "***"

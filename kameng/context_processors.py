@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
+from kameng import modules as optional_modules
 from kameng.models import AuditVerification
 from kameng.sealing import describe
 
@@ -41,3 +42,9 @@ def audit_alert(request):
         }
 
     return {"kameng_audit_alert": SimpleLazyObject(latest_failed)}
+
+
+def modules(request):
+    """`modules.<code>`: whether an optional module is on (kameng.modules), read
+    from the cache only when a template asks."""
+    return {"modules": SimpleLazyObject(optional_modules.states)}

@@ -146,3 +146,28 @@ class AuditVerification(models.Model):
 
     def __str__(self):
         return f"{self.ran_at:%Y-%m-%d %H:%M} ({len(self.problems)})"
+
+
+class ModuleSwitch(models.Model):
+    """Whether an optional module (kameng.modules) is on. No row means on: a
+    module registered by a later release starts switched on."""
+
+    code = models.CharField(_("module"), max_length=40, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("module switch")
+        verbose_name_plural = _("module switches")
+        permissions = [("switch_modules", _("Can switch optional modules on and off"))]
+
+    def __str__(self):
+        return self.code

@@ -15,6 +15,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from kameng import modules
+
 APP_ICONS = {
     "users": "group",
     "catalog": "inventory_2",
@@ -41,6 +43,11 @@ PAGES: list[Page] = []
 def register_page(page: Page) -> Page:
     PAGES.append(page)
     return page
+
+
+def page_is_on(page: Page) -> bool:
+    module = modules.page_module(page.url_name)
+    return module is None or modules.is_enabled(module.code)
 
 
 def sidebar_navigation(request) -> list[dict]:
@@ -74,6 +81,7 @@ def sidebar_navigation(request) -> list[dict]:
             }
             for page in PAGES
             if page.app_label == label
+            and page_is_on(page)
             and (page.permission is None or request.user.has_perm(page.permission))
         ]
         items += [

@@ -134,6 +134,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "kameng.context_processors.worker_banner",
                 "kameng.context_processors.audit_alert",
+                "kameng.context_processors.modules",
             ],
         },
     },

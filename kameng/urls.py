@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from kameng.audit_views import audit_log
+from kameng.module_views import module_switches
 from kameng.views import favicon, healthz
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("admin/analytics/", include("analytics.urls")),  # insight pages
     path("admin/me/", include("users.account_urls")),
     path("admin/audit/", audit_log, name="audit_log"),  # audit trail
+    path("admin/modules/", module_switches, name="module_switches"),
     path("admin/", admin.site.urls),
 ]
 

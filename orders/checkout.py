@@ -4,6 +4,8 @@ after payment is orders.fulfilment."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -16,6 +18,7 @@ from catalog.services import sale_cache
 from catalog.services.sale_cache import fresh_entry, sale_entry
 from kameng import events
 from kameng.exceptions import DomainError
+from marketing.benefits import OrderRef, claim_benefits, involves_marketing
 from orders.exceptions import CheckoutRefused, IllegalTransition
 from orders.fulfilment import check_stock_after_sale, deliver_on_payment
 from orders.models import Order, new_order_no
@@ -37,10 +40,16 @@ def place_order(
     lookup_password: str = "",
     recharge_account: dict | None = None,
     ip: str = "",
+    options: Mapping | None = None,
 ) -> Order:
     """A pending order at today's price. Refuses (CheckoutRefused, nothing written)
     a SKU off sale, a quantity outside its limits, a bad recharge account, and
-    a blacklisted account, contact, IP address or recharge account."""
+    a blacklisted account, contact, IP address or recharge account.
+
+    `options`: what the buyer chose for marketing's layers (`coupon_id`,
+    `points`, ...), read by their price steps; what those layers promised is
+    claimed in the order's transaction (marketing.benefits), and a claim that
+    cannot be honoured refuses the order."""
     refuse_if_blacklisted(  # risk: the one blacklist check, one query
         buyer=buyer, contact=contact, ip=ip, recharge_account=recharge_account
     )
@@ -64,9 +73,46 @@ def place_order(
             buyer=buyer,
             quantity=quantity,
             at=now,
+            options=options,
         )
     except DomainError as exc:  # quantity outside the SKU's limits, ...
         raise CheckoutRefused(exc.message, **exc.extra) from exc
+    with transaction.atomic():
+        order = _create_order(
+            now=now,
+            buyer=buyer,
+            contact=contact,
+            lookup_password=lookup_password,
+            sku=sku,
+            quantity=quantity,
+            quote=quote,
+            account=account,
+        )
+        try:
+            claim_benefits(order=order_ref(order), quote=quote, options=options)
+        except DomainError as exc:  # coupon used meanwhile, flash sale sold out...
+            raise CheckoutRefused(exc.message, **exc.extra) from exc
+        return order
+
+
+def order_ref(order: Order) -> OrderRef:
+    """The order as marketing sees it (marketing.benefits)."""
+    return OrderRef(
+        order_id=order.pk,
+        order_no=order.order_no,
+        buyer_id=order.buyer_id,
+        sku_id=order.sku_id,
+        product_id=order.sku.product_id,
+        category_id=order.sku.product.category_id,
+        quantity=order.quantity,
+        amount=order.amount,
+        at=order.created_at,
+    )
+
+
+def _create_order(
+    *, now, buyer, contact, lookup_password, sku, quantity, quote, account
+) -> Order:
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -118,6 +164,7 @@ def buy_with_wallet(
     buyer,
     recharge_account: dict | None = None,
     ip: str = "",
+    options: Mapping | None = None,
 ) -> Order:
     """The storefront's wallet checkout: place the order and pay it from the
     buyer's balance in one transaction. A refusal (off sale, sold out, short of
@@ -126,10 +173,12 @@ def buy_with_wallet(
     Card codes on PostgreSQL take the hand-written sale (orders.sale_sql: four
     statements, the catalog from the per-process sale cache); everything else,
     and a risk-flagged buyer whose order is held, the ORM path. Same rules,
-    same tests (tests/orders/test_checkout_paths.py)."""
+    same tests (tests/orders/test_checkout_paths.py). A sale with marketing in
+    it (a coupon or points chosen, a flash sale on) takes the ORM path too: the
+    hand-written sale claims no benefit."""
     if buyer is None:
         raise CheckoutRefused(_("Log in to pay with your balance."))
-    if sells_by_sql(sku):
+    if sells_by_sql(sku) and not options:
         refuse_if_blacklisted(  # risk: the one blacklist check, one query
             buyer=buyer, contact="", ip=ip, recharge_account=recharge_account
         )
@@ -146,6 +195,7 @@ def buy_with_wallet(
             buyer=buyer,
             recharge_account=recharge_account,
             ip=ip,
+            options=options,
         )
         return _settle_from_wallet(order=order, buyer=buyer, actor=buyer)
 
@@ -174,9 +224,12 @@ def _quote_codes(entry, *, buyer, quantity: int, at):
     if not entry.on_sale:
         raise CheckoutRefused(_("This item is not on sale right now."))
     try:
-        return sale_cache.quote(entry, buyer=buyer, quantity=quantity, at=at)
+        quote = sale_cache.quote(entry, buyer=buyer, quantity=quantity, at=at)
     except DomainError as exc:  # quantity outside the SKU's limits, ...
         raise CheckoutRefused(exc.message, **exc.extra) from exc
+    if involves_marketing(quote):  # a flash sale on: the ORM path claims it
+        raise _NotByCodes
+    return quote
 
 
 def _buy_codes(*, sku: Sku, quantity: int, buyer) -> Order:

@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketing import benefits
+from marketing.benefits import release_benefits
 from orders.exceptions import IllegalTransition
 from orders.models import Order, OrderEvent, Ticket, TicketMessage
 
@@ -76,7 +78,17 @@ def transition_order(
         order.delivered_at = now
         fields.append("delivered_at")
     order.save(update_fields=fields)
+    if to in GIVES_BENEFITS_BACK:  # coupons, points, flash units (marketing)
+        release_benefits(order_id=order.pk, reason=GIVES_BENEFITS_BACK[to])
     return order
+
+
+# An order entering one of these states gives back what marketing's layers took.
+GIVES_BENEFITS_BACK = {
+    S.CANCELLED: benefits.CANCELLED,
+    S.REFUNDED: benefits.REFUNDED,
+    S.PARTIALLY_REFUNDED: benefits.PARTIALLY_REFUNDED,
+}
 
 
 def send_after_commit(signal, **kwargs) -> None:

@@ -157,3 +157,12 @@ def _cold_sale_cache():
     from catalog.services.sale_cache import forget_all
 
     forget_all()
+
+
+@pytest.fixture(autouse=True)
+def _modules_switched_on_afresh():
+    """Each test reads the module switches from its own database: the cache of
+    a test that switched a module off (and rolled back) is dropped."""
+    from kameng.modules import forget_switches
+
+    forget_switches()

@@ -110,6 +110,7 @@ ROLES: tuple[Role, ...] = (
             "django_celery_beat.view_periodictask",
             *INSIGHTS_READ,
             *SEGMENTS_READ,
+            "kameng.switch_modules",
         ),
     ),
     Role(
@@ -128,7 +129,13 @@ ROLES: tuple[Role, ...] = (
     Role(
         "marketing",
         "营销",
-        (*CATALOG_READ, *BUYERS_READ, "marketing.*", *INSIGHTS_READ),
+        (
+            *CATALOG_READ,
+            *BUYERS_READ,
+            "marketing.*",
+            *INSIGHTS_READ,
+            "kameng.switch_modules",
+        ),
     ),
     Role(
         "finance",

@@ -210,12 +210,18 @@ def member_or_tier_step(ctx: QuoteContext) -> None:
 
 
 PRICE_STEPS: list[PriceStep] = [base_price_step, member_or_tier_step]
+# Where each registered step runs: catalog's own first, then by position
+# (marketing: flash sale 30, coupon 40, points 50), whatever the import order.
+STEP_POSITIONS: dict[PriceStep, int] = {base_price_step: 0, member_or_tier_step: 10}
 
 
-def register_price_step(step: PriceStep) -> None:
-    """Add a layer that runs after the existing ones (marketing: flash sale…)."""
+def register_price_step(step: PriceStep, *, position: int = 100) -> None:
+    """Add a layer that runs after catalog's, in `position` order (DESIGN's
+    layers: base → member level / quantity tier → flash sale → coupon → points)."""
+    STEP_POSITIONS[step] = position
     if step not in PRICE_STEPS:
         PRICE_STEPS.append(step)
+    PRICE_STEPS.sort(key=lambda registered: STEP_POSITIONS.get(registered, 100))
 
 
 def check_quantity(*, sku: Sku, quantity) -> int:

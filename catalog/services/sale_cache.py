@@ -97,9 +97,19 @@ def _load(sku_id: int) -> SaleEntry:
 
 
 def quote(
-    entry: SaleEntry, *, buyer=None, quantity: int = 1, at: datetime | None = None
+    entry: SaleEntry,
+    *,
+    buyer=None,
+    quantity: int = 1,
+    at: datetime | None = None,
+    options: Mapping | None = None,
 ) -> PriceQuote:
     """quote_price() from the entry's rows instead of the database."""
     return quote_price(
-        sku=entry.sku, buyer=buyer, quantity=quantity, at=at, price_rows=entry
+        sku=entry.sku,
+        buyer=buyer,
+        quantity=quantity,
+        at=at,
+        price_rows=entry,
+        options=options,
     )

@@ -1,0 +1,30 @@
+"""Marketing's tables, one module per marketing module; each adds its import
+line here so `from marketing.models import X` keeps working."""
+
+from marketing.models.segments import (
+    SCORE_VALIDATORS,
+    CategoryPurchase,
+    PrioritySupport,
+    PromotedProduct,
+    RfmScore,
+    Segment,
+    SegmentMember,
+    Strategy,
+    StrategyRun,
+    StrategyRunBuyer,
+    score_field,
+)
+
+__all__ = [
+    "SCORE_VALIDATORS",
+    "CategoryPurchase",
+    "PrioritySupport",
+    "PromotedProduct",
+    "RfmScore",
+    "Segment",
+    "SegmentMember",
+    "Strategy",
+    "StrategyRun",
+    "StrategyRunBuyer",
+    "score_field",
+]
