@@ -255,7 +255,10 @@ class OrderAdmin(WorkbenchOrderPanels, ModelAdmin):
         rows = [
             (
                 LAYER_LABELS.get(layer.get("code")) or layer.get("label") or "—",
-                cny(layer.get("unit_price")),
+                # an order-level layer (coupon, points) takes an amount off
+                "−" + cny(layer["amount_off"])
+                if layer.get("amount_off")
+                else cny(layer.get("unit_price")),
                 layer.get("note") or "",
             )
             for layer in breakdown.get("layers", [])
@@ -264,7 +267,11 @@ class OrderAdmin(WorkbenchOrderPanels, ModelAdmin):
             return "—"
         rows.append(
             (
-                gettext("Total (%(quantity)s × %(unit)s)")
+                (
+                    gettext("Total (%(quantity)s × %(unit)s, less discounts)")
+                    if any(layer.get("amount_off") for layer in breakdown["layers"])
+                    else gettext("Total (%(quantity)s × %(unit)s)")
+                )
                 % {"quantity": order.quantity, "unit": cny(order.unit_price)},
                 cny(order.amount),
                 "",

@@ -3,8 +3,10 @@
 The quote
 ---------
 `quote_price(sku=..., buyer=..., quantity=..., at=...)` runs PRICE_STEPS in order.
-Each step receives the QuoteContext and may apply one layer (`ctx.apply(...)`),
-which sets the unit price from then on and adds a line to the breakdown:
+Each step receives the QuoteContext and may apply one layer, which adds a line to
+the breakdown: a unit-price layer (`ctx.apply(...)`) sets the unit price from then
+on; an order-level layer (`ctx.take_off_total(...)`: coupon, points as cash) takes
+an amount off the order's total and comes after every unit-price layer:
 
 1. base: `Sku.price`.
 2. member level / quantity tier: both are discounts on the base price, and they do
@@ -71,14 +73,20 @@ class PriceLayer:
     label: str  # translatable (lazy) label shown to people
     unit_price: Decimal
     note: str = ""
+    # An order-level layer (coupon, points) leaves the unit price as it was and
+    # takes this much off the order's total instead.
+    amount_off: Decimal = Decimal("0.00")
 
     def as_dict(self) -> dict:
-        return {
+        layer = {
             "code": self.code,
             "label": str(self.label),
             "unit_price": str(self.unit_price),
             "note": str(self.note),
         }
+        if self.amount_off:
+            layer["amount_off"] = str(self.amount_off)
+        return layer
 
 
 @dataclass(frozen=True)
@@ -122,15 +130,43 @@ class QuoteContext:
     price_rows: PriceRows | None = None
     unit_price: Decimal | None = None
     layers: list[PriceLayer] = field(default_factory=list)
+    amount_off: Decimal = Decimal("0.00")
 
     @property
     def member_level_id(self) -> int | None:
         return getattr(self.buyer, "member_level_id", None)
 
+    @property
+    def subtotal(self) -> Decimal:
+        """Unit price × quantity, before order-level layers."""
+        return to_money(self.unit_price * self.quantity)
+
+    @property
+    def total(self) -> Decimal:
+        """What the order costs after every layer so far (never below 0.01)."""
+        return self.subtotal - self.amount_off
+
     def apply(self, code: str, label, unit_price: Decimal, note: str = "") -> None:
+        """A unit-price layer: the unit price from now on."""
+        if self.amount_off:
+            raise PricingError("a unit-price layer cannot follow an order-level one")
         unit_price = max(to_money(unit_price), MIN_UNIT_PRICE)
         self.unit_price = unit_price
         self.layers.append(PriceLayer(code, label, unit_price, note))
+
+    def take_off_total(
+        self, code: str, label, amount: Decimal, note: str = ""
+    ) -> Decimal:
+        """An order-level layer (coupon, points as cash): `amount` off the total,
+        at most down to 0.01. Returns what was actually taken off."""
+        amount = min(to_money(amount), self.total - MIN_UNIT_PRICE)
+        if amount <= 0:
+            return Decimal("0.00")
+        self.amount_off += amount
+        self.layers.append(
+            PriceLayer(code, label, self.unit_price, note, amount_off=amount)
+        )
+        return amount
 
 
 PriceStep = Callable[[QuoteContext], None]
@@ -275,13 +311,12 @@ def quote_price(
     )
     for step in (*PRICE_STEPS, *extra_steps):
         step(ctx)
-    unit = ctx.unit_price
     return PriceQuote(
         sku_id=sku.pk,
         quantity=quantity,
         at=ctx.at,
-        unit_price=unit,
-        total=to_money(unit * quantity),
+        unit_price=ctx.unit_price,
+        total=ctx.total,
         layers=tuple(ctx.layers),
     )
 
