@@ -155,8 +155,10 @@ def _cold_sale_cache():
     rolled back reuses SKU ids and versions (SQLite), which a running shop never
     does (catalog.services.sale_cache)."""
     from catalog.services.sale_cache import forget_all
+    from marketing.flash_sales import forget_sales
 
     forget_all()
+    forget_sales()  # the flash sales' per-SKU cache, stamped the same way
 
 
 @pytest.fixture(autouse=True)

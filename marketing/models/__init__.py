@@ -1,6 +1,7 @@
 """Marketing's tables, one module per marketing module; each adds its import
 line here so `from marketing.models import X` keeps working."""
 
+from marketing.models.flash_sales import FlashSale, FlashSaleBuyer, FlashSaleClaim
 from marketing.models.segments import (
     SCORE_VALIDATORS,
     CategoryPurchase,
@@ -16,6 +17,9 @@ from marketing.models.segments import (
 )
 
 __all__ = [
+    "FlashSale",
+    "FlashSaleBuyer",
+    "FlashSaleClaim",
     "SCORE_VALIDATORS",
     "CategoryPurchase",
     "PrioritySupport",
