@@ -74,3 +74,62 @@ class RollupState(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class DemandForecast(models.Model):
+    """A SKU's demand for the next 30 days, refreshed nightly
+    (analytics.forecasts), with the back-tested errors of the method used and of
+    the seasonal naive forecast, and for card SKUs the codes to import."""
+
+    class Method(models.TextChoices):
+        HOLT_WINTERS = "holt_winters", _("Holt-Winters (weekly season)")
+        SEASONAL_NAIVE = "seasonal_naive", _("Seasonal naive (same weekday)")
+        NO_SALES = "no_sales", _("No sales in the history")
+
+    sku = models.OneToOneField(
+        "catalog.Sku",
+        on_delete=models.CASCADE,
+        related_name="demand_forecast",
+        verbose_name=_("SKU"),
+    )
+    computed_at = models.DateTimeField(_("computed at"))
+    first_day = models.DateField(_("first forecast day"))
+    history_days = models.PositiveSmallIntegerField(_("days of history"))
+    method = models.CharField(_("method"), max_length=20, choices=Method)
+    # Units per day from first_day on (a unit count, not money), as strings.
+    daily = models.JSONField(_("units per day"), default=list)
+    next_7_days = models.DecimalField(
+        _("units, next 7 days"), max_digits=12, decimal_places=1
+    )
+    next_30_days = models.DecimalField(
+        _("units, next 30 days"), max_digits=12, decimal_places=1
+    )
+    wape = models.DecimalField(
+        _("back-tested error (WAPE %)"),
+        max_digits=7,
+        decimal_places=1,
+        null=True,
+        blank=True,
+    )
+    naive_wape = models.DecimalField(
+        _("seasonal naive error (WAPE %)"),
+        max_digits=7,
+        decimal_places=1,
+        null=True,
+        blank=True,
+    )
+    safety_stock = models.PositiveIntegerField(_("safety stock"), default=0)
+    available = models.PositiveIntegerField(_("codes available"), null=True, blank=True)
+    restock = models.PositiveIntegerField(
+        _("codes to import"),
+        null=True,
+        blank=True,
+        help_text=_("Card SKUs only: covers the forecast plus the safety stock."),
+    )
+
+    class Meta:
+        verbose_name = _("demand forecast")
+        verbose_name_plural = _("demand forecasts")
+
+    def __str__(self):
+        return f"{self.sku_id} {self.first_day}"

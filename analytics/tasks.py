@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from analytics.forecasts import refresh_forecasts
 from analytics.rollups import close_rollups, refresh_rollups
 
 
@@ -17,3 +18,9 @@ def refresh_rollups_task() -> int:
 def close_rollups_task() -> int:
     """Nightly: rebuild the last days' rollups whatever changed."""
     return close_rollups()
+
+
+@shared_task(name="analytics.refresh_forecasts", ignore_result=True)
+def refresh_forecasts_task() -> int:
+    """Nightly: every selling SKU's demand forecast and restock suggestion."""
+    return refresh_forecasts().forecast

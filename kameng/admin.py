@@ -59,6 +59,7 @@ TASK_TITLES = {
     "orders.compute_co_purchases": _("Bought-together recommendations"),
     "analytics.refresh_rollups": _("Sales rollup refresh"),
     "analytics.close_rollups": _("Sales rollup nightly close"),
+    "analytics.refresh_forecasts": _("Demand forecasts"),
 }
 
 

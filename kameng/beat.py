@@ -179,11 +179,25 @@ SCHEDULE: list[Entry] = [
         description="Rebuilds the last two days' sales rollups whatever changed.",
     ),
     Entry(
+        name="analytics: demand forecasts",
+        task="analytics.refresh_forecasts",
+        schedule=Cron(minute="40", hour="2"),
+        description="Forecasts each SKU's demand for the next 7 and 30 days and "
+        "the card codes to import.",
+    ),
+    Entry(
         name="orders: order export sweeper",
         task="orders.sweep_order_exports",
         schedule=Cron(minute="35"),
         description="Removes old order workbench Excel exports and fails exports "
         "a lost worker left unfinished.",
+    ),
+    Entry(
+        name="orders: group buy deadlines",
+        task="orders.refund_expired_groups",
+        schedule=Every(seconds=60),
+        description="Fails group buys not full by their deadline and refunds "
+        "every member to their wallet, with the reason on the order page.",
     ),
 ]
 

@@ -27,6 +27,7 @@ filters keep (still two queries), the rest only for the SKUs on the page.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -93,6 +94,29 @@ COLUMNS = [
     ("delivery", _("Delivery")),
 ]
 SORT_KEYS = [key for key, _label in COLUMNS]
+# Shown after "Days of cover" when a forecast reader is registered; not sortable.
+FORECAST_COLUMNS = [
+    ("forecast", _("Forecast 7 / 30 d")),
+    ("restock", _("Codes to import")),
+]
+
+# Demand forecasts are analytics' (issue 14), an app catalog may not import:
+# AnalyticsConfig.ready registers the function that reads them for a page of
+# SKUs (one query), as marketing registers its coupon issuer.
+ForecastReader = Callable[[Sequence[int]], Mapping[int, object]]
+forecast_readers: list[ForecastReader] = []
+
+
+def register_forecast_reader(reader: ForecastReader) -> None:
+    forecast_readers[:] = [reader]
+
+
+def page_forecasts(sku_ids: Sequence[int]) -> Mapping[int, object]:
+    if not forecast_readers or not sku_ids:
+        return {}
+    return forecast_readers[0](sku_ids)
+
+
 PAGE_SIZES = (50, 100, 200)
 
 
@@ -293,6 +317,8 @@ class InventoryRow:
     days_cover: float | None
     supply: Supply | None
     state: str
+    # The SKU's demand forecast (analytics.DemandForecast), when one is read.
+    forecast: object | None = None
 
     @property
     def unlimited(self) -> bool:
@@ -470,6 +496,9 @@ def inventory_page(
                 ),
             )
         )
+    forecasts = page_forecasts([row.id for row in rows])
+    for row in rows:
+        row.forecast = forecasts.get(row.id)
     return InventoryPage(
         rows=rows,
         page=filters.page,

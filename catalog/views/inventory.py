@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from catalog.models import Sku
 from catalog.selectors.inventory import (
     COLUMNS,
+    FORECAST_COLUMNS,
     PAGE_SIZES,
     SORT_KEYS,
     InventoryFilters,
@@ -154,9 +155,28 @@ def _cells(rows) -> list[dict]:
                 "state_label": states[row.state],
                 "state_class": STATE_CLASSES.get(row.state, ALERT_CLASS),
                 "auto": auto if row.auto_paused else "",
+                **_forecast_cells(row.forecast),
             }
         )
     return cells
+
+
+def _forecast_cells(forecast) -> dict:
+    """The forecast columns: units for 7 / 30 days, the back-tested errors
+    (ours beside the seasonal naive one) and the codes to import."""
+    if forecast is None:
+        return {"forecast": "—", "forecast_error": "", "restock": "—"}
+    error = ""
+    if forecast.wape is not None:
+        error = _("error %(wape)s%% (naive %(naive)s%%)") % {
+            "wape": forecast.wape,
+            "naive": "—" if forecast.naive_wape is None else forecast.naive_wape,
+        }
+    return {
+        "forecast": f"{forecast.next_7_days} / {forecast.next_30_days}",
+        "forecast_error": error,
+        "restock": "—" if forecast.restock is None else str(forecast.restock),
+    }
 
 
 def _context(request) -> dict:
@@ -185,6 +205,12 @@ def _context(request) -> dict:
             }
         )
 
+    position = [key for key, _label in COLUMNS].index("cover") + 1
+    headers[position:position] = [
+        {"key": key, "label": label, "active": False, "url": ""}
+        for key, label in FORECAST_COLUMNS
+    ]
+
     def page_url(number):
         return "?" + urlencode({**kept, "sort": current, "page": number})
 
@@ -200,7 +226,7 @@ def _context(request) -> dict:
         + "?"
         + urlencode({**kept, "sort": current, "page": page.page}),
         "page_url": reverse("catalog:inventory"),
-        "column_count": len(COLUMNS),
+        "column_count": len(COLUMNS) + len(FORECAST_COLUMNS),
         "page_id": "inventory",
     }
 
