@@ -1,6 +1,7 @@
 """Marketing's tables, one module per marketing module; each adds its import
 line here so `from marketing.models import X` keeps working."""
 
+from marketing.models.coupons import Coupon, CouponTemplate
 from marketing.models.flash_sales import FlashSale, FlashSaleBuyer, FlashSaleClaim
 from marketing.models.segments import (
     SCORE_VALIDATORS,
@@ -17,6 +18,8 @@ from marketing.models.segments import (
 )
 
 __all__ = [
+    "Coupon",
+    "CouponTemplate",
     "FlashSale",
     "FlashSaleBuyer",
     "FlashSaleClaim",
