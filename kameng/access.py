@@ -155,6 +155,7 @@ MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("marketing.strategyrunbuyer", read_only=True),
     **model_admin("marketing.prioritysupport", read_only=True),
     **model_admin("marketing.promotedproduct", read_only=True),
+    **model_admin("marketing.flashsale"),  # flash sales (issue 13)
     **model_admin("django_celery_beat.periodictask"),
     **model_admin("django_celery_beat.clockedschedule"),
     **model_admin("django_celery_beat.crontabschedule"),
@@ -272,6 +273,11 @@ URL_ACCESS: dict[str, Rule] = {
     "orders:cancel_order": perms("orders.deliver_order"),
     "marketing:segment_new": perms("marketing.view_segment"),  # saving: add_segment
     "marketing:segment_edit": perms("marketing.view_segment"),  # saving: change_
+    # Flash sales: profit on these pages only with catalog.view_cost.
+    "marketing:flash_sales_live": perms("marketing.view_flashsale"),
+    "marketing:flash_sale_live": perms("marketing.view_flashsale"),
+    "marketing:flash_sale_figures": perms("marketing.view_flashsale"),
+    "marketing:flash_sale_results": perms("marketing.view_flashsale"),
     "analytics:insight_levels": perms("analytics.view_insights"),
     "analytics:insight_hours": perms("analytics.view_insights"),
     "analytics:insight_growth": perms("analytics.view_insights"),
@@ -331,6 +337,7 @@ ACTION_ACCESS: dict[str, Rule] = {
 GUARDED_FIELDS: dict[tuple[str, str], str | None] = {
     ("catalog.sku", "cost_price"): COST,
     ("catalog.supplieroffer", "cost"): COST,
+    ("marketing.flashsale", "cost"): COST,
     ("catalog.supplier", "secret"): None,
     ("catalog.cardcode", "secret"): None,
     ("catalog.cardcode", "code_hash"): None,

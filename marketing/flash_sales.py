@@ -36,7 +36,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Sku
@@ -65,7 +65,7 @@ LAYER = "flash_sale"
 modules.register_module(
     modules.Module(
         code=MODULE,
-        title=_("Flash sales"),
+        title=pgettext_lazy("flash sale", "Flash sales"),
         description=_(
             "Time-limited sales of a SKU at a flash price with a quantity cap: the "
             "price layer, the shop's countdown, the admin and the live pages."
@@ -211,7 +211,7 @@ def validate_flash_sale(sale: FlashSale) -> None:
             "per_buyer_cap",
             gettext("The limit per buyer cannot exceed the units on sale."),
         )
-    if sale.quantity_cap is not None and sale.quantity_cap < sale.sold:
+    if sale.quantity_cap is not None and sale.quantity_cap < (sale.sold or 0):
         add(
             "quantity_cap",
             gettext("%(n)s units are already sold: the cap cannot be lower.")
@@ -269,7 +269,7 @@ def save_flash_sale(*, sale: FlashSale, actor=None) -> FlashSale:
     saving sales of one SKU at once cannot both pass the overlap check."""
     locked = Sku.objects.select_for_update().filter(pk=sale.sku_id).first()
     if locked is None:
-        raise ValidationError({"sku": [gettext("Choose a SKU.")]})
+        raise ValidationError({"sku": [pgettext("flash sale", "Choose a SKU.")]})
     previous_sku = None
     if sale.pk:
         current = FlashSale.objects.select_for_update().filter(pk=sale.pk).first()

@@ -1,10 +1,26 @@
 from django.urls import path
 
-from marketing import views
+from marketing import flash_views, views
 
 app_name = "marketing"
 
 urlpatterns = [
     path("segments/new/", views.segment_editor, name="segment_new"),
     path("segments/<int:pk>/edit/", views.segment_editor, name="segment_edit"),
+    path("flash-sales/", flash_views.flash_sales_live, name="flash_sales_live"),
+    path(
+        "flash-sales/<int:pk>/live/",
+        flash_views.flash_sale_live,
+        name="flash_sale_live",
+    ),
+    path(
+        "flash-sales/<int:pk>/figures/",
+        flash_views.flash_sale_figures,
+        name="flash_sale_figures",
+    ),
+    path(
+        "flash-sales/<int:pk>/results/",
+        flash_views.flash_sale_results,
+        name="flash_sale_results",
+    ),
 ]

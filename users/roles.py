@@ -91,6 +91,8 @@ SEGMENTS_READ = (
     "marketing.view_prioritysupport",
     "marketing.view_promotedproduct",
 )
+# Flash sales (marketing works them): operations follow them live.
+FLASH_SALES_READ = ("marketing.view_flashsale",)
 
 ROLES: tuple[Role, ...] = (
     Role("superadmin", "超级管理员", ("*",)),
@@ -110,6 +112,7 @@ ROLES: tuple[Role, ...] = (
             "django_celery_beat.view_periodictask",
             *INSIGHTS_READ,
             *SEGMENTS_READ,
+            *FLASH_SALES_READ,
             "kameng.switch_modules",
         ),
     ),

@@ -15,6 +15,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 ZERO = Decimal("0.00")
 
@@ -36,21 +37,25 @@ class FlashSale(models.Model):
         blank=True,
         help_text=_("Shown on the shop above the countdown (optional)."),
     )
-    starts_at = models.DateTimeField(_("starts at"))
-    ends_at = models.DateTimeField(_("ends at"))
+    starts_at = models.DateTimeField(pgettext_lazy("flash sale", "starts at"))
+    ends_at = models.DateTimeField(pgettext_lazy("flash sale", "ends at"))
     price = _money(
-        _("flash price"),
+        pgettext_lazy("flash sale", "flash price"),
         validators=[MinValueValidator(Decimal("0.01"))],
         help_text=_("Must be below the SKU's price."),
     )
     quantity_cap = models.PositiveIntegerField(
-        _("units on sale"), validators=[MinValueValidator(1)]
+        pgettext_lazy("flash sale", "units on sale"), validators=[MinValueValidator(1)]
     )
     per_buyer_cap = models.PositiveIntegerField(
-        _("limit per buyer"), default=1, validators=[MinValueValidator(1)]
+        pgettext_lazy("flash sale", "limit per buyer"),
+        default=1,
+        validators=[MinValueValidator(1)],
     )
     # Moved only by claims and releases (marketing.flash_sales).
-    sold = models.PositiveIntegerField(_("units sold"), default=0, editable=False)
+    sold = models.PositiveIntegerField(
+        pgettext_lazy("flash sale", "units sold"), default=0, editable=False
+    )
     gmv = _money(_("GMV"), default=ZERO, editable=False)
     cost = _money(_("cost"), default=ZERO, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -64,8 +69,8 @@ class FlashSale(models.Model):
     )
 
     class Meta:
-        verbose_name = _("flash sale")
-        verbose_name_plural = _("flash sales")
+        verbose_name = pgettext_lazy("flash sale", "flash sale")
+        verbose_name_plural = pgettext_lazy("flash sale", "flash sales")
         ordering = ("-starts_at",)
         indexes = [models.Index(fields=["sku", "ends_at"], name="mkt_flash_sku_end")]
         constraints = [
@@ -103,11 +108,13 @@ class FlashSaleBuyer(models.Model):
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
-    bought = models.PositiveIntegerField(_("units bought"), default=0)
+    bought = models.PositiveIntegerField(
+        pgettext_lazy("flash sale", "units bought"), default=0
+    )
 
     class Meta:
-        verbose_name = _("flash sale buyer")
-        verbose_name_plural = _("flash sale buyers")
+        verbose_name = pgettext_lazy("flash sale", "flash sale buyer")
+        verbose_name_plural = pgettext_lazy("flash sale", "flash sale buyers")
         constraints = [
             models.UniqueConstraint(
                 fields=["sale", "buyer"], name="mkt_flash_buyer_uniq"
@@ -122,7 +129,9 @@ class FlashSaleClaim(models.Model):
     """One order's units of a flash sale, as the sale's pages need them."""
 
     sale = models.ForeignKey(FlashSale, on_delete=models.CASCADE, related_name="claims")
-    order_id = models.BigIntegerField(_("order id"), db_index=True)
+    order_id = models.BigIntegerField(
+        pgettext_lazy("flash sale", "order id"), db_index=True
+    )
     order_no = models.CharField(_("order number"), max_length=32)
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -133,13 +142,17 @@ class FlashSaleClaim(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"))
     amount = _money(_("amount"))
     cost = _money(_("cost"))
-    claimed_at = models.DateTimeField(_("claimed at"))
-    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
-    release_reason = models.CharField(_("release reason"), max_length=24, blank=True)
+    claimed_at = models.DateTimeField(pgettext_lazy("flash sale", "claimed at"))
+    released_at = models.DateTimeField(
+        pgettext_lazy("flash sale", "released at"), null=True, blank=True
+    )
+    release_reason = models.CharField(
+        pgettext_lazy("flash sale", "release reason"), max_length=24, blank=True
+    )
 
     class Meta:
-        verbose_name = _("flash sale order")
-        verbose_name_plural = _("flash sale orders")
+        verbose_name = pgettext_lazy("flash sale", "flash sale order")
+        verbose_name_plural = pgettext_lazy("flash sale", "flash sale orders")
         constraints = [
             models.UniqueConstraint(
                 fields=["sale", "order_id"], name="mkt_flash_claim_uniq"

@@ -15,6 +15,7 @@ from kameng.modules import switch_module
 from marketing.benefits import PARTIALLY_REFUNDED, REFUNDED
 from marketing.flash_sales import (
     MODULE,
+    FlashSaleInvalid,
     delete_flash_sale,
     flash_sale_step,
     forget_sales,
@@ -189,7 +190,7 @@ def test_a_sale_with_orders_cannot_be_deleted():
     sku = codes_of(make_sku(price=Decimal("9.80")))
     sale = make_flash_sale(sku)
     buy_with_wallet(sku=sku, quantity=1, buyer=make_buyer(Decimal("50.00")))
-    with pytest.raises(Exception, match="cannot be deleted"):
+    with pytest.raises(FlashSaleInvalid, match="不能删除"):
         delete_flash_sale(sale=sale)
     empty = make_flash_sale(make_sku(price=Decimal("9.80")))
     delete_flash_sale(sale=empty)
