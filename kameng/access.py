@@ -155,6 +155,12 @@ MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("marketing.strategyrunbuyer", read_only=True),
     **model_admin("marketing.prioritysupport", read_only=True),
     **model_admin("marketing.promotedproduct", read_only=True),
+    # Group buy (拼团): marketing edits campaigns; groups, failed groups and
+    # members are written by the shop's services only.
+    **model_admin("marketing.groupbuycampaign"),
+    **model_admin("marketing.buyergroup", read_only=True),
+    **model_admin("marketing.failedgroup", read_only=True),
+    **model_admin("marketing.groupmember", read_only=True),
     **model_admin("marketing.flashsale"),  # flash sales (issue 13)
     **model_admin("django_celery_beat.periodictask"),
     **model_admin("django_celery_beat.clockedschedule"),
@@ -180,6 +186,9 @@ URL_ACCESS: dict[str, Rule] = {
     "shop:order": PUBLIC,  # a guest order's page; the view checks whose it is
     "shop:pay_order": PUBLIC,
     "shop:lookup": PUBLIC,
+    "shop:group": PUBLIC,  # a group buy's share page (module on)
+    "shop:group_join": LOGGED_IN,
+    "shop:group_open": LOGGED_IN,
     "shop:signup": PUBLIC,
     "shop:login": PUBLIC,
     "shop:logout": PUBLIC,

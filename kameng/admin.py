@@ -56,6 +56,7 @@ TASK_TITLES = {
     "kameng.seal_audit": _("Audit trail sealing"),
     "kameng.verify_audit": _("Audit trail verification"),
     "orders.sweep_order_exports": _("Order export sweeper"),
+    "orders.refund_expired_groups": _("Group buy deadlines"),
     "orders.compute_co_purchases": _("Bought-together recommendations"),
     "analytics.refresh_rollups": _("Sales rollup refresh"),
     "analytics.close_rollups": _("Sales rollup nightly close"),

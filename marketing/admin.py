@@ -299,3 +299,6 @@ admin.site.unregister(Buyer)
 @admin.register(Buyer)
 class BuyerWithSegmentsAdmin(BuyerAdmin):
     list_filter = (*BuyerAdmin.list_filter, SegmentListFilter)
+
+
+from marketing import group_buy_admin  # noqa: E402, F401 - group buy (拼团) admins

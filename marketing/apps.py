@@ -10,6 +10,7 @@ class MarketingConfig(AppConfig):
     def ready(self):
         import marketing.coupons.module  # noqa: F401 - module, price step, claim
         import marketing.flash_sales  # noqa: F401 - module, price step, claim
+        import marketing.group_buy  # noqa: F401 - module, price step, claim
         from marketing import signals  # noqa: F401 - connects the receivers
         from marketing.services import ensure_builtin_segments_after_migrate
 

@@ -48,6 +48,7 @@ from catalog.tasks.inventory import check_stock_alerts_task
 from kameng import audit, events
 from orders.aftersales import add_order_note, transition_ticket
 from orders.exceptions import DeliveryRefused, SoldOut
+from orders.group_buy import hold_for_group
 from orders.models import Fulfilment, Order, Ticket, TicketMessage
 from orders.refunds import refund_to_wallet
 from orders.risk import hold_for_review
@@ -82,9 +83,15 @@ def deliver_on_payment(*, order: Order, actor) -> None:
     """Inside the paying transaction, with the order locked and just paid: card
     orders are delivered here; top-ups get their outbox row (worked by Celery
     after commit); manual orders wait in the staff queue (status paid). A
-    risk-flagged buyer's order is held for review instead (orders.risk)."""
+    risk-flagged buyer's order is held for review instead (orders.risk); a
+    group buy's order waits for its group to fill (orders.group_buy)."""
     if hold_for_review(order=order, actor=actor):
         return
+    seat = hold_for_group(order=order, actor=actor)  # a group buy (orders.group_buy)
+    if seat.held:
+        return  # waits for its group: no code taken, nothing sent to suppliers
+    for member in seat.released:  # this payment filled the group: all deliver
+        deliver_on_payment(order=member, actor=actor)
     if order.sku.delivery_type == Sku.DeliveryType.CARD:
         try:
             sold = take_codes(

@@ -38,6 +38,8 @@ class Order(models.Model):
         PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
         # A risk-flagged buyer's paid order waits for staff (orders.risk).
         HELD = "held", _("Held for review")
+        # A group buy's paid order waits for its group to fill (orders.group_buy).
+        WAITING_GROUP = "waiting_group", _("Waiting for the group to fill")
 
     class PaymentMethod(models.TextChoices):
         WALLET = "wallet", _("Wallet balance")

@@ -7,6 +7,7 @@ from celery import shared_task
 from django.db import transaction
 
 from orders.fulfilment import advance_fulfilment, due_fulfilments
+from orders.group_buy import refund_expired_groups
 from orders.recommendations import compute_co_purchases
 from orders.risk import recount_all
 from orders.workbench import export_in_language, sweep_order_exports
@@ -65,3 +66,9 @@ def sweep_order_exports_task() -> dict:
 
 def enqueue_order_export(export_id: int) -> None:
     transaction.on_commit(lambda: export_orders_task.delay(export_id))
+
+
+@shared_task(name="orders.refund_expired_groups", ignore_result=True)
+def refund_expired_groups_task() -> int:
+    """Every minute: fail group buys past their deadline, refund every member."""
+    return refund_expired_groups()

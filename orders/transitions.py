@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
         S.REFUNDED,
         S.PARTIALLY_REFUNDED,
         S.AFTER_SALES,
+        S.WAITING_GROUP,
     },
     S.DELIVERING: {S.DELIVERED, S.FAILED},
     S.DELIVERED: {S.AFTER_SALES, S.REFUNDED, S.PARTIALLY_REFUNDED},
@@ -39,6 +40,9 @@ ALLOWED: dict[str, set[str]] = {
     # A risk-flagged buyer's order waits for staff (orders.risk, orders.review):
     # released it is paid again and delivered; refused it is refunded.
     S.HELD: {S.PAID, S.REFUNDED},
+    # A group buy's paid order waits for its group (orders.group_buy): filled,
+    # it is paid again and delivered; the group failed, it is refunded.
+    S.WAITING_GROUP: {S.PAID, S.REFUNDED},
 }
 
 

@@ -94,6 +94,15 @@ SEGMENTS_READ = (
 # Flash sales (marketing works them): operations follow them live.
 FLASH_SALES_READ = ("marketing.view_flashsale",)
 
+# Group buy (拼团): marketing runs it (marketing.*); operations and support
+# look at groups and their members to answer buyers.
+GROUP_BUY_READ = (
+    "marketing.view_groupbuycampaign",
+    "marketing.view_buyergroup",
+    "marketing.view_failedgroup",
+    "marketing.view_groupmember",
+)
+
 ROLES: tuple[Role, ...] = (
     Role("superadmin", "超级管理员", ("*",)),
     Role(
@@ -114,6 +123,7 @@ ROLES: tuple[Role, ...] = (
             *SEGMENTS_READ,
             *FLASH_SALES_READ,
             "kameng.switch_modules",
+            *GROUP_BUY_READ,
         ),
     ),
     Role(
@@ -127,6 +137,7 @@ ROLES: tuple[Role, ...] = (
             *TICKETS_WORK,
             *SUPPLIER_CALLS_READ,
             *RISK_READ,
+            *GROUP_BUY_READ,
         ),
     ),
     Role(

@@ -3,6 +3,12 @@ line here so `from marketing.models import X` keeps working."""
 
 from marketing.models.coupons import Coupon, CouponTemplate
 from marketing.models.flash_sales import FlashSale, FlashSaleBuyer, FlashSaleClaim
+from marketing.models.group_buy import (
+    BuyerGroup,
+    FailedGroup,
+    GroupBuyCampaign,
+    GroupMember,
+)
 from marketing.models.segments import (
     SCORE_VALIDATORS,
     CategoryPurchase,
@@ -18,6 +24,10 @@ from marketing.models.segments import (
 )
 
 __all__ = [
+    "BuyerGroup",
+    "FailedGroup",
+    "GroupBuyCampaign",
+    "GroupMember",
     "Coupon",
     "CouponTemplate",
     "FlashSale",

@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from kameng.logins import ShopLoginForm
 from orders import converters  # noqa: F401 - registers <order_no:…>
 from orders.storefront import account, favourites, views
+from orders.storefront import group_buy as group_buy_views
 
 app_name = "shop"
 
@@ -28,6 +29,9 @@ urlpatterns = [
         views.ticket_attachment,
         name="ticket_attachment",
     ),
+    path("groups/<str:token>/", group_buy_views.group_page, name="group"),
+    path("groups/<str:token>/join/", group_buy_views.join_group, name="group_join"),
+    path("group-buy/<int:pk>/open/", group_buy_views.open_group, name="group_open"),
     path("lookup/", views.lookup, name="lookup"),
     path("wallet/", views.wallet, name="wallet"),
     path("wallet/topups/<order_no:topup_no>/pay/", views.pay_topup, name="pay_topup"),
