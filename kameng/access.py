@@ -155,6 +155,13 @@ MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("marketing.strategyrunbuyer", read_only=True),
     **model_admin("marketing.prioritysupport", read_only=True),
     **model_admin("marketing.promotedproduct", read_only=True),
+    # Points (积分): the ledger is read only (adjusted on marketing:points_adjust);
+    # reviews are moderated by list actions; one settings row, edited only.
+    **model_admin("marketing.pointsentry", read_only=True),
+    **model_admin("marketing.pointsaccount", read_only=True),
+    **model_admin("marketing.pointsreview", add=False, delete=False),
+    **model_admin("marketing.pointsmallitem"),
+    **model_admin("marketing.pointssettings", add=False, delete=False),
     # Group buy (拼团): marketing edits campaigns; groups, failed groups and
     # members are written by the shop's services only.
     **model_admin("marketing.groupbuycampaign"),
@@ -194,6 +201,10 @@ URL_ACCESS: dict[str, Rule] = {
     "shop:logout": PUBLIC,
     "shop:orders": LOGGED_IN,
     "shop:wallet": LOGGED_IN,
+    "shop:points": LOGGED_IN,  # points (积分): 404 while the module is off
+    "shop:points_checkin": LOGGED_IN,
+    "shop:points_redeem": LOGGED_IN,
+    "shop:order_review": LOGGED_IN,
     "shop:pay_topup": LOGGED_IN,
     "shop:favourite": LOGGED_IN,
     "shop:favourites": LOGGED_IN,
@@ -282,6 +293,7 @@ URL_ACCESS: dict[str, Rule] = {
     "orders:cancel_order": perms("orders.deliver_order"),
     "marketing:segment_new": perms("marketing.view_segment"),  # saving: add_segment
     "marketing:segment_edit": perms("marketing.view_segment"),  # saving: change_
+    "marketing:points_adjust": perms("marketing.adjust_points"),
     # Flash sales: profit on these pages only with catalog.view_cost.
     "marketing:flash_sales_live": perms("marketing.view_flashsale"),
     "marketing:flash_sale_live": perms("marketing.view_flashsale"),
@@ -314,6 +326,11 @@ ACTION_ACCESS: dict[str, Rule] = {
     "marketing.segment:delete_selected": perms("marketing.delete_segment"),
     "marketing.strategy:delete_selected": perms("marketing.delete_strategy"),
     "marketing.strategy:run_now": perms("marketing.run_strategy"),
+    "marketing.pointsreview:approve": perms("marketing.change_pointsreview"),
+    "marketing.pointsreview:reject": perms("marketing.change_pointsreview"),
+    "marketing.pointsmallitem:delete_selected": perms(
+        "marketing.delete_pointsmallitem"
+    ),
     "catalog.product:list_products": perms("catalog.change_product"),
     "catalog.product:pause_products": perms("catalog.change_product"),
     "catalog.product:unlist_products": perms("catalog.change_product"),

@@ -53,6 +53,8 @@ TASK_TITLES = {
     "orders.sweep_gateway_refunds": _("Gateway refund sweeper"),
     "marketing.refresh_segments": _("Nightly segments and RFM scores"),
     "marketing.run_strategies": _("Segment strategies"),
+    "marketing.expire_points": _("Points expiry"),
+    "marketing.check_points": _("Points ledger check"),
     "kameng.seal_audit": _("Audit trail sealing"),
     "kameng.verify_audit": _("Audit trail verification"),
     "orders.sweep_order_exports": _("Order export sweeper"),

@@ -55,6 +55,7 @@ ACTIONS = {
     "contact.view": _("Contact viewed in full"),
     "category.managers": _("Category managers changed"),
     "module.switch": _("Optional module switched"),
+    "points.adjust": _("Points adjusted"),
 }
 
 HIDDEN_VALUE = "***"

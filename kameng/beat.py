@@ -199,6 +199,20 @@ SCHEDULE: list[Entry] = [
         description="Fails group buys not full by their deadline and refunds "
         "every member to their wallet, with the reason on the order page.",
     ),
+    Entry(
+        name="marketing: points expiry",
+        task="marketing.expire_points",
+        schedule=Cron(minute="20", hour="0"),
+        description="Expires unspent points past their date and writes the "
+        "notices buyers see before their points expire.",
+    ),
+    Entry(
+        name="marketing: points ledger check",
+        task="marketing.check_points",
+        schedule=Cron(minute="50", hour="3"),
+        description="Checks that every points balance equals the sum of its "
+        "entries and of its unspent points.",
+    ),
 ]
 
 

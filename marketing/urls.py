@@ -1,10 +1,12 @@
 from django.urls import path
 
 from marketing import flash_views, views
+from marketing import points_views
 
 app_name = "marketing"
 
 urlpatterns = [
+    path("points/adjust/", points_views.points_adjust, name="points_adjust"),
     path("segments/new/", views.segment_editor, name="segment_new"),
     path("segments/<int:pk>/edit/", views.segment_editor, name="segment_edit"),
     path("flash-sales/", flash_views.flash_sales_live, name="flash_sales_live"),

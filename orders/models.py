@@ -44,6 +44,7 @@ class Order(models.Model):
     class PaymentMethod(models.TextChoices):
         WALLET = "wallet", _("Wallet balance")
         GATEWAY = "gateway", _("Payment gateway")
+        POINTS = "points", _("Points")  # the points mall: amount 0.00
 
     class Flag(models.TextChoices):
         NONE = "", _("None")

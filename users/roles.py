@@ -164,6 +164,10 @@ ROLES: tuple[Role, ...] = (
             *BUYERS_READ,
             *MONEY_READ,
             "users.adjust_wallet",
+            # Points (积分): finance reads the ledger and adjusts it too.
+            "marketing.view_pointsaccount",
+            "marketing.view_pointsentry",
+            "marketing.adjust_points",
             *ORDERS_READ,
             "orders.add_ordernote",
             "orders.refund_order",

@@ -187,6 +187,7 @@ LAYER_LABELS = {
     "base": _("Base price"),
     "member_level": _("Member-level price"),
     "quantity_tier": _("Quantity price"),
+    "points": _("Points discount"),
     "group_buy": _("Group-buy price"),
     "coupon": _("Coupon"),
     "flash_sale": _("Flash-sale price"),

@@ -9,6 +9,16 @@ from marketing.models.group_buy import (
     GroupBuyCampaign,
     GroupMember,
 )
+from marketing.models.points import (
+    PointsAccount,
+    PointsCheckin,
+    PointsEntry,
+    PointsExpiryNotice,
+    PointsLevelRate,
+    PointsMallItem,
+    PointsReview,
+    PointsSettings,
+)
 from marketing.models.segments import (
     SCORE_VALIDATORS,
     CategoryPurchase,
@@ -24,6 +34,14 @@ from marketing.models.segments import (
 )
 
 __all__ = [
+    "PointsAccount",
+    "PointsCheckin",
+    "PointsEntry",
+    "PointsExpiryNotice",
+    "PointsLevelRate",
+    "PointsMallItem",
+    "PointsReview",
+    "PointsSettings",
     "BuyerGroup",
     "FailedGroup",
     "GroupBuyCampaign",

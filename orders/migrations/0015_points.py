@@ -1,6 +1,6 @@
-# Placeholder filled by the helper that owns this slice (see /work/notes/common.md).
+# Points mall (issue 13): an order paid with points (amount 0.00): choices only.
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -8,4 +8,20 @@ class Migration(migrations.Migration):
         ("orders", "0014_vouchers_bonuses"),
     ]
 
-    operations = []
+    operations = [
+        migrations.AlterField(
+            model_name="order",
+            name="payment_method",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("wallet", "Wallet balance"),
+                    ("gateway", "Payment gateway"),
+                    ("voucher", "Voucher"),
+                    ("points", "Points"),
+                ],
+                max_length=12,
+                verbose_name="payment method",
+            ),
+        ),
+    ]

@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from kameng.logins import ShopLoginForm
 from orders import converters  # noqa: F401 - registers <order_no:…>
 from orders.storefront import account, favourites, views
+from orders.storefront import points as points_pages
 from orders.storefront import group_buy as group_buy_views
 
 app_name = "shop"
@@ -36,6 +37,14 @@ urlpatterns = [
     path("wallet/", views.wallet, name="wallet"),
     path("wallet/topups/<order_no:topup_no>/pay/", views.pay_topup, name="pay_topup"),
     path("signup/", views.signup, name="signup"),
+    path("points/", points_pages.my_points, name="points"),
+    path("points/checkin/", points_pages.checkin, name="points_checkin"),
+    path("points/mall/<int:pk>/", points_pages.redeem, name="points_redeem"),
+    path(
+        "orders/<order_no:order_no>/review/",
+        points_pages.review,
+        name="order_review",
+    ),
     path("account/", account.account, name="account"),
     path("account/password/", account.password_change, name="password_change"),
     path(

@@ -61,6 +61,7 @@ from orders.storefront.forms import (
     TicketReplyForm,
     WalletTopUpForm,
 )
+from orders.storefront.points import points_option
 from users.selectors import is_favourite
 from users.services import get_or_create_wallet, register_buyer
 from users.tracking import record_product_view, record_search
@@ -178,7 +179,12 @@ def product(request, pk: int):
             "sku": chosen,
             "stock": _stock_state(chosen),
             "form": form,
-            "quote": _safe_quote(sku=chosen, buyer=buyer, quantity=quantity),
+            "quote": _safe_quote(
+                sku=chosen,
+                buyer=buyer,
+                quantity=quantity,
+                options=_marketing_options(request.POST, buyer=buyer),
+            ),
             "favourite": is_favourite(user=request.user, product_id=item.pk),
             "recommendations": recommendations_for(user=buyer, product_id=item.pk),
         },
@@ -197,6 +203,7 @@ def _checkout(request, *, form, sku, buyer):
                 buyer=buyer,
                 recharge_account=form.recharge_account(),
                 ip=client_address(request),
+                options=_marketing_options(request.POST, buyer=buyer),
             )
             return redirect("shop:order", order_no=order.order_no)
         order = place_order(
@@ -207,6 +214,7 @@ def _checkout(request, *, form, sku, buyer):
             lookup_password=data.get("lookup_password", ""),
             recharge_account=form.recharge_account(),
             ip=client_address(request),
+            options=_marketing_options(request.POST, buyer=buyer),
         )
         if buyer is None:
             _remember_guest_order(request, order)
@@ -223,7 +231,15 @@ def _checkout(request, *, form, sku, buyer):
         return None
 
 
-def _safe_quote(*, sku, buyer, quantity):
+def _marketing_options(data, *, buyer) -> dict:
+    """What the buyer chose for marketing's layers (points, coupon), from the
+    checkout form's POST or the quote fragment's query string."""
+    options = {}
+    options.update(points_option(data, buyer=buyer))
+    return options
+
+
+def _safe_quote(*, sku, buyer, quantity, options=None):
     """The price of `quantity` (a number, or the text the buyer typed), or None
     when it is no quantity this SKU sells."""
     if not isinstance(quantity, int):
@@ -231,7 +247,7 @@ def _safe_quote(*, sku, buyer, quantity):
     if quantity is None:
         return None
     try:
-        return quote_price(sku=sku, buyer=buyer, quantity=quantity)
+        return quote_price(sku=sku, buyer=buyer, quantity=quantity, options=options)
     except DomainError:
         return None
 
@@ -248,7 +264,12 @@ def quote(request, pk: int):
         request,
         "shop/_quote.html",
         {
-            "quote": _safe_quote(sku=sku, buyer=_buyer(request), quantity=quantity),
+            "quote": _safe_quote(
+                sku=sku,
+                buyer=_buyer(request),
+                quantity=quantity,
+                options=_marketing_options(request.GET, buyer=_buyer(request)),
+            ),
             "sku": sku,
         },
     )
