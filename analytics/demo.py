@@ -1,6 +1,6 @@
 """After the demo orders exist (analytics seeds last): run the nightly work once,
-so segments, recommendations, rollups and demand forecasts show the demo history at once instead
-of after the first night."""
+so segments, recommendations, rollups and demand forecasts show the demo
+history at once instead of after the first night."""
 
 from analytics.forecasts import refresh_forecasts
 from analytics.rollups import refresh_rollups

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -133,3 +134,140 @@ class DemandForecast(models.Model):
 
     def __str__(self):
         return f"{self.sku_id} {self.first_day}"
+
+
+class ReportTemplate(models.Model):
+    """A report managers receive: the weekly sales report (周报), the monthly user
+    analysis (月报) or a custom one (metrics × a dimension × filters × period);
+    made on demand or on its cron schedule, as Excel and/or PDF, mailed to its
+    recipients (analytics.reports)."""
+
+    class Kind(models.TextChoices):
+        WEEKLY_SALES = "weekly_sales", _("Weekly sales report")
+        MONTHLY_USERS = "monthly_users", _("Monthly user analysis")
+        CUSTOM = "custom", _("Custom report")
+
+    class PeriodChoice(models.TextChoices):
+        LAST_WEEK = "last_week", _("Last week (Monday to Sunday)")
+        LAST_MONTH = "last_month", _("Last calendar month")
+        LAST_7_DAYS = "last_7_days", _("Last 7 days")
+        LAST_30_DAYS = "last_30_days", _("Last 30 days")
+
+    class Dimension(models.TextChoices):
+        DAY = "day", _("Day")
+        CATEGORY = "category", _("Category")
+        SKU = "sku", _("SKU")
+        LEVEL = "level", _("Member level")
+
+    class Formats(models.TextChoices):
+        BOTH = "both", _("Excel and PDF")
+        EXCEL = "excel", _("Excel only")
+        PDF = "pdf", _("PDF only")
+
+    name = models.CharField(_("name"), max_length=80)
+    kind = models.CharField(_("report"), max_length=20, choices=Kind)
+    period = models.CharField(
+        _("period"), max_length=20, choices=PeriodChoice, default=PeriodChoice.LAST_WEEK
+    )
+    metrics = models.JSONField(
+        _("metrics"), default=list, blank=True, help_text=_("Custom reports only.")
+    )
+    dimension = models.CharField(
+        _("dimension"), max_length=20, choices=Dimension, default=Dimension.DAY
+    )
+    category = models.ForeignKey(
+        "catalog.Category",
+        verbose_name=_("category filter"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    formats = models.CharField(
+        _("files"), max_length=10, choices=Formats, default=Formats.BOTH
+    )
+    recipients = models.TextField(
+        _("recipients"),
+        blank=True,
+        help_text=_("Email addresses, one per line."),
+    )
+    schedule = models.CharField(
+        _("schedule (cron)"),
+        max_length=60,
+        blank=True,
+        help_text=_(
+            "Minute hour day-of-month month day-of-week, Asia/Shanghai time; "
+            "e.g. 0 8 * * 1 is every Monday at 08:00. Empty: on demand only."
+        ),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Scheduled runs show what the owner may see."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("report template")
+        verbose_name_plural = _("report templates")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ReportRun(models.Model):
+    """One making of a report: its progress, its files and whom it was mailed to."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    template = models.ForeignKey(
+        ReportTemplate,
+        verbose_name=_("report template"),
+        on_delete=models.CASCADE,
+        related_name="runs",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    scheduled = models.BooleanField(_("scheduled"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status, default=Status.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
+    first_day = models.DateField(_("first day"))
+    last_day = models.DateField(_("last day"))
+    with_cost = models.BooleanField(_("with cost and profit"), default=False)
+    excel_file = models.CharField(_("Excel file"), max_length=200, blank=True)
+    pdf_file = models.CharField(_("PDF file"), max_length=200, blank=True)
+    summary = models.TextField(_("summary"), blank=True)
+    mailed_to = models.TextField(_("mailed to"), blank=True)
+    mailed_at = models.DateTimeField(_("mailed at"), null=True, blank=True)
+    mail_file = models.CharField(_("mail file"), max_length=300, blank=True)
+    failure = models.CharField(_("failure"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("report run")
+        verbose_name_plural = _("report runs")
+        indexes = [
+            models.Index(
+                fields=["template", "-created_at"], name="analytics_run_template_idx"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.template} {self.first_day}–{self.last_day}"

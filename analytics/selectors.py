@@ -37,8 +37,7 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analytics.models import SalesRollup
-from catalog.models import Category, Sku
+from catalog.models import Category
 from marketing.models import Segment, SegmentMember
 from orders.models import Order
 from users.models import LevelChange, MemberLevel, User
@@ -412,47 +411,3 @@ class Kpis:
         if self.gross_profit is not None:
             figures["gross_profit"] = str(self.gross_profit)
         return figures
-
-
-def category_sku_ids(category: Category) -> list[int]:
-    """SKUs of a category and its children (the shop's tree is two deep)."""
-    return list(
-        Sku.objects.filter(
-            Q(product__category=category) | Q(product__category__parent=category)
-        ).values_list("pk", flat=True)
-    )
-
-
-def kpis(
-    *,
-    since: date,
-    until: date,
-    category: Category | None = None,
-    with_cost: bool = False,
-) -> Kpis:
-    """From the rollups (analytics.rollups keeps them equal to orders); unique
-    buyers from orders, since they do not add up across hours."""
-    rollups = SalesRollup.objects.filter(day__gte=since, day__lte=until)
-    orders = paid_between(since=since, until=until)
-    if category is not None:
-        skus = category_sku_ids(category)
-        rollups = rollups.filter(sku_id__in=skus)
-        orders = orders.filter(sku_id__in=skus)
-    sums = rollups.aggregate(
-        gmv=Sum("gmv"),
-        orders=Sum("orders"),
-        units=Sum("units"),
-        refunds=Sum("refunds"),
-        cost=Sum("cost"),
-    )
-    gmv, refunds = cents(sums["gmv"]), cents(sums["refunds"])
-    return Kpis(
-        since=since,
-        until=until,
-        gmv=gmv,
-        orders=sums["orders"] or 0,
-        units=sums["units"] or 0,
-        buyers=orders.aggregate(buyers=Count("buyer_id", distinct=True))["buyers"],
-        refunds=refunds,
-        gross_profit=gmv - refunds - cents(sums["cost"]) if with_cost else None,
-    )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 
 from analytics.forecasts import refresh_forecasts
+from analytics.reports.services import make_report, run_scheduled_report
 from analytics.rollups import close_rollups, refresh_rollups
 
 
@@ -24,3 +26,20 @@ def close_rollups_task() -> int:
 def refresh_forecasts_task() -> int:
     """Nightly: every selling SKU's demand forecast and restock suggestion."""
     return refresh_forecasts().forecast
+
+
+@shared_task(name="analytics.make_report", ignore_result=True)
+def make_report_task(run_id: int) -> str:
+    """Make one report run's files (asked for on the reports page)."""
+    return make_report(run_id=run_id).status
+
+
+def queue_report(*, run_id: int) -> None:
+    transaction.on_commit(lambda: make_report_task.delay(run_id))
+
+
+@shared_task(name="analytics.run_scheduled_report", ignore_result=True)
+def run_scheduled_report_task(template_id: int) -> str:
+    """A report template's cron entry: make the report and mail it."""
+    run = run_scheduled_report(template_id=template_id)
+    return run.status if run else "skipped"

@@ -151,10 +151,39 @@ MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("marketing.segment", change=False),
     **model_admin("marketing.segmentmember", read_only=True),
     **model_admin("marketing.strategy"),
+    **model_admin("analytics.reporttemplate"),  # reports (analytics.admin)
     **model_admin("marketing.strategyrun", read_only=True),
     **model_admin("marketing.strategyrunbuyer", read_only=True),
     **model_admin("marketing.prioritysupport", read_only=True),
     **model_admin("marketing.promotedproduct", read_only=True),
+    # Coupon issuing (issue 13): jobs and codes are written by services only;
+    # a redeem-code batch is added, never edited; campaigns' rows always exist.
+    **model_admin("marketing.couponissuejob", read_only=True),
+    **model_admin("marketing.redeemcodebatch", change=False, delete=False),
+    **model_admin("marketing.redeemcode", read_only=True),
+    **model_admin("marketing.couponcampaign", add=False, delete=False),
+    # Coupons (issue 13): templates edited by marketing, never deleted (switched
+    # off instead); issued coupons only services write.
+    **model_admin("marketing.coupontemplate", delete=False),
+    **model_admin("marketing.coupon", read_only=True),
+    # Vouchers (兑换券): batches are generated on marketing:voucher_generate;
+    # top-up bonus rules are edited by marketing, the bonuses read by finance.
+    **model_admin("marketing.voucherbatch", read_only=True),
+    **model_admin("marketing.voucher", read_only=True),
+    **model_admin("marketing.bonusrule"),
+    **model_admin("marketing.bonusgrant", read_only=True),
+    **model_admin("marketing.flashsale"),  # flash sales (issue 13)
+    # Group buy (拼团): marketing edits campaigns; groups, failed groups and
+    # members are written by the shop's services only.
+    **model_admin("marketing.groupbuycampaign"),
+    **model_admin("marketing.buyergroup", read_only=True),
+    **model_admin("marketing.failedgroup", read_only=True),
+    **model_admin("marketing.groupmember", read_only=True),
+    # Referral: every referral and reward read only (reviews on the queue);
+    # the one settings row is edited, never added or deleted.
+    **model_admin("marketing.referral", read_only=True),
+    **model_admin("marketing.referralreward", read_only=True),
+    **model_admin("marketing.referralsettings", add=False, delete=False),
     # Points (积分): the ledger is read only (adjusted on marketing:points_adjust);
     # reviews are moderated by list actions; one settings row, edited only.
     **model_admin("marketing.pointsentry", read_only=True),
@@ -162,13 +191,6 @@ MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("marketing.pointsreview", add=False, delete=False),
     **model_admin("marketing.pointsmallitem"),
     **model_admin("marketing.pointssettings", add=False, delete=False),
-    # Group buy (拼团): marketing edits campaigns; groups, failed groups and
-    # members are written by the shop's services only.
-    **model_admin("marketing.groupbuycampaign"),
-    **model_admin("marketing.buyergroup", read_only=True),
-    **model_admin("marketing.failedgroup", read_only=True),
-    **model_admin("marketing.groupmember", read_only=True),
-    **model_admin("marketing.flashsale"),  # flash sales (issue 13)
     **model_admin("django_celery_beat.periodictask"),
     **model_admin("django_celery_beat.clockedschedule"),
     **model_admin("django_celery_beat.crontabschedule"),
@@ -197,6 +219,8 @@ URL_ACCESS: dict[str, Rule] = {
     "shop:group_join": LOGGED_IN,
     "shop:group_open": LOGGED_IN,
     "shop:signup": PUBLIC,
+    "shop:invite": PUBLIC,  # an invite link: keeps the code, leads to the signup
+    "shop:referral": LOGGED_IN,  # the buyer's own invite page
     "shop:login": PUBLIC,
     "shop:logout": PUBLIC,
     "shop:orders": LOGGED_IN,
@@ -205,11 +229,14 @@ URL_ACCESS: dict[str, Rule] = {
     "shop:points_checkin": LOGGED_IN,
     "shop:points_redeem": LOGGED_IN,
     "shop:order_review": LOGGED_IN,
+    "shop:voucher_redeem": LOGGED_IN,
     "shop:pay_topup": LOGGED_IN,
     "shop:favourite": LOGGED_IN,
     "shop:favourites": LOGGED_IN,
     "shop:account": LOGGED_IN,  # the buyer's own account and login history
     "shop:password_change": LOGGED_IN,
+    "shop:birthday": LOGGED_IN,  # the buyer's own birthday (birthday gift)
+    "shop:redeem_coupon": LOGGED_IN,  # 兑换优惠券 (404 with coupons off)
     "shop:open_ticket": LOGGED_IN,
     "shop:tickets": LOGGED_IN,
     "shop:ticket": LOGGED_IN,  # then only the buyer's own
@@ -291,17 +318,35 @@ URL_ACCESS: dict[str, Rule] = {
     "orders:switch_supplier": perms("orders.deliver_order"),
     "orders:mark_delivered": perms("orders.deliver_order"),
     "orders:cancel_order": perms("orders.deliver_order"),
+    "marketing:voucher_generate": perms("marketing.add_voucherbatch"),
+    "marketing:voucher_export": perms("marketing.export_voucherbatch"),
     "marketing:segment_new": perms("marketing.view_segment"),  # saving: add_segment
     "marketing:segment_edit": perms("marketing.view_segment"),  # saving: change_
-    "marketing:points_adjust": perms("marketing.adjust_points"),
+    "marketing:coupon_issue": perms("marketing.issue_coupon"),
+    "marketing:coupon_issue_job": perms("marketing.issue_coupon"),
+    "marketing:coupon_issue_progress": perms("marketing.issue_coupon"),
+    "marketing:redeem_batch_export": perms("marketing.export_redeem_codes"),
+    "marketing:coupon_named_issue": perms("marketing.issue_coupon"),
+    "marketing:coupon_report": perms("marketing.view_coupon_report"),
     # Flash sales: profit on these pages only with catalog.view_cost.
     "marketing:flash_sales_live": perms("marketing.view_flashsale"),
     "marketing:flash_sale_live": perms("marketing.view_flashsale"),
     "marketing:flash_sale_figures": perms("marketing.view_flashsale"),
     "marketing:flash_sale_results": perms("marketing.view_flashsale"),
+    "marketing:referral_review": perms("marketing.view_referral"),
+    "marketing:referral_decide": perms("marketing.review_referral"),
+    "marketing:points_adjust": perms("marketing.adjust_points"),
     "analytics:insight_levels": perms("analytics.view_insights"),
     "analytics:insight_hours": perms("analytics.view_insights"),
     "analytics:insight_growth": perms("analytics.view_insights"),
+    "analytics:compare": perms("analytics.view_insights"),
+    "analytics:retention": perms("analytics.view_insights"),
+    # Reports (analytics.report_views): templates, runs and their files.
+    "analytics:reports": perms("analytics.view_reporttemplate"),
+    "analytics:report_generate": perms("analytics.view_reporttemplate"),
+    "analytics:report_run": perms("analytics.view_reporttemplate"),
+    "analytics:report_progress": perms("analytics.view_reporttemplate"),
+    "analytics:report_download": perms("analytics.view_reporttemplate"),
 }
 
 # Admin actions, "app_label.model:action" → what running it needs. The action
@@ -325,6 +370,7 @@ ACTION_ACCESS: dict[str, Rule] = {
     "orders.order:refund_in_full": perms("orders.refund_order"),
     "marketing.segment:delete_selected": perms("marketing.delete_segment"),
     "marketing.strategy:delete_selected": perms("marketing.delete_strategy"),
+    "marketing.bonusrule:delete_selected": perms("marketing.delete_bonusrule"),
     "marketing.strategy:run_now": perms("marketing.run_strategy"),
     "marketing.pointsreview:approve": perms("marketing.change_pointsreview"),
     "marketing.pointsreview:reject": perms("marketing.change_pointsreview"),

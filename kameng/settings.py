@@ -164,6 +164,13 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Read replica (kameng.replica): dashboard and report reads go to it when set.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
+    # Tests read the test database through the alias (no second test database).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["kameng.replica.ReplicaRouter"]
 
 # Cache: shared by web, worker and beat (the worker heartbeat, import progress,
 # supplier breakers, nonces live in it): Redis when configured, else files in var/.
@@ -318,6 +325,7 @@ RATE_LIMITS = {
     "lookup": env.str("RATE_LIMIT_LOOKUP", default="10/10m"),
     "signup": env.str("RATE_LIMIT_SIGNUP", default="10/h"),
     "checkout": env.str("RATE_LIMIT_CHECKOUT", default="30/10m"),
+    "redeem": env.str("RATE_LIMIT_REDEEM", default="10/10m"),
     "callback": env.str("RATE_LIMIT_CALLBACK", default="600/m"),
 }
 RATELIMIT_ENABLE = env.bool("RATE_LIMITS_ENABLED", default=True)
@@ -336,8 +344,15 @@ if not REDIS_URL:
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # Mail ---------------------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.com:587) sends for real.
+# Without it, each mail is written as a file under var/mail/ and the report runs
+# list what would have been sent (analytics.reports), so a demo shows it.
+if "EMAIL_URL" in env:
+    EMAIL_CONFIG = env.email_url("EMAIL_URL")
+    vars().update(EMAIL_CONFIG)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kameng@localhost")
 
 # Celery -------------------------------------------------------------------------
@@ -434,7 +449,7 @@ UNFOLD = {
     "SITE_URL": None,
     "SHOW_LANGUAGES": True,
     "SHOW_VIEW_ON_SITE": False,
-    "DASHBOARD_CALLBACK": "kameng.dashboard.dashboard_callback",
+    "DASHBOARD_CALLBACK": "analytics.dashboard_views.dashboard_callback",
     "ENVIRONMENT": "kameng.dashboard.environment_callback",
     "COLORS": {
         "primary": {
@@ -597,6 +612,12 @@ ORDER_EXPORT_DIR = env.path("ORDER_EXPORT_DIR", default=VAR_DIR / "exports")
 ORDER_EXPORT_KEEP_HOURS = env.int("ORDER_EXPORT_KEEP_HOURS", default=72)
 ORDER_EXPORT_MAX_ROWS = env.int("ORDER_EXPORT_MAX_ROWS", default=1_000_000)
 ORDER_EXPORT_TIME_LIMIT = env.int("ORDER_EXPORT_TIME_LIMIT", default=1800)
+
+# Reports (issue 14; analytics.reports): the Excel and PDF files of every run and
+# a copy of each mail sent with them (.eml), downloadable from the back office.
+REPORT_DIR = env.path("REPORT_DIR", default=VAR_DIR / "reports")
+# Demand forecasts: card codes to import cover this many days of forecast.
+FORECAST_COVER_DAYS = env.int("FORECAST_COVER_DAYS", default=7)
 
 # Audit trail (issue 15; kameng.audit, kameng.sealing). The sealer runs
 # every minute and looks back this many seconds behind the highest row it sealed:

@@ -80,6 +80,15 @@ RISK_WORK = (
 )
 # The insight pages (analytics): who buys what, when, and how levels grow.
 INSIGHTS_READ = ("analytics.view_insights",)
+# Reports: managers (operations, finance) define templates and schedules;
+# marketing makes and downloads them. Cost columns follow catalog.view_cost.
+REPORTS_READ = ("analytics.view_reporttemplate",)
+REPORTS_MANAGE = (
+    "analytics.view_reporttemplate",
+    "analytics.add_reporttemplate",
+    "analytics.change_reporttemplate",
+    "analytics.delete_reporttemplate",
+)
 # Segments and strategies (marketing): marketing works them (marketing.*);
 # operations look at who is in which segment and what strategies did.
 SEGMENTS_READ = (
@@ -93,6 +102,14 @@ SEGMENTS_READ = (
 )
 # Flash sales (marketing works them): operations follow them live.
 FLASH_SALES_READ = ("marketing.view_flashsale",)
+
+# Referral (marketing): support reads referrals, rewards and settings to answer
+# buyers; marketing reviews and configures them (marketing.*).
+REFERRALS_READ = (
+    "marketing.view_referral",
+    "marketing.view_referralreward",
+    "marketing.view_referralsettings",
+)
 
 # Group buy (拼团): marketing runs it (marketing.*); operations and support
 # look at groups and their members to answer buyers.
@@ -120,10 +137,11 @@ ROLES: tuple[Role, ...] = (
             *RISK_WORK,
             "django_celery_beat.view_periodictask",
             *INSIGHTS_READ,
+            *REPORTS_MANAGE,
             *SEGMENTS_READ,
             *FLASH_SALES_READ,
-            "kameng.switch_modules",
             *GROUP_BUY_READ,
+            "kameng.switch_modules",
         ),
     ),
     Role(
@@ -137,6 +155,7 @@ ROLES: tuple[Role, ...] = (
             *TICKETS_WORK,
             *SUPPLIER_CALLS_READ,
             *RISK_READ,
+            *REFERRALS_READ,
             *GROUP_BUY_READ,
         ),
     ),
@@ -148,6 +167,7 @@ ROLES: tuple[Role, ...] = (
             *BUYERS_READ,
             "marketing.*",
             *INSIGHTS_READ,
+            *REPORTS_READ,
             "kameng.switch_modules",
         ),
     ),
@@ -175,7 +195,10 @@ ROLES: tuple[Role, ...] = (
             *RISK_READ,
             *RISK_WORK,
             "users.view_ledgeralert",
+            "marketing.view_bonusrule",  # top-up bonuses: the rules and
+            "marketing.view_bonusgrant",  # the bonus ledger (taken back, short)
             *INSIGHTS_READ,
+            *REPORTS_MANAGE,
             "users.view_full_contact",  # contacts (users.contacts): exports
         ),
     ),

@@ -1,8 +1,8 @@
 """manage.py kpis --since YYYY-MM-DD --until YYYY-MM-DD [--category SLUG] [--json]
 
 The dashboard's headline figures for a period, from the same selector the
-pages use (analytics.selectors.kpis, over the rollups). An operator's command:
-gross profit included.
+dashboard uses (analytics.dashboard.period_figures, over the rollups). An
+operator's command: gross profit included.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from analytics.dashboard import Period, Scope, kpis
 from analytics.management.commands.rebuild_rollups import day_argument
-from analytics.selectors import kpis
 from catalog.models import Category
 
 
@@ -37,7 +37,9 @@ class Command(BaseCommand):
             if chosen is None:
                 raise CommandError(f"No category with the slug {category!r}.")
         figures = kpis(
-            since=first, until=last, category=chosen, with_cost=True
+            period=Period(since=first, until=last),
+            scope=Scope(category=chosen.pk if chosen else None),
+            with_cost=True,
         ).as_dict()
         if chosen is not None:
             figures["category"] = chosen.slug
