@@ -156,6 +156,12 @@ MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("marketing.strategyrunbuyer", read_only=True),
     **model_admin("marketing.prioritysupport", read_only=True),
     **model_admin("marketing.promotedproduct", read_only=True),
+    # Vouchers (兑换券): batches are generated on marketing:voucher_generate;
+    # top-up bonus rules are edited by marketing, the bonuses read by finance.
+    **model_admin("marketing.voucherbatch", read_only=True),
+    **model_admin("marketing.voucher", read_only=True),
+    **model_admin("marketing.bonusrule"),
+    **model_admin("marketing.bonusgrant", read_only=True),
     # Coupon issuing (issue 13): jobs and codes are written by services only;
     # a redeem-code batch is added, never edited; campaigns' rows always exist.
     **model_admin("marketing.couponissuejob", read_only=True),
@@ -225,6 +231,7 @@ URL_ACCESS: dict[str, Rule] = {
     "shop:logout": PUBLIC,
     "shop:orders": LOGGED_IN,
     "shop:wallet": LOGGED_IN,
+    "shop:voucher_redeem": LOGGED_IN,
     "shop:points": LOGGED_IN,  # points (积分): 404 while the module is off
     "shop:points_checkin": LOGGED_IN,
     "shop:points_redeem": LOGGED_IN,
@@ -320,6 +327,8 @@ URL_ACCESS: dict[str, Rule] = {
     "orders:cancel_order": perms("orders.deliver_order"),
     "marketing:voucher_generate": perms("marketing.add_voucherbatch"),
     "marketing:voucher_export": perms("marketing.export_voucherbatch"),
+    "marketing:voucher_generate": perms("marketing.add_voucherbatch"),
+    "marketing:voucher_export": perms("marketing.export_voucherbatch"),
     "marketing:segment_new": perms("marketing.view_segment"),  # saving: add_segment
     "marketing:segment_edit": perms("marketing.view_segment"),  # saving: change_
     "marketing:coupon_issue": perms("marketing.issue_coupon"),
@@ -370,6 +379,7 @@ ACTION_ACCESS: dict[str, Rule] = {
     "orders.order:refund_in_full": perms("orders.refund_order"),
     "marketing.segment:delete_selected": perms("marketing.delete_segment"),
     "marketing.strategy:delete_selected": perms("marketing.delete_strategy"),
+    "marketing.bonusrule:delete_selected": perms("marketing.delete_bonusrule"),
     "marketing.bonusrule:delete_selected": perms("marketing.delete_bonusrule"),
     "marketing.strategy:run_now": perms("marketing.run_strategy"),
     "marketing.pointsreview:approve": perms("marketing.change_pointsreview"),

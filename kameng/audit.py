@@ -55,6 +55,9 @@ ACTIONS = {
     "contact.view": _("Contact viewed in full"),
     "category.managers": _("Category managers changed"),
     "module.switch": _("Optional module switched"),
+    "voucher.generate": _("Voucher codes generated"),
+    "voucher.export": _("Voucher codes exported"),
+    "wallet.topup_refund": _("Wallet top-up refunded"),
     "points.adjust": _("Points adjusted"),
 }
 

@@ -2,11 +2,18 @@ from django.urls import path
 
 from marketing import flash_views, views
 from marketing import points_views
+from marketing import vouchers_views
 
 app_name = "marketing"
 
 urlpatterns = [
     path("points/adjust/", points_views.points_adjust, name="points_adjust"),
+    path("vouchers/new/", vouchers_views.voucher_generate, name="voucher_generate"),
+    path(
+        "vouchers/<int:pk>/export/",
+        vouchers_views.voucher_export,
+        name="voucher_export",
+    ),
     path("segments/new/", views.segment_editor, name="segment_new"),
     path("segments/<int:pk>/edit/", views.segment_editor, name="segment_edit"),
     path("flash-sales/", flash_views.flash_sales_live, name="flash_sales_live"),

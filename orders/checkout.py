@@ -285,9 +285,23 @@ def _settle_from_wallet(*, order: Order, buyer, actor) -> Order:
         reference=order.order_no,
         actor=actor,
     )
-    order.payment_method = Order.PaymentMethod.WALLET
+    return _mark_paid(order=order, method=Order.PaymentMethod.WALLET, actor=actor)
+
+
+def settle_by_voucher(*, order: Order, actor) -> Order:
+    """Mark an order placed to redeem a voucher (amount 0.00, its voucher
+    claimed in this transaction: orders.vouchers) paid by the voucher and
+    deliver it as any paid order, in the caller's transaction."""
+    if order.amount != 0:
+        raise CheckoutRefused(_("A voucher pays only for the item it names."))
+    return _mark_paid(order=order, method=Order.PaymentMethod.VOUCHER, actor=actor)
+
+
+def _mark_paid(*, order: Order, method: str, actor) -> Order:
+    """Paid, delivered (card codes now, top-ups queued) and announced."""
+    order.payment_method = method
     transition_order(
-        order=order, to=S.PAID, actor=actor, reason="wallet", also=("payment_method",)
+        order=order, to=S.PAID, actor=actor, reason=method, also=("payment_method",)
     )
     deliver_on_payment(order=order, actor=actor)
     send_after_commit(

@@ -472,7 +472,9 @@ def _fail_and_refund(
     job.state, job.last_error = State.FAILED, reason[:300]
     job.save(update_fields=["state", "last_error", "updated_at"])
     transition_order(order=order, to=S.FAILED, actor=actor, reason=reason)
-    if order.buyer_id:
+    if order.payment_method == Order.PaymentMethod.VOUCHER:  # nothing was paid
+        ticket_text += " " + _("Paid by a voucher: the voucher can be used again.")
+    elif order.buyer_id:
         refund_to_wallet(order=order, actor=actor, reason=_("Top-up failed"))
         ticket_text += " " + _("Refunded to the wallet.")
     else:

@@ -44,6 +44,7 @@ class Order(models.Model):
     class PaymentMethod(models.TextChoices):
         WALLET = "wallet", _("Wallet balance")
         GATEWAY = "gateway", _("Payment gateway")
+        VOUCHER = "voucher", _("Voucher")  # marketing vouchers: amount 0.00
         POINTS = "points", _("Points")  # the points mall: amount 0.00
 
     class Flag(models.TextChoices):
@@ -615,6 +616,7 @@ class WalletTopUp(models.Model):
         PENDING = "pending", _("Pending payment")
         PAID = "paid", _("Paid")
         CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")  # orders.payments.topup_refunds
 
     class Check(models.TextChoices):
         NONE = "", _("Not asked yet")

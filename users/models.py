@@ -122,6 +122,7 @@ class LedgerEntry(models.Model):
         REFUND = "refund", _("Refund")
         ADJUSTMENT = "adjustment", _("Adjustment")
         REWARD = "reward", _("Reward")
+        BONUS = "bonus", _("Top-up bonus")  # marketing.topup_bonus: never cash
 
     wallet = models.ForeignKey(
         Wallet,

@@ -197,6 +197,8 @@ ROLES: tuple[Role, ...] = (
             "users.view_ledgeralert",
             "marketing.view_bonusrule",  # top-up bonuses: the rules and
             "marketing.view_bonusgrant",  # the bonus ledger (taken back, short)
+            "marketing.view_bonusrule",  # top-up bonuses: the rules and
+            "marketing.view_bonusgrant",  # the bonus ledger (taken back, short)
             *INSIGHTS_READ,
             *REPORTS_MANAGE,
             "users.view_full_contact",  # contacts (users.contacts): exports

@@ -168,6 +168,18 @@ class QuoteContext:
         )
         return amount
 
+    def pay_in_full(self, code: str, label, note: str = "") -> Decimal:
+        """The one layer that takes the total to 0.00: a voucher (兑换券) pays
+        for the SKU itself. It comes last; returns the amount it took off."""
+        amount = self.total
+        if amount <= 0:
+            return Decimal("0.00")
+        self.amount_off += amount
+        self.layers.append(
+            PriceLayer(code, label, self.unit_price, note, amount_off=amount)
+        )
+        return amount
+
 
 PriceStep = Callable[[QuoteContext], None]
 
@@ -191,6 +203,7 @@ LAYER_LABELS = {
     "group_buy": _("Group-buy price"),
     "coupon": _("Coupon"),
     "flash_sale": _("Flash-sale price"),
+    "voucher": _("Voucher"),
 }
 
 

@@ -32,8 +32,15 @@ from marketing.models.segments import (
     StrategyRunBuyer,
     score_field,
 )
+from marketing.models.topup_bonus import BonusGrant, BonusRule, BonusTier
+from marketing.models.vouchers import Voucher, VoucherBatch
 
 __all__ = [
+    "BonusGrant",
+    "BonusRule",
+    "BonusTier",
+    "Voucher",
+    "VoucherBatch",
     "PointsAccount",
     "PointsCheckin",
     "PointsEntry",

@@ -12,6 +12,8 @@ Rules:
   locked, in the same transaction that credits the wallet (ledger kind
   `topup`, reference = the top-up number) and marks the top-up paid: replayed
   or racing notifies (and the sweeper) credit once.
+- The top-up bonus (marketing.topup_bonus, "充 100 送 5") is credited in the
+  same transaction, once per top-up (ledger kind `bonus`).
 - The amount must equal the top-up's, else the payment is recorded as
   `amount_mismatch`, nothing is credited, and finance sees it on the finance
   page (the top-up stays pending, and is cancelled by the timeout if nothing
@@ -37,6 +39,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kameng.exceptions import DomainError
+from marketing.topup_bonus import grant_topup_bonus
 from orders.models import Payment, WalletTopUp, new_order_no
 from orders.payments.base import Notice, NotifyRejected
 from orders.payments.registry import get_gateway
@@ -204,6 +207,8 @@ def settle_topup_payment(*, channel: str, notice: Notice) -> Payment:
         topup.status = T.PAID
         topup.paid_at = timezone.now()
         topup.save(update_fields=["status", "paid_at", "updated_at"])
+    # The top-up bonus (充值赠送), once per top-up, in this same transaction.
+    grant_topup_bonus(buyer=topup.buyer, topup_no=topup.topup_no, amount=topup.amount)
     if note:
         logger.warning("payment: top-up %s: %s", topup.topup_no, note)
     return payment

@@ -6,6 +6,7 @@ from orders import converters  # noqa: F401 - registers <order_no:…>
 from orders.storefront import account, favourites, views
 from orders.storefront import points as points_pages
 from orders.storefront import group_buy as group_buy_views
+from orders.storefront import vouchers as voucher_pages
 
 app_name = "shop"
 
@@ -35,6 +36,7 @@ urlpatterns = [
     path("group-buy/<int:pk>/open/", group_buy_views.open_group, name="group_open"),
     path("lookup/", views.lookup, name="lookup"),
     path("wallet/", views.wallet, name="wallet"),
+    path("vouchers/", voucher_pages.redeem, name="voucher_redeem"),
     path("wallet/topups/<order_no:topup_no>/pay/", views.pay_topup, name="pay_topup"),
     path("signup/", views.signup, name="signup"),
     path("points/", points_pages.my_points, name="points"),

@@ -62,6 +62,7 @@ from orders.storefront.forms import (
     WalletTopUpForm,
 )
 from orders.storefront.points import points_option
+from orders.storefront.vouchers import topup_bonus_context
 from users.selectors import is_favourite
 from users.services import get_or_create_wallet, register_buyer
 from users.tracking import record_product_view, record_search
@@ -581,5 +582,6 @@ def wallet(request):
             "entries": entries,
             "form": form,
             "topups": topups_of(buyer=request.user)[:RECENT_TOPUPS],
+            **topup_bonus_context(request.user),  # marketing: 充值赠送
         },
     )

@@ -1,6 +1,6 @@
-# Placeholder filled by the helper that owns this slice (see /work/notes/common.md).
+# A ledger kind for wallet top-up bonuses (充值赠送, issue 13): choices only.
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -8,4 +8,21 @@ class Migration(migrations.Migration):
         ("users", "0008_contacts"),
     ]
 
-    operations = []
+    operations = [
+        migrations.AlterField(
+            model_name="ledgerentry",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("topup", "Top-up"),
+                    ("purchase", "Purchase"),
+                    ("refund", "Refund"),
+                    ("adjustment", "Adjustment"),
+                    ("reward", "Reward"),
+                    ("bonus", "Top-up bonus"),
+                ],
+                max_length=16,
+                verbose_name="kind",
+            ),
+        ),
+    ]
