@@ -430,6 +430,10 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "django.request": {"filters": ["permission_denied_one_line"]},
         "celery": {"level": "INFO"},
+        # WeasyPrint logs every layout step of every PDF at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "matplotlib": {"level": "WARNING"},
     },
 }
 
