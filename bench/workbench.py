@@ -128,7 +128,7 @@ def _fixture_sku() -> Sku:
     return sku
 
 
-def _load(orders: int, stdout) -> float:
+def load_bench_orders(orders: int, stdout) -> float:
     """Load `orders` bench orders unless exactly that many are there; seconds."""
     if _bench_orders() == orders:
         stdout.write(f"reusing {orders} bench orders")
@@ -158,7 +158,7 @@ def _load(orders: int, stdout) -> float:
     return time.perf_counter() - started
 
 
-def _staff() -> User:
+def bench_staff() -> User:
     user, created = User.objects.get_or_create(
         username="bench-workbench",
         defaults={"is_staff": True, "is_superuser": True},
@@ -212,7 +212,7 @@ def _queries(user, query: dict, per_page: int) -> int:
     return len(captured)
 
 
-def _export_window(rows: int) -> tuple[str, str]:
+def export_window(rows: int) -> tuple[str, str]:
     """A date range of whole days whose delivered bench orders are at least
     `rows` (newest first, up to the day of the `rows`-th one)."""
     newest = timezone.localtime(timezone.now()).date()
@@ -227,8 +227,53 @@ def _export_window(rows: int) -> tuple[str, str]:
     return start.isoformat(), newest.isoformat()
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_export(*, user, rows: int, trace_memory: bool = False) -> dict:
+    """The workbench's Excel export of the newest `rows` delivered bench orders,
+    run as the Celery task's body in this process: seconds, CPU, peak memory
+    (growth of the process's peak resident set) and file size."""
+    start, end = export_window(rows)
+    export = OrderExport.objects.create(
+        requested_by=user,
+        criteria={"status": "delivered", "created_from": start, "created_to": end},
+        with_cost=True,
+    )
+    rss_before = peak_rss_mb()
+    cpu_started = time.process_time()
+    started = time.perf_counter()
+    export = export_in_language(export_id=export.pk)
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
+    rss_growth = peak_rss_mb() - rss_before
+    if export.status != OrderExport.Status.DONE:
+        raise RuntimeError(f"export ended {export.status}: {export.failure}")
+    size_mb = export_path(export).stat().st_size / 1e6
+    export_path(export).unlink()
+    export.delete()
+    traced_mb = None
+    if trace_memory:  # the same export again, every Python allocation traced
+        again = OrderExport.objects.create(
+            requested_by=user, criteria=export.criteria, with_cost=True
+        )
+        tracemalloc.start()
+        again = export_in_language(export_id=again.pk)
+        traced_mb = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+        export_path(again).unlink()
+        again.delete()
+    return {
+        "export_rows": export.rows_written,
+        "export_seconds": round(seconds, 2),
+        "export_rows_per_second": round(export.rows_written / seconds),
+        "export_cpu_seconds": round(cpu_seconds, 2),
+        "export_peak_memory_mb": round(rss_growth, 1),
+        "export_file_mb": round(size_mb, 1),
+        "memory_method": "ru_maxrss growth during the export",
+        "export_tracemalloc_peak_mb": round(traced_mb, 1) if traced_mb else None,
+    }
 
 
 @benchmark(
@@ -256,8 +301,8 @@ def workbench(
     stdout,
 ) -> dict:
     require_postgres()
-    load_seconds = _load(orders, stdout)
-    user = _staff()
+    load_seconds = load_bench_orders(orders, stdout)
+    user = bench_staff()
     today = timezone.localtime(timezone.now()).date()
     recent = {
         "status": "delivered",
@@ -274,35 +319,7 @@ def workbench(
     queries = {size: _queries(user, recent, size) for size in (20, 100)}
     stdout.write(f"list: {list_recent} / a year back: {list_old}; queries {queries}")
 
-    start, end = _export_window(export_rows)
-    export = OrderExport.objects.create(
-        requested_by=user,
-        criteria={"status": "delivered", "created_from": start, "created_to": end},
-        with_cost=True,
-    )
-    rss_before = _peak_rss_mb()
-    cpu_started = time.process_time()
-    started = time.perf_counter()
-    export = export_in_language(export_id=export.pk)
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
-    rss_growth = _peak_rss_mb() - rss_before
-    if export.status != OrderExport.Status.DONE:
-        raise RuntimeError(f"export ended {export.status}: {export.failure}")
-    size_mb = export_path(export).stat().st_size / 1e6
-    export_path(export).unlink()
-    export.delete()
-    traced_mb = None
-    if trace_memory:  # the same export again, every Python allocation traced
-        again = OrderExport.objects.create(
-            requested_by=user, criteria=export.criteria, with_cost=True
-        )
-        tracemalloc.start()
-        again = export_in_language(export_id=again.pk)
-        traced_mb = tracemalloc.get_traced_memory()[1] / 1e6
-        tracemalloc.stop()
-        export_path(again).unlink()
-        again.delete()
+    export = measure_export(user=user, rows=export_rows, trace_memory=trace_memory)
     if drop:
         _drop_orders(stdout)
     return {
@@ -318,14 +335,7 @@ def workbench(
         "list_year_back_db_p50_ms": list_old["db_p50_ms"],
         "queries_20_rows": queries[20],
         "queries_100_rows": queries[100],
-        "export_rows": export.rows_written,
-        "export_seconds": round(seconds, 2),
-        "export_rows_per_second": round(export.rows_written / seconds),
-        "export_cpu_seconds": round(cpu_seconds, 2),
-        "export_peak_memory_mb": round(rss_growth, 1),
-        "export_file_mb": round(size_mb, 1),
-        "memory_method": "ru_maxrss growth during the export",
-        "export_tracemalloc_peak_mb": round(traced_mb, 1) if traced_mb else None,
+        **export,
         "load_average": round(os.getloadavg()[0], 1),
         "target": "list < 200 ms, queries equal; 100k export < 30 s, < 200 MB",
     }
