@@ -53,6 +53,8 @@ TASK_TITLES = {
     "orders.sweep_gateway_refunds": _("Gateway refund sweeper"),
     "marketing.refresh_segments": _("Nightly segments and RFM scores"),
     "marketing.run_strategies": _("Segment strategies"),
+    "marketing.run_coupon_campaigns": _("Automatic coupon campaigns"),
+    "marketing.sweep_coupon_issue_jobs": _("Coupon issue job sweeper"),
     "marketing.expire_points": _("Points expiry"),
     "marketing.check_points": _("Points ledger check"),
     "kameng.seal_audit": _("Audit trail sealing"),

@@ -144,6 +144,21 @@ SCHEDULE: list[Entry] = [
         "day at most) and logs whom it acted on.",
     ),
     Entry(
+        name="marketing: automatic coupon campaigns",
+        task="marketing.run_coupon_campaigns",
+        schedule=Cron(minute="5", hour="5"),
+        description="Issues the birthday gifts, monthly coupons and win-back "
+        "coupons of the campaigns switched on (each once per buyer per year, "
+        "month or dormant spell).",
+    ),
+    Entry(
+        name="marketing: coupon issue job sweeper",
+        task="marketing.sweep_coupon_issue_jobs",
+        schedule=Every(seconds=300),
+        description="Queues again bulk coupon issue jobs a lost message or "
+        "worker left behind (a rerun gives nobody a second coupon).",
+    ),
+    Entry(
         name="kameng: audit sealer",
         task="kameng.seal_audit",
         schedule=Every(seconds=60),

@@ -49,6 +49,7 @@ LIMITED_URLS: dict[str, Limit] = {
     "shop:pay_order": Limit("checkout"),
     "shop:pay_topup": Limit("checkout"),
     "shop:wallet": Limit("checkout"),  # a top-up
+    "shop:redeem_coupon": Limit("redeem"),  # guessing redeem codes
     "shop:voucher_redeem": Limit("lookup"),  # guessing codes: few tries
     "payments:notify": Limit("callback", methods=ALL, machine=True),
     "supplier-callback": Limit("callback", methods=ALL, machine=True),

@@ -17,6 +17,7 @@ from kameng.admin_pages import ReadOnlyMixin
 from marketing import flash_admin  # noqa: F401 - flash sales
 from marketing import points_admin  # noqa: F401 - points (积分)
 from marketing import topup_bonus_admin, vouchers_admin  # noqa: F401
+from marketing import issuing_admin  # noqa: F401 - coupon issuing
 from marketing.forms import StrategyForm
 from marketing.models import (
     PrioritySupport,

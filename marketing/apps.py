@@ -21,3 +21,9 @@ class MarketingConfig(AppConfig):
             ensure_builtin_segments_after_migrate,
             dispatch_uid="marketing.ensure_builtin_segments",
         )
+        from marketing.campaigns import ensure_campaigns_after_migrate
+
+        post_migrate.connect(  # the automatic coupon campaigns' rows
+            ensure_campaigns_after_migrate,
+            dispatch_uid="marketing.ensure_campaigns",
+        )

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from marketing import issuing_tasks  # noqa: F401 - coupon issue jobs, campaigns
 from marketing.services import refresh_segments, run_due_strategies
 
 

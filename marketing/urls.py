@@ -1,6 +1,7 @@
 from django.urls import path
 
 from marketing import flash_views, views
+from marketing import issuing_views
 from marketing import points_views
 from marketing import vouchers_views
 
@@ -16,6 +17,22 @@ urlpatterns = [
     ),
     path("segments/new/", views.segment_editor, name="segment_new"),
     path("segments/<int:pk>/edit/", views.segment_editor, name="segment_edit"),
+    path("coupons/bulk/", issuing_views.coupon_issue, name="coupon_issue"),
+    path(
+        "coupons/bulk/<int:pk>/",
+        issuing_views.coupon_issue_job,
+        name="coupon_issue_job",
+    ),
+    path(
+        "coupons/bulk/<int:pk>/progress/",
+        issuing_views.coupon_issue_progress,
+        name="coupon_issue_progress",
+    ),
+    path(
+        "coupons/redeem-codes/<int:pk>/export/",
+        issuing_views.redeem_batch_export,
+        name="redeem_batch_export",
+    ),
     path("flash-sales/", flash_views.flash_sales_live, name="flash_sales_live"),
     path(
         "flash-sales/<int:pk>/live/",

@@ -151,7 +151,7 @@ class BuyerAdmin(
     readonly_fields = ("member_level", "profile", "last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password", "profile")}),
-        (_("Contact"), {"fields": ("nickname", "phone", "email")}),
+        (_("Contact"), {"fields": ("nickname", "phone", "email", "birthday")}),
         (_("Member level"), {"fields": ("member_level",)}),
         (_("Status"), {"fields": ("is_active", "last_login", "date_joined")}),
     )

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -53,11 +54,30 @@ class MemberLevel(models.Model):
         return self.name
 
 
+def validate_birthday(value) -> None:
+    """A birthday is a day that has been, at most BIRTHDAY_MAX_AGE years ago."""
+    today = timezone.localdate()
+    if value > today:
+        raise ValidationError(_("A birthday cannot be in the future."))
+    if value.year < today.year - BIRTHDAY_MAX_AGE:
+        raise ValidationError(
+            _("A birthday cannot be more than %(years)s years ago.")
+            % {"years": BIRTHDAY_MAX_AGE}
+        )
+
+
+BIRTHDAY_MAX_AGE = 120
+
+
 class User(AbstractUser):
     """Staff and buyers alike; `is_staff` opens the back office, groups give roles."""
 
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     nickname = models.CharField(_("nickname"), max_length=50, blank=True)
+    # Marketing's birthday gift (members of a level with `birthday_gift`).
+    birthday = models.DateField(
+        _("birthday"), null=True, blank=True, validators=[validate_birthday]
+    )
     member_level = models.ForeignKey(
         MemberLevel,
         on_delete=models.PROTECT,

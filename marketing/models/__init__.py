@@ -9,6 +9,12 @@ from marketing.models.group_buy import (
     GroupBuyCampaign,
     GroupMember,
 )
+from marketing.models.issuing import (
+    CouponCampaign,
+    CouponIssueJob,
+    RedeemCode,
+    RedeemCodeBatch,
+)
 from marketing.models.points import (
     PointsAccount,
     PointsCheckin,
@@ -36,6 +42,10 @@ from marketing.models.topup_bonus import BonusGrant, BonusRule, BonusTier
 from marketing.models.vouchers import Voucher, VoucherBatch
 
 __all__ = [
+    "CouponCampaign",
+    "CouponIssueJob",
+    "RedeemCode",
+    "RedeemCodeBatch",
     "BonusGrant",
     "BonusRule",
     "BonusTier",

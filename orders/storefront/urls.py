@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from kameng.logins import ShopLoginForm
 from orders import converters  # noqa: F401 - registers <order_no:…>
 from orders.storefront import account, favourites, views
+from orders.storefront import redeem as redeem_pages
 from orders.storefront import points as points_pages
 from orders.storefront import group_buy as group_buy_views
 from orders.storefront import vouchers as voucher_pages
@@ -49,6 +50,8 @@ urlpatterns = [
     ),
     path("account/", account.account, name="account"),
     path("account/password/", account.password_change, name="password_change"),
+    path("account/birthday/", redeem_pages.birthday, name="birthday"),
+    path("coupons/redeem/", redeem_pages.redeem_coupon, name="redeem_coupon"),
     path(
         "login/",
         auth_views.LoginView.as_view(

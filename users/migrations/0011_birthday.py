@@ -1,6 +1,9 @@
-# Placeholder filled by the helper that owns this slice (see /work/notes/common.md).
+# The buyer's birthday (marketing's birthday gift; editable on the shop account
+# page and in the buyer admin).
 
-from django.db import migrations
+from django.db import migrations, models
+
+import users.models
 
 
 class Migration(migrations.Migration):
@@ -8,4 +11,15 @@ class Migration(migrations.Migration):
         ("users", "0010_points"),
     ]
 
-    operations = []
+    operations = [
+        migrations.AddField(
+            model_name="user",
+            name="birthday",
+            field=models.DateField(
+                blank=True,
+                null=True,
+                validators=[users.models.validate_birthday],
+                verbose_name="birthday",
+            ),
+        ),
+    ]
