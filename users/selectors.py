@@ -1,8 +1,10 @@
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import ExtractHour
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from users.models import (
@@ -31,13 +33,20 @@ def staff_by_role() -> list[dict]:
     ]
 
 
+ACTIVE_DAYS = 30
+
+
 def buyer_figures(*, user) -> list[dict]:
-    buyers = User.objects.filter(is_staff=False).aggregate(
-        total=Count("id"), active=Count("id", filter=Q(is_active=True))
-    )
+    total = User.objects.filter(is_staff=False).count()
+    # Active: paid an order in the last ACTIVE_DAYS days (not "account enabled",
+    # which every buyer is).
+    active = BuyerStats.objects.filter(
+        user__is_staff=False,
+        last_order_at__gte=timezone.now() - timedelta(days=ACTIVE_DAYS),
+    ).count()
     figures = [
-        {"label": _("Buyers"), "value": buyers["total"]},
-        {"label": _("Active buyers"), "value": buyers["active"]},
+        {"label": _("Buyers"), "value": total},
+        {"label": _("Active buyers (paid in 30 days)"), "value": active},
     ]
     if user.has_perm("users.view_wallet"):
         total = Wallet.objects.aggregate(total=Sum("balance"))["total"]

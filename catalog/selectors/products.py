@@ -1,4 +1,4 @@
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Category, Product, Sku, StockAlert
@@ -19,8 +19,19 @@ def catalog_figures() -> list[dict]:
             "label": _("Open stock alerts"),
             "value": StockAlert.objects.filter(status=StockAlert.Status.OPEN).count(),
         },
+        # SKUs per delivery type (labelled as SKUs: "卡密" alone read as codes).
         *(
-            {"label": label, "value": by_type.get(value, 0)}
+            {
+                "label": _("%(type)s SKUs") % {"type": label},
+                "value": by_type.get(value, 0),
+            }
             for value, label in Sku.DeliveryType.choices
         ),
+        {
+            "label": _("Card codes in stock"),
+            "value": Sku.objects.filter(stock_mode=Sku.StockMode.CODES).aggregate(
+                codes=Sum("stock")
+            )["codes"]
+            or 0,
+        },
     ]

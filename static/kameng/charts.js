@@ -5,7 +5,8 @@
      <div data-chart="X" role="img" aria-label="..."></div>
    and loads static/vendor/echarts/echarts.min.js and this file (both deferred).
    The option is data only (json_script), so a Content-Security-Policy without
-   'unsafe-inline' keeps working. A drawn chart gets data-chart-drawn="true". */
+   'unsafe-inline' keeps working. A drawn chart gets data-chart-drawn="true". A data item with an "href"
+   (a same-site link) opens it when clicked: the drill-downs of the dashboard. */
 (function () {
   "use strict";
 
@@ -36,6 +37,14 @@
       element.setAttribute("data-chart-drawn", "true");
     });
     chart.setOption(option);
+    // Drill-down: a data item may carry the link a click opens (an "href"
+    // built by the server, e.g. the same page narrowed to one category).
+    chart.on("click", function (params) {
+      var href = params && params.data && params.data.href;
+      if (typeof href === "string" && (href.charAt(0) === "?" || /^\/[^\/]/.test(href))) {
+        window.location.assign(href);
+      }
+    });
     if (window.ResizeObserver) {
       new ResizeObserver(function () {
         chart.resize();
