@@ -156,6 +156,10 @@ MODEL_ADMINS: dict[str, Rule] = {
     **model_admin("marketing.strategyrunbuyer", read_only=True),
     **model_admin("marketing.prioritysupport", read_only=True),
     **model_admin("marketing.promotedproduct", read_only=True),
+    # Coupons (issue 13): templates edited by marketing, never deleted (switched
+    # off instead); issued coupons only services write.
+    **model_admin("marketing.coupontemplate", delete=False),
+    **model_admin("marketing.coupon", read_only=True),
     # Vouchers (兑换券): batches are generated on marketing:voucher_generate;
     # top-up bonus rules are edited by marketing, the bonuses read by finance.
     **model_admin("marketing.voucherbatch", read_only=True),
@@ -240,6 +244,7 @@ URL_ACCESS: dict[str, Rule] = {
     "shop:pay_topup": LOGGED_IN,
     "shop:favourite": LOGGED_IN,
     "shop:favourites": LOGGED_IN,
+    "shop:coupons": LOGGED_IN,  # 我的优惠券: 404 while the coupons module is off
     "shop:account": LOGGED_IN,  # the buyer's own account and login history
     "shop:password_change": LOGGED_IN,
     "shop:birthday": LOGGED_IN,  # the buyer's own birthday (birthday gift)
@@ -331,6 +336,8 @@ URL_ACCESS: dict[str, Rule] = {
     "marketing:voucher_export": perms("marketing.export_voucherbatch"),
     "marketing:segment_new": perms("marketing.view_segment"),  # saving: add_segment
     "marketing:segment_edit": perms("marketing.view_segment"),  # saving: change_
+    "marketing:coupon_named_issue": perms("marketing.issue_coupon"),
+    "marketing:coupon_report": perms("marketing.view_coupon_report"),
     "marketing:coupon_issue": perms("marketing.issue_coupon"),
     "marketing:coupon_issue_job": perms("marketing.issue_coupon"),
     "marketing:coupon_issue_progress": perms("marketing.issue_coupon"),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
+from marketing.coupons import admin as coupons_admin  # noqa: F401 - coupons
 from marketing import flash_admin  # noqa: F401 - flash sales
 from marketing import points_admin  # noqa: F401 - points (积分)
 from marketing import topup_bonus_admin, vouchers_admin  # noqa: F401

@@ -4,6 +4,7 @@ from marketing import flash_views, views
 from marketing import issuing_views
 from marketing import points_views
 from marketing import vouchers_views
+from marketing.coupons import views as coupon_views
 
 app_name = "marketing"
 
@@ -15,6 +16,12 @@ urlpatterns = [
         vouchers_views.voucher_export,
         name="voucher_export",
     ),
+    path(
+        "coupons/templates/<int:pk>/issue/",
+        coupon_views.coupon_named_issue,
+        name="coupon_named_issue",
+    ),
+    path("coupons/report/", coupon_views.coupon_report, name="coupon_report"),
     path("segments/new/", views.segment_editor, name="segment_new"),
     path("segments/<int:pk>/edit/", views.segment_editor, name="segment_edit"),
     path("coupons/bulk/", issuing_views.coupon_issue, name="coupon_issue"),

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from catalog.models import Category, Sku
 from catalog.services.pricing import PriceQuote, quote_price
@@ -181,3 +182,19 @@ def template_report(*, templates: QuerySet[CouponTemplate] | None = None) -> lis
             }
         )
     return rows
+
+
+def scope_words(template: CouponTemplate) -> str:
+    """Where the coupon applies, in words (uses prefetched scope rows)."""
+    if template.scope == Scope.CATEGORIES:
+        names = [category.name for category in template.categories.all()]
+    elif template.scope == Scope.PRODUCTS:
+        names = [product.name for product in template.products.all()]
+    elif template.scope == Scope.SKUS:
+        names = [sku.name for sku in template.skus.all()]
+    else:
+        return gettext("Every product")
+    shown = "、".join(names[:5])
+    if len(names) > 5:
+        shown += gettext(" and %(n)s more") % {"n": len(names) - 5}
+    return gettext("Only for: %(names)s") % {"names": shown or "—"}

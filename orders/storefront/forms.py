@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from catalog.recharge import form_fields
+from orders.storefront.coupons import add_coupon_field
 from orders.storefront.points import add_points_field
 from users.models import User
 
@@ -67,6 +68,7 @@ class CheckoutForm(forms.Form):
             self.fields["lookup_password"].required = True
         _offer_payments(self.fields["payment"], buyer=buyer, channels=channels)
         add_points_field(self, buyer=buyer)  # marketing: use points (积分)
+        add_coupon_field(self, buyer=buyer, sku=sku)  # marketing: coupons
         self.recharge_keys = []
         for field in form_fields(sku.recharge_fields):
             name = f"account_{field['key']}"

@@ -6,6 +6,7 @@ from orders import converters  # noqa: F401 - registers <order_no:…>
 from orders.storefront import account, favourites, views
 from orders.storefront import redeem as redeem_pages
 from orders.storefront import points as points_pages
+from orders.storefront import coupons as coupon_pages
 from orders.storefront import group_buy as group_buy_views
 from orders.storefront import vouchers as voucher_pages
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("p/<int:pk>/", views.product, name="product"),
     path("p/<int:pk>/favourite/", favourites.toggle, name="favourite"),
     path("favourites/", favourites.my_favourites, name="favourites"),
+    path("coupons/", coupon_pages.my_coupons, name="coupons"),
     path("quote/<int:pk>/", views.quote, name="quote"),
     path("orders/", views.my_orders, name="orders"),
     path("orders/<order_no:order_no>/", views.order_detail, name="order"),

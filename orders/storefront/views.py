@@ -52,6 +52,7 @@ from orders.recommendations import recommendations_for
 from orders.reissues import reissues_for_buyer
 from orders.rules import buyer_note
 from orders.selectors import delivered_codes, find_guest_order
+from orders.storefront.coupons import coupon_option, initial_choice
 from orders.storefront.forms import (
     CheckoutForm,
     LookupForm,
@@ -184,7 +185,10 @@ def product(request, pk: int):
                 sku=chosen,
                 buyer=buyer,
                 quantity=quantity,
-                options=_marketing_options(request.POST, buyer=buyer),
+                # the first quote of the page: with the preselected coupon
+                options=_marketing_options(
+                    request.POST or initial_choice(form), buyer=buyer
+                ),
             ),
             "favourite": is_favourite(user=request.user, product_id=item.pk),
             "recommendations": recommendations_for(user=buyer, product_id=item.pk),
@@ -237,6 +241,7 @@ def _marketing_options(data, *, buyer) -> dict:
     checkout form's POST or the quote fragment's query string."""
     options = {}
     options.update(points_option(data, buyer=buyer))
+    options.update(coupon_option(data, buyer=buyer))
     return options
 
 
