@@ -311,6 +311,35 @@ def earn_for_order(
     )
 
 
+EARN_KINDS = (K.EARN_PURCHASE, K.CHECKIN, K.REVIEW, K.ADJUST)
+
+
+@transaction.atomic
+def award_points(
+    *,
+    buyer_id: int,
+    amount: int,
+    reference: str,
+    note: str = "",
+    kind: str = K.ADJUST,
+    at: datetime.datetime | None = None,
+) -> PointsEntry:
+    """Points given by a rule of the system (a referral reward, the demo),
+    once per reference. A staff member's change goes through adjust_points."""
+    if kind not in EARN_KINDS or not reference:
+        raise PointsRefused(gettext("Points must be a whole number other than 0."))
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise PointsRefused(gettext("Points must be a whole number other than 0."))
+    return _write(
+        _locked_account(buyer_id),
+        amount=amount,
+        kind=kind,
+        reference=reference,
+        note=note,
+        at=at,
+    )
+
+
 class AlreadyCheckedIn(PointsRefused):
     code = "marketing_points_checked_in"
 
