@@ -44,6 +44,9 @@ SAMPLES = {
     "app_label": "catalog",
     "url": "no-such-page/",
     "content_type_id": MISSING_ID,
+    "token": "NOSUCHGROUP1",  # a group buy's share token (shop:group)
+    "code": "NOSUCHCODE1",  # an invite code (shop:invite)
+    "kind": "excel",  # a report run's file (analytics:report_download)
 }
 ROUTE_PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 # Parameters of a whole route: <converter:name> and regex groups (?P<name>…).
