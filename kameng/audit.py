@@ -55,6 +55,8 @@ ACTIONS = {
     "contact.view": _("Contact viewed in full"),
     "category.managers": _("Category managers changed"),
     "module.switch": _("Optional module switched"),
+    "referral.cleared": _("Referral cleared after review"),
+    "referral.rejected": _("Referral rejected after review"),
     "voucher.generate": _("Voucher codes generated"),
     "voucher.export": _("Voucher codes exported"),
     "wallet.topup_refund": _("Wallet top-up refunded"),

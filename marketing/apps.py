@@ -13,6 +13,7 @@ class MarketingConfig(AppConfig):
         import marketing.group_buy  # noqa: F401 - module, price step, claim
         import marketing.points  # noqa: F401 - module, price step, claim, earn
         from marketing import topup_bonus, vouchers  # noqa: F401 - modules, steps
+        import marketing.referral_setup  # noqa: F401 - module, admin, receivers
         from marketing import signals  # noqa: F401 - connects the receivers
         from marketing.services import ensure_builtin_segments_after_migrate
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from catalog.models import Product
 from marketing.models import Segment, Strategy
 from marketing.points_demo import seed_points
+from marketing.referral_demo import seed_referrals
 from marketing.services import ensure_builtin_segments, save_segment
 from marketing.vouchers_demo import seed_vouchers_and_bonuses
 
@@ -14,6 +15,7 @@ from marketing.vouchers_demo import seed_vouchers_and_bonuses
 def seed(ctx):
     ensure_builtin_segments()
     seed_vouchers_and_bonuses()  # vouchers (兑换券) and top-up bonuses (充值赠送)
+    seed_referrals()  # referral (邀请有礼): invited friends, one held for review
     seed_points()  # points (积分): rules, level rates, the mall, demo balances
     custom = Segment.objects.filter(name="大额消费买家").first()
     if custom is None:

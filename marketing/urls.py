@@ -1,6 +1,7 @@
 from django.urls import path
 
 from marketing import flash_views, views
+from marketing import referral_views
 from marketing import issuing_views
 from marketing import points_views
 from marketing import vouchers_views
@@ -9,6 +10,12 @@ from marketing.coupons import views as coupon_views
 app_name = "marketing"
 
 urlpatterns = [
+    path("referrals/review/", referral_views.referral_review, name="referral_review"),
+    path(
+        "referrals/<int:pk>/decide/",
+        referral_views.referral_decide,
+        name="referral_decide",
+    ),
     path("points/adjust/", points_views.points_adjust, name="points_adjust"),
     path("vouchers/new/", vouchers_views.voucher_generate, name="voucher_generate"),
     path(

@@ -25,6 +25,12 @@ from marketing.models.points import (
     PointsReview,
     PointsSettings,
 )
+from marketing.models.referral import (
+    Referral,
+    ReferralCode,
+    ReferralReward,
+    ReferralSettings,
+)
 from marketing.models.segments import (
     SCORE_VALIDATORS,
     CategoryPurchase,
@@ -42,6 +48,10 @@ from marketing.models.topup_bonus import BonusGrant, BonusRule, BonusTier
 from marketing.models.vouchers import Voucher, VoucherBatch
 
 __all__ = [
+    "Referral",
+    "ReferralCode",
+    "ReferralReward",
+    "ReferralSettings",
     "CouponCampaign",
     "CouponIssueJob",
     "RedeemCode",

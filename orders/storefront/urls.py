@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from kameng.logins import ShopLoginForm
 from orders import converters  # noqa: F401 - registers <order_no:…>
 from orders.storefront import account, favourites, views
+from orders.storefront import referral as referral_pages
 from orders.storefront import redeem as redeem_pages
 from orders.storefront import points as points_pages
 from orders.storefront import coupons as coupon_pages
@@ -42,6 +43,8 @@ urlpatterns = [
     path("vouchers/", voucher_pages.redeem, name="voucher_redeem"),
     path("wallet/topups/<order_no:topup_no>/pay/", views.pay_topup, name="pay_topup"),
     path("signup/", views.signup, name="signup"),
+    path("invite/", referral_pages.my_invites, name="referral"),
+    path("i/<str:code>/", referral_pages.invite_link, name="invite"),
     path("points/", points_pages.my_points, name="points"),
     path("points/checkin/", points_pages.checkin, name="points_checkin"),
     path("points/mall/<int:pk>/", points_pages.redeem, name="points_redeem"),

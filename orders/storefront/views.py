@@ -62,6 +62,7 @@ from orders.storefront.forms import (
     TicketReplyForm,
     WalletTopUpForm,
 )
+from orders.storefront.referral import capture_invite, invite_context, remembers_device
 from orders.storefront.points import points_option
 from orders.storefront.vouchers import topup_bonus_context
 from users.selectors import is_favourite
@@ -541,6 +542,7 @@ def lookup(request):
     return render(request, "shop/lookup.html", {"form": form})
 
 
+@remembers_device
 def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -553,10 +555,13 @@ def signup(request):
         except DomainError as exc:
             form.add_error(exc.extra.get("field"), exc.message)
         else:
+            capture_invite(request, invitee=user)  # referral: who invited whom
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome! Your account is ready."))
             return redirect("shop:home")
-    return render(request, "shop/signup.html", {"form": form})
+    return render(
+        request, "shop/signup.html", {"form": form, **invite_context(request)}
+    )
 
 
 @login_required(login_url="shop:login")
