@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from analytics.models import ReportTemplate
 from analytics.reports.content import CUSTOM_METRICS
 from analytics.reports.services import (
+    delete_report_templates,
     parse_cron,
     parse_recipients,
     save_report_template,
@@ -81,6 +82,7 @@ class ReportTemplateAdmin(ModelAdmin):
         save_report_template(template=obj, actor=request.user)
 
     def delete_model(self, request, obj):
-        obj.enabled = False
-        save_report_template(template=obj, actor=request.user)  # drops its entry
-        super().delete_model(request, obj)
+        delete_report_templates(templates=[obj])
+
+    def delete_queryset(self, request, queryset):
+        delete_report_templates(templates=list(queryset))

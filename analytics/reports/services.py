@@ -137,6 +137,15 @@ def save_report_template(*, template: ReportTemplate, actor=None) -> ReportTempl
     return template
 
 
+@transaction.atomic
+def delete_report_templates(*, templates) -> None:
+    """Delete templates with their runs and their beat entries."""
+    for template in templates:
+        template.enabled = False
+        sync_report_schedule(template)  # drops its entry
+        template.delete()
+
+
 # --- runs ---------------------------------------------------------------------
 
 

@@ -329,3 +329,17 @@ def test_a_best_seller_far_above_its_forecast_is_named(db):
     )
     assert found.actual == 280 and round(found.forecast) == 70 and found.above
     assert "王者点券" in found.name
+
+
+def test_deleting_templates_removes_their_schedules(client, role_user):
+    finance = role_user("finance")
+    template = weekly(finance, schedule="0 8 * * 1", recipients="boss@example.com")
+    client.force_login(finance)
+    client.post(
+        reverse("admin:analytics_reporttemplate_changelist"),
+        {"action": "delete_selected", "_selected_action": [template.pk], "post": "yes"},
+    )
+    assert not ReportTemplate.objects.exists()
+    assert not PeriodicTask.objects.filter(
+        task="analytics.run_scheduled_report"
+    ).exists()
