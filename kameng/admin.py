@@ -65,6 +65,7 @@ TASK_TITLES = {
     "analytics.refresh_rollups": _("Sales rollup refresh"),
     "analytics.close_rollups": _("Sales rollup nightly close"),
     "analytics.refresh_forecasts": _("Demand forecasts"),
+    "analytics.run_scheduled_report": _("Scheduled report"),
 }
 
 
