@@ -3,6 +3,7 @@
 from bench import (
     audit_seal,
     checkout,
+    coupon_issue,
     flash_sale,
     foundation,
     imports,
@@ -21,6 +22,7 @@ __all__ = [
     "REGISTRY",
     "audit_seal",
     "checkout",
+    "coupon_issue",
     "flash_sale",
     "foundation",
     "imports",
