@@ -49,7 +49,7 @@ def redeem_coupon(request):
                 _("Redeemed: the coupon “%(name)s” is now in My coupons.")
                 % {"name": coupon.template},
             )
-            return redirect("shop:redeem_coupon")
+            return redirect("shop:coupons")
     return render(request, "shop/redeem_coupon.html", {"form": form})
 
 
