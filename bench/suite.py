@@ -3,6 +3,7 @@
 from bench import (
     audit_seal,
     checkout,
+    flash_sale,
     coupon_issue,
     flash_sale,
     foundation,
@@ -22,6 +23,7 @@ __all__ = [
     "REGISTRY",
     "audit_seal",
     "checkout",
+    "flash_sale",
     "coupon_issue",
     "flash_sale",
     "foundation",

@@ -5,6 +5,7 @@ seed, which runs after the orders are seeded, and then nightly."""
 from decimal import Decimal
 
 from catalog.models import Product
+from marketing.flash_demo import seed_flash_sales
 from marketing.models import Segment, Strategy
 from marketing.points_demo import seed_points
 from marketing.referral_demo import seed_referrals
@@ -14,6 +15,7 @@ from marketing.vouchers_demo import seed_vouchers_and_bonuses
 
 def seed(ctx):
     ensure_builtin_segments()
+    seed_flash_sales()  # flash sales (限时秒杀): one live now, one upcoming
     seed_vouchers_and_bonuses()  # vouchers (兑换券) and top-up bonuses (充值赠送)
     seed_referrals()  # referral (邀请有礼): invited friends, one held for review
     seed_points()  # points (积分): rules, level rates, the mall, demo balances
