@@ -149,6 +149,10 @@ class Order(models.Model):
                 name="orders_workbench_status_idx",
             ),
             models.Index(fields=["contact"], name="orders_contact_idx"),
+            # Analytics (issue 14): a period's orders by payment time (distinct
+            # buyers, raw reads) and the rollup refresh's orders changed since.
+            models.Index(fields=["paid_at"], name="orders_paid_at_idx"),
+            models.Index(fields=["updated_at"], name="orders_updated_at_idx"),
         ]
 
     def __str__(self):
