@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.services.pricing import quote_price
+from kameng.models import AuditEntry
 from kameng.modules import forget_switches, switch_module
 from marketing import points
 from marketing.models import (
@@ -438,3 +439,81 @@ def test_module_off_applies_no_layer_earns_nothing_and_hides_the_shop(
     assert client.get("/shop/points/").status_code == 404
     page = client.get(f"/shop/p/{sku.product_id}/").content.decode()
     assert "/shop/points/" not in page and 'name="points"' not in page
+
+
+# --- shop pages and back office ---
+
+
+def test_shop_review_form_shows_on_own_delivered_order_and_waits_for_moderation(
+    client,
+):
+    buyer, other = make_buyer(Decimal("50.00")), make_buyer()
+    order = buy_with_wallet(sku=card_sku("1.00"), quantity=1, buyer=buyer)
+    client.force_login(buyer)
+    page = client.get(f"/shop/orders/{order.order_no}/").content.decode()
+    assert 'data-testid="review-form"' in page
+    client.post(
+        f"/shop/orders/{order.order_no}/review/", {"stars": "4", "text": "不错"}
+    )
+    review = PointsReview.objects.get(order_id=order.pk)
+    assert (review.stars, review.status) == (4, PointsReview.Status.PENDING)
+    page = client.get(f"/shop/orders/{order.order_no}/").content.decode()
+    assert "待审核" in page and 'data-testid="review-form"' not in page
+    client.force_login(other)
+    answer = client.post(
+        f"/shop/orders/{order.order_no}/review/", {"stars": "1", "text": "差"}
+    )
+    assert answer.status_code == 404
+    assert PointsReview.objects.count() == 1
+
+
+def test_shop_check_in_button_adds_points_once_a_day(client):
+    buyer = make_buyer()
+    client.force_login(buyer)
+    assert (
+        'data-testid="checkin-button"' in client.get("/shop/points/").content.decode()
+    )
+    client.post("/shop/points/checkin/")
+    client.post("/shop/points/checkin/")
+    assert balance(buyer) == 5
+    page = client.get("/shop/points/").content.decode()
+    assert 'data-testid="checkin-button"' not in page
+
+
+def test_shop_redeem_button_orders_the_mall_item(client):
+    buyer = make_buyer()
+    give(buyer, 500)
+    item = PointsMallItem.objects.create(sku=card_sku("3.00"), points=300)
+    client.force_login(buyer)
+    assert (
+        f'data-testid="redeem-{item.pk}"'
+        in client.get("/shop/points/").content.decode()
+    )
+    answer = client.post(f"/shop/points/mall/{item.pk}/")
+    order = Order.objects.get(buyer=buyer)
+    assert answer["Location"].endswith(f"/shop/orders/{order.order_no}/")
+    assert balance(buyer) == 200
+
+
+def test_adjust_page_needs_a_reason_and_is_audited(client, role_user):
+    finance = role_user("finance")
+    buyer = make_buyer()
+    client.force_login(finance)
+    key = uuid.uuid4()
+    form = {"username": buyer.username, "amount": "50", "reason": "", "key": key}
+    client.post("/admin/marketing/points/adjust/", form)
+    assert balance(buyer) == 0
+    client.post("/admin/marketing/points/adjust/", {**form, "reason": "客诉补偿"})
+    client.post("/admin/marketing/points/adjust/", {**form, "reason": "客诉补偿"})
+    assert balance(buyer) == 50  # the same form key adjusts once
+    assert AuditEntry.objects.filter(action="points.adjust").count() == 1
+
+
+def test_module_off_hides_the_back_office_too(
+    client, role_user, django_capture_on_commit_callbacks
+):
+    client.force_login(role_user("marketing"))
+    assert client.get("/admin/marketing/pointsentry/").status_code == 200
+    switched_off("points", django_capture_on_commit_callbacks)
+    assert client.get("/admin/marketing/pointsentry/").status_code == 404
+    assert client.get("/admin/marketing/points/adjust/").status_code == 404
