@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from catalog.models import Product
 from marketing.flash_demo import seed_flash_sales
+from marketing.issuing_demo import seed_coupon_issuing
 from marketing.models import Segment, Strategy
 from marketing.points_demo import seed_points
 from marketing.referral_demo import seed_referrals
@@ -52,3 +53,5 @@ def seed(ctx):
         welcome.products.set(
             Product.objects.filter(status=Product.Status.LISTED).order_by("pk")[:3]
         )
+    # After the coupon templates: campaigns on, a redeem-code batch, birthdays.
+    seed_coupon_issuing()
