@@ -810,22 +810,19 @@ class PointsCheck:
 
 def check_points() -> PointsCheck:
     """Every account whose balance is not the sum of its entries, or not the
-    sum of its unspent buckets: two set-based queries (GROUP BY account)."""
-    sums = PointsAccount.objects.annotate(
-        ledger_sum=Sum("entries__amount", default=0)
-    ).values("id", "buyer_id", "balance", "ledger_sum")
-    unspent = dict(
+    sum of its unspent buckets: one set-based query (GROUP BY account, the
+    disagreeing rows only)."""
+    wrong = list(
         PointsAccount.objects.annotate(
+            ledger_sum=Sum("entries__amount", default=0),
             unspent=Sum(
                 "entries__remaining", filter=Q(entries__amount__gt=0), default=0
-            )
-        ).values_list("id", "unspent")
+            ),
+        )
+        .filter(~Q(balance=F("ledger_sum")) | ~Q(balance=F("unspent")))
+        .values("id", "buyer_id", "balance", "ledger_sum", "unspent")
+        .order_by("id")
     )
-    wrong = []
-    for row in sums.order_by("id").iterator(chunk_size=5000):
-        row["unspent"] = unspent.get(row["id"], 0)
-        if row["balance"] != row["ledger_sum"] or row["balance"] != row["unspent"]:
-            wrong.append(row)
     if wrong:
         logger.error("points ledger mismatches: %s", [row["id"] for row in wrong])
     return PointsCheck(mismatches=wrong)

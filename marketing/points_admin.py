@@ -83,7 +83,7 @@ class PointsReviewAdmin(NoCountPaginationMixin, ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        if "status__exact" not in request.GET and not request.GET.get("q"):
+        if not request.GET:  # the queue: pending reviews unless asked otherwise
             query = request.GET.copy()
             query["status__exact"] = PointsReview.Status.PENDING
             request.GET = query

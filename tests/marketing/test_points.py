@@ -517,3 +517,12 @@ def test_module_off_hides_the_back_office_too(
     switched_off("points", django_capture_on_commit_callbacks)
     assert client.get("/admin/marketing/pointsentry/").status_code == 404
     assert client.get("/admin/marketing/points/adjust/").status_code == 404
+
+
+def test_the_check_finds_an_account_whose_balance_disagrees():
+    buyer = make_buyer()
+    give(buyer, 40)
+    assert_ledger_holds()
+    PointsAccount.objects.filter(buyer=buyer).update(balance=41)
+    (row,) = points.check_points().mismatches
+    assert (row["balance"], row["ledger_sum"], row["unspent"]) == (41, 40, 40)
