@@ -848,15 +848,14 @@ def entries_page(
 
 
 def mall_items() -> list[PointsMallItem]:
+    """The mall's items on offer: listed SKUs that need no recharge account
+    (a short list, filtered here rather than by JSON in SQL)."""
     if not is_enabled(CODE):
         return []
-    return list(
-        PointsMallItem.objects.filter(
-            is_active=True,
-            sku__is_active=True,
-            sku__product__status=Product.Status.LISTED,
-        ).select_related("sku__product")
-    )
+    items = PointsMallItem.objects.filter(
+        is_active=True, sku__is_active=True, sku__product__status=Product.Status.LISTED
+    ).select_related("sku__product")
+    return [item for item in items if not item.sku.recharge_fields]
 
 
 # --- wiring: price step, benefit, receiver, beat tasks --------------------------------

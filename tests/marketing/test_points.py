@@ -526,3 +526,17 @@ def test_the_check_finds_an_account_whose_balance_disagrees():
     PointsAccount.objects.filter(buyer=buyer).update(balance=41)
     (row,) = points.check_points().mismatches
     assert (row["balance"], row["ledger_sum"], row["unspent"]) == (41, 40, 40)
+
+
+def test_the_mall_lists_only_items_a_buyer_can_redeem():
+    card = PointsMallItem.objects.create(sku=card_sku("3.00"), points=300)
+    PointsMallItem.objects.create(
+        sku=make_sku(
+            recharge_fields=[
+                {"key": "qq", "label": "QQ", "rule": "qq", "required": True}
+            ]
+        ),
+        points=300,
+    )
+    PointsMallItem.objects.create(sku=card_sku("4.00"), points=300, is_active=False)
+    assert points.mall_items() == [card]
