@@ -53,6 +53,7 @@ from marketing.models import (
     ReferralSettings,
 )
 from marketing.models.referral import ReferralEvent, ReferralSide, RewardKind
+from marketing.points import award_points
 from users.models import LedgerEntry, LoginEvent, User
 from users.services import change_balance
 
@@ -60,6 +61,7 @@ logger = logging.getLogger(__name__)
 
 MODULE_CODE = "referral"
 COUPONS_MODULE = "coupons"
+POINTS_MODULE = "points"
 REFERRAL = register_module(
     Module(
         code=MODULE_CODE,
@@ -354,6 +356,11 @@ def pay_rewards(
                 if not issue_coupon_reward(template, user=user, reference=reference):
                     continue
                 amount = Decimal("0.00")
+            elif kind == RewardKind.POINTS:
+                if not award_points_reward(
+                    amount, user=user, reference=reference, event=event
+                ):
+                    continue
             paid.append(
                 ReferralReward.objects.create(
                     referral=referral,
@@ -367,6 +374,30 @@ def pay_rewards(
                 )
             )
     return paid
+
+
+def award_points_reward(
+    amount: Decimal, *, user: User, reference: str, event: str
+) -> bool:
+    """Whole points as a referral reward (points' own ledger, once per
+    reference). False, and logged, when points are switched off or refuse."""
+    points = int(amount)
+    if points <= 0 or not is_enabled(POINTS_MODULE):
+        logger.warning("referral points not awarded (%s): points off", reference)
+        return False
+    try:
+        with transaction.atomic():
+            award_points(
+                buyer_id=user.pk,
+                amount=points,
+                reference=f"referral:{reference}",
+                note=gettext("Referral reward: %(event)s")
+                % {"event": ReferralEvent(event).label},
+            )
+    except DomainError as exc:
+        logger.warning("referral points not awarded (%s): %s", reference, exc)
+        return False
+    return True
 
 
 def issue_coupon_reward(template, *, user: User, reference: str) -> bool:
@@ -483,6 +514,8 @@ def describe_reward(config: ReferralSettings, event: str, side: str) -> str:
     kind, amount = config.reward_for(event, side)
     if kind == RewardKind.WALLET and amount > 0:
         return gettext("%(amount)s wallet credit") % {"amount": f"¥{amount:.2f}"}
+    if kind == RewardKind.POINTS and amount > 0:
+        return gettext("%(points)s points") % {"points": int(amount)}
     template = getattr(config, f"{event}_{side}_coupon")
     if kind == RewardKind.COUPON and template is not None:
         return gettext("a coupon “%(name)s”") % {"name": template.name}
@@ -555,9 +588,11 @@ def rewards_of(*, user: User) -> dict:
     latest rewards."""
     rewards = ReferralReward.objects.filter(user=user)
     total = rewards.filter(kind=RewardKind.WALLET).aggregate(total=Sum("amount"))
+    points = rewards.filter(kind=RewardKind.POINTS).aggregate(total=Sum("amount"))
     return {
         "wallet_total": total["total"] or Decimal("0.00"),
         "coupons": rewards.filter(kind=RewardKind.COUPON).count(),
+        "points": int(points["total"] or 0),
     }
 
 

@@ -221,6 +221,7 @@ class Migration(migrations.Migration):
                             ("none", "No reward"),
                             ("wallet", "Wallet credit"),
                             ("coupon", "Coupon"),
+                            ("points", "Points"),
                         ],
                         max_length=16,
                         verbose_name="reward",
@@ -297,6 +298,7 @@ class Migration(migrations.Migration):
                             ("none", "No reward"),
                             ("wallet", "Wallet credit"),
                             ("coupon", "Coupon"),
+                            ("points", "Points"),
                         ],
                         default="none",
                         max_length=16,
@@ -308,7 +310,7 @@ class Migration(migrations.Migration):
                     models.DecimalField(
                         decimal_places=2,
                         default=Decimal("0.00"),
-                        help_text="Wallet credit: the yuan credited.",
+                        help_text="Wallet credit: the yuan credited; points: how many points.",
                         max_digits=14,
                         validators=[
                             django.core.validators.MinValueValidator(Decimal("0.00"))
@@ -323,6 +325,7 @@ class Migration(migrations.Migration):
                             ("none", "No reward"),
                             ("wallet", "Wallet credit"),
                             ("coupon", "Coupon"),
+                            ("points", "Points"),
                         ],
                         default="none",
                         max_length=16,
@@ -334,7 +337,7 @@ class Migration(migrations.Migration):
                     models.DecimalField(
                         decimal_places=2,
                         default=Decimal("0.00"),
-                        help_text="Wallet credit: the yuan credited.",
+                        help_text="Wallet credit: the yuan credited; points: how many points.",
                         max_digits=14,
                         validators=[
                             django.core.validators.MinValueValidator(Decimal("0.00"))
@@ -349,6 +352,7 @@ class Migration(migrations.Migration):
                             ("none", "No reward"),
                             ("wallet", "Wallet credit"),
                             ("coupon", "Coupon"),
+                            ("points", "Points"),
                         ],
                         default="none",
                         max_length=16,
@@ -360,7 +364,7 @@ class Migration(migrations.Migration):
                     models.DecimalField(
                         decimal_places=2,
                         default=Decimal("0.00"),
-                        help_text="Wallet credit: the yuan credited.",
+                        help_text="Wallet credit: the yuan credited; points: how many points.",
                         max_digits=14,
                         validators=[
                             django.core.validators.MinValueValidator(Decimal("0.00"))
@@ -375,6 +379,7 @@ class Migration(migrations.Migration):
                             ("none", "No reward"),
                             ("wallet", "Wallet credit"),
                             ("coupon", "Coupon"),
+                            ("points", "Points"),
                         ],
                         default="none",
                         max_length=16,
@@ -386,7 +391,7 @@ class Migration(migrations.Migration):
                     models.DecimalField(
                         decimal_places=2,
                         default=Decimal("0.00"),
-                        help_text="Wallet credit: the yuan credited.",
+                        help_text="Wallet credit: the yuan credited; points: how many points.",
                         max_digits=14,
                         validators=[
                             django.core.validators.MinValueValidator(Decimal("0.00"))

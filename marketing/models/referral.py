@@ -25,6 +25,7 @@ class RewardKind(models.TextChoices):
     NONE = "none", _("No reward")
     WALLET = "wallet", _("Wallet credit")
     COUPON = "coupon", _("Coupon")
+    POINTS = "points", _("Points")
 
 
 class ReferralEvent(models.TextChoices):
@@ -49,7 +50,7 @@ def reward_amount_field(verbose_name):
         **MONEY,
         default=Decimal("0.00"),
         validators=[MinValueValidator(Decimal("0.00"))],
-        help_text=_("Wallet credit: the yuan credited."),
+        help_text=_("Wallet credit: the yuan credited; points: how many points."),
     )
 
 
@@ -137,6 +138,12 @@ class ReferralSettings(models.Model):
                 if kind == RewardKind.WALLET and not (amount and amount > 0):
                     errors[f"{event}_{side}_amount"] = _(
                         "Wallet credit needs an amount above 0."
+                    )
+                if kind == RewardKind.POINTS and not (
+                    amount and amount > 0 and amount == amount.to_integral_value()
+                ):
+                    errors[f"{event}_{side}_amount"] = _(
+                        "Points need a whole number above 0."
                     )
                 if kind == RewardKind.COUPON and coupon is None:
                     errors[f"{event}_{side}_coupon"] = _(
@@ -285,7 +292,8 @@ class ReferralReward(models.Model):
         verbose_name=_("rewarded buyer"),
     )
     kind = models.CharField(_("reward"), max_length=16, choices=RewardKind)
-    amount = models.DecimalField(_("amount"), **MONEY)  # wallet credit; coupon: 0
+    # yuan (wallet credit), points (points), 0 (coupon)
+    amount = models.DecimalField(_("amount"), **MONEY)
     coupon_template = models.ForeignKey(
         "marketing.CouponTemplate",
         on_delete=models.PROTECT,

@@ -13,7 +13,13 @@ from django.urls import reverse
 from kameng import events
 from kameng.models import AuditEntry
 from kameng.modules import forget_switches, switch_module
-from marketing.models import Coupon, Referral, ReferralReward, ReferralSettings
+from marketing.models import (
+    Coupon,
+    PointsEntry,
+    Referral,
+    ReferralReward,
+    ReferralSettings,
+)
 from marketing.referral import (
     NotAwaitingReview,
     SelfInvite,
@@ -225,6 +231,41 @@ def test_a_coupon_that_cannot_be_issued_leaves_the_signup_and_other_rewards(
     assert rewards_of(referral.invitee) == Decimal("3.00")
     assert not Coupon.objects.filter(owner=inviter).exists()
     assert list(referral.rewards.values_list("side", flat=True)) == ["invitee"]
+
+
+def referral_points(user: User) -> int:
+    """Points the buyer got from referral (purchases earn their own)."""
+    entries = PointsEntry.objects.filter(
+        account__buyer=user, reference__startswith="referral:"
+    )
+    return sum(entries.values_list("amount", flat=True))
+
+
+def test_a_points_reward_is_given_once(inviter):
+    configure(
+        signup_invitee_kind="points",
+        signup_invitee_amount=Decimal("100"),
+        first_order_inviter_kind="points",
+        first_order_inviter_amount=Decimal("300"),
+    )
+    referral = invited(inviter)
+    order_id = next(_order_ids)
+    pay(referral.invitee_id, order_id)
+    pay(referral.invitee_id, order_id)
+    pay(referral.invitee_id, next(_order_ids))
+
+    assert referral_points(referral.invitee) == 100
+    assert referral_points(inviter) == 300
+    assert referral.rewards.count() == 2
+
+
+def test_settings_refuse_points_that_are_not_whole(db):
+    config = ReferralSettings(
+        pk=1, signup_invitee_kind="points", signup_invitee_amount=Decimal("1.50")
+    )
+    with pytest.raises(ValidationError) as refused:
+        config.full_clean()
+    assert "signup_invitee_amount" in refused.value.message_dict
 
 
 def test_an_order_of_a_buyer_nobody_invited_pays_nothing(inviter):
