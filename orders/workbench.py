@@ -8,14 +8,14 @@ fixed number of queries whatever the page size. Exact searches are one indexed
 lookup each (order number, the buyer's username/phone/e-mail, contact, a
 recharge account value).
 
-The export is a Celery job (`run_order_export`, orders.tasks): an openpyxl
-write-only workbook fed from a database iterator in chunks, so neither the rows
-nor the sheet are held in memory; progress is written on the OrderExport row
-every PROGRESS_EVERY rows for the page that polls it. Cost columns are written
-only for exports asked by someone holding catalog.view_cost, contacts in full
-only for someone holding users.view_full_contact (masked otherwise, see
-users.contacts), and every cell goes through kameng.spreadsheet's formula
-neutraliser.
+The export is a Celery job (`run_order_export`, orders.tasks): kameng.xlsx's
+streaming sheet writer fed from a database iterator in chunks, so neither the
+rows nor the sheet are held in memory; progress is written on the OrderExport
+row every PROGRESS_EVERY rows for the page that polls it. Cost columns are
+written only for exports asked by someone holding catalog.view_cost, contacts
+in full only for someone holding users.view_full_contact (masked otherwise, see
+users.contacts), and the writer puts every text cell through kameng.spreadsheet's
+formula rule (an apostrophe before = + - @ tab CR).
 """
 
 from __future__ import annotations
@@ -37,11 +37,10 @@ from django.http import QueryDict
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook
 
 from catalog.models import Sku, Supplier
 from kameng.exceptions import DomainError
-from kameng.spreadsheet import spreadsheet_row
+from kameng.xlsx import Column, SheetWriter
 from orders.models import Order, OrderExport, SavedOrderFilter
 from users.contacts import export_contact, exports_full_contacts, record_full_export
 from users.models import MemberLevel, User
@@ -400,30 +399,38 @@ def export_percent(export: OrderExport) -> int:
 
 
 def export_headers(*, with_cost: bool) -> list[str]:
-    headers = [
-        _("Order number"),
-        _("Ordered at"),
-        _("Status"),
-        _("Abnormal"),
-        _("Product"),
-        _("Spec"),
-        _("Delivery type"),
-        _("Quantity"),
-        _("Unit price"),
-        _("Amount"),
-        _("Refunded amount"),
-        _("Payment method"),
-        _("Buyer"),
-        _("Member level"),
-        _("Contact"),
-        _("Recharge account"),
-        _("Supplier"),
-        _("Paid at"),
-        _("Delivered at"),
+    return [column.title for column in export_columns(with_cost=with_cost)]
+
+
+def export_columns(*, with_cost: bool) -> list[Column]:
+    """The sheet's columns: title, width, money format."""
+    columns = [
+        Column(_("Order number"), width=24),
+        Column(_("Ordered at"), width=20),
+        Column(_("Status"), width=10),
+        Column(_("Abnormal"), width=12),
+        Column(_("Product"), width=24),
+        Column(_("Spec"), width=16),
+        Column(_("Delivery type"), width=12),
+        Column(_("Quantity"), width=8),
+        Column(_("Unit price"), width=12, money=True),
+        Column(_("Amount"), width=12, money=True),
+        Column(_("Refunded amount"), width=12, money=True),
+        Column(_("Payment method"), width=12),
+        Column(_("Buyer"), width=16),
+        Column(_("Member level"), width=10),
+        Column(_("Contact"), width=24),
+        Column(_("Recharge account"), width=24),
+        Column(_("Supplier"), width=14),
+        Column(_("Paid at"), width=20),
+        Column(_("Delivered at"), width=20),
     ]
     if with_cost:
-        headers += [_("Cost"), _("Gross profit")]
-    return headers
+        columns += [
+            Column(_("Cost"), width=12, money=True),
+            Column(_("Gross profit"), width=12, money=True),
+        ]
+    return columns
 
 
 EXPORT_FIELDS = (
@@ -500,7 +507,7 @@ def export_rows(
             unit_cost = values[19] if values[19] is not None else values[20]
             cost = unit_cost * values[7]
             row += [cost, values[9] - values[10] - cost]
-        yield spreadsheet_row(row)
+        yield row
 
 
 def write_order_workbook(
@@ -511,18 +518,22 @@ def write_order_workbook(
     with_contacts: bool = False,
     progress=None,
 ) -> int:
-    """Write the rows of `queryset` to an xlsx at `path`; returns the row count.
-    `progress(rows)` is called every PROGRESS_EVERY rows."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Orders"))
-    sheet.append(spreadsheet_row(export_headers(with_cost=with_cost)))
+    """Write the rows of `queryset` to an xlsx at `path` (kameng.xlsx's
+    streaming writer); returns the row count. `progress(rows)` is called every
+    PROGRESS_EVERY rows."""
+    every = PROGRESS_EVERY
     written = 0
-    for row in export_rows(queryset, with_cost=with_cost, with_contacts=with_contacts):
-        sheet.append(row)
-        written += 1
-        if progress is not None and written % PROGRESS_EVERY == 0:
-            progress(written)
-    workbook.save(path)
+    with SheetWriter(
+        path, sheet_name=_("Orders"), columns=export_columns(with_cost=with_cost)
+    ) as sheet:
+        append = sheet.append
+        for row in export_rows(
+            queryset, with_cost=with_cost, with_contacts=with_contacts
+        ):
+            append(row)
+            written += 1
+            if progress is not None and written % every == 0:
+                progress(written)
     return written
 
 

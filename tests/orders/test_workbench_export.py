@@ -9,12 +9,15 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
+from kameng.spreadsheet import spreadsheet_row
 from orders import workbench
-from orders.models import Fulfilment, OrderExport
+from orders.models import Fulfilment, Order, OrderExport
 from orders.workbench import (
+    export_headers,
     export_path,
+    export_rows,
     orders_matching,
     parse_filters,
     sweep_order_exports,
@@ -24,6 +27,7 @@ from tests.catalog.factories import make_sku
 from tests.catalog.suppliers_factories import make_offer, make_supplier
 from tests.orders.factories import make_buyer
 from tests.orders.workbench_helpers import local, make_order
+from users.models import MemberLevel
 
 pytestmark = pytest.mark.django_db
 
@@ -223,3 +227,49 @@ def test_the_sweeper_removes_old_files_and_fails_lost_jobs(orders, role_user):
     lost.refresh_from_db()
     assert old.status == OrderExport.Status.EXPIRED
     assert lost.status == OrderExport.Status.FAILED
+
+
+def openpyxl_workbook(path, queryset, *, with_cost, with_contacts):
+    """The export as openpyxl would write it (the writer the export used before
+    kameng.xlsx): the reference the streamed file must equal."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("订单")
+    sheet.append(spreadsheet_row(export_headers(with_cost=with_cost)))
+    for row in export_rows(queryset, with_cost=with_cost, with_contacts=with_contacts):
+        sheet.append(spreadsheet_row(row))
+    book.save(path)
+
+
+@pytest.mark.parametrize("with_cost", [True, False])
+def test_the_streamed_file_holds_what_openpyxl_would_write(orders, tmp_path, with_cost):
+    buyer = orders["cheap"].buyer
+    buyer.member_level = MemberLevel.objects.create(
+        code="gold-x", name="黄金 & <VIP>", rank=3
+    )
+    buyer.save(update_fields=["member_level"])
+    paid = make_order(
+        orders["cheap"].sku,
+        contact="-1+1@example.com",
+        amount=Decimal("1234.56"),
+        refunded_amount=Decimal("34.56"),
+        quantity=3,
+        payment_method=Order.PaymentMethod.GATEWAY,
+        flag=Order.Flag.SUPPLIER_FAILURE,
+        recharge_account={"qq": "=1+2", "区服": "电信一区"},
+        paid_at=local(2026, 11, 4, 9),
+        delivered_at=local(2026, 11, 4, 23),
+    )
+    assert paid.pk
+    form = parse_filters({})
+    assert form.is_valid()
+    queryset = orders_matching(form.cleaned_data)
+    for with_contacts in (True, False):
+        streamed, reference = tmp_path / "streamed.xlsx", tmp_path / "reference.xlsx"
+        options = {"with_cost": with_cost, "with_contacts": with_contacts}
+        assert write_order_workbook(streamed, queryset, **options) == 4
+        openpyxl_workbook(reference, queryset, **options)
+        got = list(load_workbook(streamed, read_only=True).active.values)
+        want = list(load_workbook(reference, read_only=True).active.values)
+        assert len(got) == 5
+        assert got == want
+    assert load_workbook(streamed, read_only=True).sheetnames == ["订单"]
