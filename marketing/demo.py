@@ -8,6 +8,7 @@ from catalog.models import Product
 from marketing.flash_demo import seed_flash_sales
 from marketing.issuing_demo import seed_coupon_issuing
 from marketing.models import Segment, Strategy
+from marketing.coupons.demo import seed_coupons
 from marketing.points_demo import seed_points
 from marketing.referral_demo import seed_referrals
 from marketing.services import ensure_builtin_segments, save_segment
@@ -20,6 +21,7 @@ def seed(ctx):
     seed_vouchers_and_bonuses()  # vouchers (兑换券) and top-up bonuses (充值赠送)
     seed_referrals()  # referral (邀请有礼): invited friends, one held for review
     seed_points()  # points (积分): rules, level rates, the mall, demo balances
+    seed_coupons()  # coupons: one template of each kind, coupons for demo buyers
     custom = Segment.objects.filter(name="大额消费买家").first()
     if custom is None:
         save_segment(

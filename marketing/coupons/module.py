@@ -61,7 +61,8 @@ def coupon_price_step(ctx: QuoteContext) -> None:
     """Position 40: the chosen coupon (`options["coupon_id"]`) as an order-level
     layer. Applies nothing while the module is off or no coupon was chosen;
     a chosen coupon that does not apply refuses the quote with the reason
-    (the buyer is never charged the full price by surprise)."""
+    (the buyer is never charged the full price by surprise); a preview
+    (`options["coupon_preview"]`, the shop's quote fragment) leaves it out."""
     coupon_id = chosen_coupon_id(ctx.options)
     if coupon_id is None or not is_enabled(COUPONS.code):
         return
@@ -90,6 +91,8 @@ def coupon_price_step(ctx: QuoteContext) -> None:
     )
     ids = scope_ids(template) if template.scope != "all" else ScopeIds()
     reason = why_not(coupon=coupon, scope_ids=ids, target=target)
+    if reason is not None and ctx.options.get("coupon_preview"):
+        return  # a price preview: shown without the coupon, checkout says why
     if reason is not None:
         raise CouponUnavailable(
             gettext("Coupon “%(name)s” cannot be used: %(reason)s")

@@ -78,11 +78,18 @@ def add_coupon_field(form, *, buyer, sku) -> None:
 
 
 def coupon_option(data: Mapping, *, buyer) -> dict:
-    """{"coupon_id": n} from the posted form or the quote's query string, or {}."""
+    """{"coupon_id": n} from the posted form or the quote's query string, or {}.
+    Only the checkout form carries the CSRF token: a quote without it is a
+    preview, where a coupon that no longer applies (the quantity changed) is
+    left out instead of refusing the quote; checkout then says why."""
     if buyer is None or not data or not coupons_on():
         return {}
     coupon_id = parse_ascii_int(str(data.get("coupon", "")), max_digits=18)
-    return {"coupon_id": coupon_id} if coupon_id else {}
+    if not coupon_id:
+        return {}
+    if "csrfmiddlewaretoken" not in data:
+        return {"coupon_id": coupon_id, "coupon_preview": True}
+    return {"coupon_id": coupon_id}
 
 
 def initial_choice(form) -> dict:

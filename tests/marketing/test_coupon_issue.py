@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from marketing.coupons.demo import seed_coupons
 from marketing.coupons.issue import (
     CouponError,
     NamedBuyersInvalid,
@@ -13,7 +14,7 @@ from marketing.coupons.issue import (
     issue_to_named_buyers,
 )
 from marketing.hooks import coupon_issuer
-from marketing.models import Coupon
+from marketing.models import Coupon, CouponTemplate
 from tests.marketing.coupon_factories import fixed_dates, make_template
 from tests.orders.factories import make_buyer
 from users.models import User
@@ -152,3 +153,11 @@ def test_strategies_issue_through_the_registered_issuer():
     assert issuer(template_id=template.pk, user_ids=ids) == 2
     assert issuer(template_id=template.pk, user_ids=ids) == 0  # same day: once
     assert set(Coupon.objects.values_list("source", flat=True)) == {"strategy"}
+
+
+def test_the_demo_seeds_coupons_once():
+    buyers = [User.objects.create_user(f"buyer{n:04d}") for n in range(1, 4)]
+    seed_coupons()
+    seed_coupons()  # re-seeding issues nothing twice
+    assert CouponTemplate.objects.count() == 4
+    assert Coupon.objects.count() == 4 * len(buyers)

@@ -154,3 +154,13 @@ def test_report_shows_profit_only_to_those_who_see_costs(
     assert page.status_code == 200
     assert "报表券" in page.content.decode()
     assert page.context["show_profit"] is sees_profit
+
+
+def test_a_preview_leaves_out_a_coupon_that_no_longer_applies(client, buyer, sku):
+    coupon = give(make_template(), buyer)  # 满50减10: 1 × 30.00 is too little
+    fragment = client.get(
+        reverse("shop:quote", args=[sku.pk]), {"quantity": 1, "coupon": coupon.pk}
+    )
+    html = fragment.content.decode()
+    assert 'data-testid="quote-coupon"' not in html
+    assert "30.00" in html
