@@ -159,6 +159,13 @@ def masked_name(user) -> str:
     return mask_other(getattr(user, "username", "") or "") or "***"
 
 
+def is_group_order(price_breakdown: Mapping | None) -> bool:
+    """Whether an order's stored price breakdown has the group layer (every
+    group order has it): pages and the paying path ask no query otherwise."""
+    layers = (price_breakdown or {}).get("layers") or ()
+    return any(layer.get("code") == LAYER for layer in layers)
+
+
 # --- the price layer -------------------------------------------------------------
 
 
@@ -178,17 +185,20 @@ def _campaign_for(choice: tuple[str, str], *, sku_id: int, at: datetime):
 
 def group_price_step(ctx: QuoteContext) -> None:
     """The group price for a buyer opening or joining a group on this SKU (a
-    unit-price layer; never raises the price; nothing while switched off)."""
+    unit-price layer; never raises the price; nothing while switched off).
+    Every group order has this layer in its price breakdown."""
     choice = _choice(ctx.options)
     if choice is None or not is_enabled(CODE):
         return
     campaign = _campaign_for(choice, sku_id=ctx.sku.pk, at=ctx.at)
-    if campaign is None or campaign.group_price >= ctx.unit_price:
+    if campaign is None:
         return
+    # Always a line, so the order shows it is a group order (is_group_order),
+    # but never above the price so far (a lower member price stays).
     ctx.apply(
         LAYER,
         LAYER_LABELS[LAYER],
-        campaign.group_price,
+        min(campaign.group_price, ctx.unit_price),
         _("Group of %(n)s") % {"n": campaign.group_size},
     )
 

@@ -32,7 +32,12 @@ from datetime import datetime
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from marketing.group_buy import expired_group_ids, fail_group, seat_paid
+from marketing.group_buy import (
+    expired_group_ids,
+    fail_group,
+    is_group_order,
+    seat_paid,
+)
 from orders.models import Order
 from orders.refunds import refund_to_wallet, refundable_left
 from orders.transitions import transition_order
@@ -60,6 +65,8 @@ def hold_for_group(*, order: Order, actor=None) -> GroupSeat:
     order whose group is not full waits (PAID → WAITING_GROUP, held=True). The
     payment that fills the group releases the other members' orders (back to
     PAID) for the caller to deliver, then this one is delivered as usual."""
+    if not is_group_order(order.price_breakdown):
+        return NOT_HELD  # not a group order: no query
     outcome = seat_paid(order_id=order.pk)
     if outcome.state == "waiting":
         transition_order(

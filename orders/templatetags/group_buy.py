@@ -9,6 +9,7 @@ from kameng.modules import is_enabled
 from marketing.group_buy import (
     CODE,
     group_of_order,
+    is_group_order,
     joinable_groups,
     masked_name,
     running_campaign,
@@ -38,6 +39,7 @@ def group_buy_offer(context, sku):
             for group in joinable_groups(campaign=campaign, at=now)
         ],
         "user": context.get("user"),
+        "request": context.get("request"),
         "csrf_token": context.get("csrf_token"),
     }
 
@@ -45,6 +47,6 @@ def group_buy_offer(context, sku):
 @register.inclusion_tag("shop/_group_buy_order.html")
 def group_buy_order(order):
     """The group an order belongs to, with a link to its page."""
-    if not is_enabled(CODE):
-        return {"group": None}
+    if not is_enabled(CODE) or not is_group_order(order.price_breakdown):
+        return {"group": None}  # most orders: no query
     return {"group": group_of_order(order_id=order.pk), "order": order}

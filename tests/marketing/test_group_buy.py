@@ -11,13 +11,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kameng.modules import forget_switches, switch_module
-from marketing.group_buy import join_option, open_option
-from marketing.models import BuyerGroup, GroupMember
+from marketing.demo import seed_group_buy
+from marketing.group_buy import join_option, open_option, running_campaign
+from marketing.models import BuyerGroup, GroupBuyCampaign, GroupMember
 from orders.checkout import buy_with_wallet, cancel_order, place_order
 from orders.exceptions import CheckoutRefused
 from orders.group_buy import refund_expired_groups
 from orders.models import Order, RefundRequest
 from orders.tasks import refund_expired_groups_task
+from tests.catalog.factories import make_sku
 from tests.marketing.group_buy_helpers import buyers, group_campaign, sold_codes
 from users.models import LedgerEntry
 
@@ -203,7 +205,7 @@ def test_a_group_order_is_for_one_item():
 
 
 def test_switched_off_the_module_hides_and_applies_nothing(
-    client, django_capture_on_commit_callbacks
+    client, admin_user, django_capture_on_commit_callbacks
 ):
     campaign = group_campaign(size=2)
     leader, second = buyers(2)
@@ -229,6 +231,18 @@ def test_switched_off_the_module_hides_and_applies_nothing(
     # The price step applies nothing while off.
     plain = buy_with_wallet(sku=campaign.sku, quantity=1, buyer=second)
     assert plain.amount == Decimal("10.00")
+    # The back office's group buy admins answer 404; switched on, all is back.
+    client.force_login(admin_user)
+    for name in ("groupbuycampaign", "buyergroup", "failedgroup", "groupmember"):
+        url = reverse(f"admin:marketing_{name}_changelist")
+        assert client.get(url).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        switch_module(code="group_buy", enabled=True, actor=None)
+    forget_switches()
+    assert (
+        client.get(reverse("admin:marketing_buyergroup_changelist")).status_code == 200
+    )
+    assert client.get(reverse("shop:group", args=[group.token])).status_code == 200
 
 
 def test_the_group_page_shows_masked_members_seats_and_the_share_link(client):
@@ -256,3 +270,14 @@ def test_joining_from_the_group_page_pays_and_delivers(client):
     assert response.status_code == 302
     assert status(first_order) == S.DELIVERED
     assert Order.objects.get(buyer=second).status == S.DELIVERED
+
+
+def test_the_demo_seeds_a_group_buy_on_a_card_sku():
+    sku = make_sku(price=Decimal("30.00"))
+    seed_group_buy(None)
+    seed_group_buy(None)  # seeding again adds nothing
+    campaign = GroupBuyCampaign.objects.get()
+    assert campaign.sku == sku
+    assert campaign.group_size == 2
+    assert campaign.group_price == Decimal("24.00")
+    assert running_campaign(sku_id=sku.pk) == campaign
