@@ -11,7 +11,8 @@ from orders.models import CannedReply
 from orders.payments.tasks import queue_gateway_refund
 from orders.refunds import gateway_refund_due
 from orders.suggest import replies_changed
-from orders.tasks import queue_fulfilment_step
+from orders.tasks import queue_fulfilment_step, queue_paid_announcement
+from orders.transitions import DEFERRED
 
 
 @receiver(events.supplier_callback)
@@ -35,3 +36,7 @@ def queue_due_fulfilment(sender, order_id, **kwargs):
 @receiver(post_delete, sender=CannedReply)
 def rebuild_support_index(sender, **kwargs):
     replies_changed()
+
+
+# What other apps do about a sale runs in the worker, not in the buyer's request.
+DEFERRED[events.order_paid] = queue_paid_announcement

@@ -3,13 +3,17 @@ Payment tasks are in orders.payments.tasks."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from celery import shared_task
 from django.db import transaction
 
+from kameng import events
 from orders.fulfilment import advance_fulfilment, due_fulfilments
 from orders.group_buy import refund_expired_groups
 from orders.recommendations import compute_co_purchases
 from orders.risk import recount_all
+from orders.transitions import announce
 from orders.workbench import export_in_language, sweep_order_exports
 
 
@@ -33,6 +37,18 @@ def sweep_fulfilments_task() -> int:
 def recount_risk_flags_task() -> int:
     """Nightly: flag buyers above the after-sales limit, unflag the rest."""
     return recount_all()
+
+
+@shared_task(name="orders.announce_paid", ignore_result=True)
+def announce_paid_task(kwargs: dict) -> None:
+    """After a sale, in the worker: kameng.events.order_paid to the other apps
+    (growth, category counts, first-order coupon, referral, points)."""
+    announce(events.order_paid, {**kwargs, "amount": Decimal(kwargs["amount"])})
+
+
+def queue_paid_announcement(signal, kwargs: dict) -> None:
+    """orders.transitions.DEFERRED's deferrer for order_paid (after commit)."""
+    announce_paid_task.delay({**kwargs, "amount": str(kwargs["amount"])})
 
 
 def queue_fulfilment_step(*, order_id: int) -> None:

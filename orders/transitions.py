@@ -8,6 +8,8 @@ other orders module builds on these; this one imports none of them.
 
 from __future__ import annotations
 
+import logging
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +19,7 @@ from marketing.benefits import release_benefits
 from orders.exceptions import IllegalTransition
 from orders.models import Order, OrderEvent, Ticket, TicketMessage
 
+logger = logging.getLogger(__name__)
 S = Order.Status
 ALLOWED: dict[str, set[str]] = {
     S.PENDING_PAYMENT: {S.PAID, S.CANCELLED},
@@ -99,8 +102,35 @@ def send_after_commit(signal, **kwargs) -> None:
     """Send `signal` (one of kameng.events, or an orders signal) once the current
     transaction has committed. Robust: a receiver that fails is logged and never
     turns a committed sale into an error page (paid work has its outbox row, and
-    the sweepers re-enqueue what a lost message left behind)."""
+    the sweepers re-enqueue what a lost message left behind).
+
+    A signal in DEFERRED is handed to its deferrer instead (orders.signals
+    queues it for the worker): the sale's answer does not wait for what other
+    apps do about it (growth, segments, coupons, points, referral)."""
+    deferrer = DEFERRED.get(signal)
+    if deferrer is not None:
+        transaction.on_commit(lambda: deferrer(signal, kwargs), robust=True)
+        return
     transaction.on_commit(lambda: signal.send(sender=Order, **kwargs), robust=True)
+
+
+# signal → deferrer(signal, kwargs); filled by orders.signals (which may queue
+# tasks: this module may not).
+DEFERRED: dict = {}
+
+
+def announce(signal, kwargs: dict) -> None:
+    """Send a deferred signal now (in the worker); a failing receiver is logged,
+    the others still run."""
+    for receiver, result in signal.send_robust(sender=Order, **kwargs):
+        if isinstance(result, Exception):
+            logger.error(
+                "receiver %s of %s failed for %s",
+                getattr(receiver, "__qualname__", receiver),
+                signal,
+                kwargs,
+                exc_info=result,
+            )
 
 
 OPEN_TICKET_STATES = (
