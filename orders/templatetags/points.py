@@ -47,7 +47,6 @@ def order_review(context, order):
     return {
         "form": ReviewForm(),
         "order": order,
-        "points": points.current_settings().review_points,
         "csrf_token": context.get("csrf_token"),
     }
 
