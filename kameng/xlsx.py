@@ -46,6 +46,7 @@ CONTENT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 SHEET_NAME_FORBIDDEN = set("[]:*?/\\")
 ROWS_PER_WRITE = 1000  # rows joined into one write to the zip stream
+TEXT_CACHE_SIZE = 20_000  # escaped texts remembered (then forgotten at once)
 
 # Style ids in styles.xml's cellXfs: 0 plain, 1 bold (header), 2 money.
 HEADER_STYLE = ' s="1"'
@@ -63,6 +64,19 @@ ESCAPES.update({0x0D: "&#13;", 0xFFFE: None, 0xFFFF: None})
 def xml_text(value: str) -> str:
     """`value` as XML character data (also safe inside a double-quoted attribute)."""
     return value.translate(ESCAPES)
+
+
+def _text_tail(value: str) -> str:
+    """A text cell after its reference: empty, or an inline string, escaped,
+    with an apostrophe in front of what a spreadsheet would run as a formula."""
+    if not value:
+        return '"/>'
+    if value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    return (
+        '" t="inlineStr"><is><t xml:space="preserve">'
+        f"{value.translate(ESCAPES)}</t></is></c>"
+    )
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,7 @@ class SheetWriter:
         self._refs = [get_column_letter(i) for i in range(1, len(self.columns) + 1)]
         self._styles = [MONEY_STYLE if c.money else "" for c in self.columns]
         self._buffer: list[str] = []
+        self._texts: dict[str, str] = {}
         self._zip = zipfile.ZipFile(
             target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel
         )
@@ -117,20 +132,22 @@ class SheetWriter:
     def append(self, row: Sequence) -> None:
         self.last_row += 1
         n = self.last_row
+        texts = self._texts
         parts = [f'<row r="{n}">']
         add = parts.append
         for ref, style, value in zip(self._refs, self._styles, row, strict=True):
             kind = value.__class__
             if kind is str:
-                if not value:
-                    add(f'<c r="{ref}{n}"/>')
-                    continue
-                if value.startswith(FORMULA_STARTS):
-                    value = "'" + value
-                add(
-                    f'<c r="{ref}{n}" t="inlineStr"><is><t xml:space="preserve">'
-                    f"{value.translate(ESCAPES)}</t></is></c>"
-                )
+                # What follows the cell reference, for text: escaped and
+                # neutralised once per distinct value (a status, a product
+                # name repeats on many rows).
+                tail = texts.get(value)
+                if tail is None:
+                    tail = _text_tail(value)
+                    if len(texts) >= TEXT_CACHE_SIZE:
+                        texts.clear()
+                    texts[value] = tail
+                add(f'<c r="{ref}{n}{tail}')
             elif value is None:
                 add(f'<c r="{ref}{n}"/>')
             elif kind is int or (kind is Decimal and value.is_finite()):
@@ -152,15 +169,7 @@ class SheetWriter:
         if isinstance(value, bool):
             return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
         if isinstance(value, str):  # a str subclass (SafeString, a Choices label)
-            text = str(value)
-            if not text:
-                return f'<c r="{ref}"/>'
-            if text.startswith(FORMULA_STARTS):
-                text = "'" + text
-            return (
-                f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">'
-                f"{xml_text(text)}</t></is></c>"
-            )
+            return f'<c r="{ref}{_text_tail(str(value))}'
         if isinstance(value, int):
             return f'<c r="{ref}"{style}><v>{int(value)}</v></c>'
         if isinstance(value, float | Decimal):

@@ -474,8 +474,8 @@ def export_rows(
     payment[""] = ""
     local = timezone.get_current_timezone()
 
-    def when(moment):
-        return moment.astimezone(local).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+    def when(moment):  # "2026-11-04 09:30:00" (isoformat: faster than strftime)
+        return moment.astimezone(local).isoformat(" ", "seconds")[:19] if moment else ""
 
     fields = EXPORT_FIELDS + (COST_FIELDS if with_cost else ())
     for values in queryset.values_list(*fields).iterator(chunk_size=EXPORT_CHUNK):

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
+from kameng import xlsx
 from kameng.xlsx import Column, SheetWriter, xml_text
 
 COLUMNS = [Column("订单号", width=22), Column("名称"), Column("金额", money=True)]
@@ -124,23 +125,32 @@ def test_an_error_while_writing_leaves_no_half_open_file(tmp_path):
     assert path.exists()  # closed; the caller removes it
 
 
-def test_many_rows_stream_through_without_being_held(tmp_path):
+def test_text_comes_out_right_whether_remembered_or_not(monkeypatch):
+    monkeypatch.setattr(xlsx, "TEXT_CACHE_SIZE", 3)
+    rows = [[f"KM{i % 7}", "=月卡" if i % 2 else "月卡", i] for i in range(30)]
+    assert values(write(rows))[1:] == [
+        (f"KM{i % 7}", "'=月卡" if i % 2 else "月卡", i) for i in range(30)
+    ]
+
+
+def test_many_rows_stream_through_without_being_held(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "TEXT_CACHE_SIZE", 1000)
     path = tmp_path / "big.xlsx"
     rows = 50_000
-    row = ["KM0000000001", "腾讯视频 VIP 月卡 <&>", Decimal("30.00")]
     tracemalloc.start()
     try:
         with SheetWriter(path, sheet_name="订单", columns=COLUMNS) as sheet:
-            for _ in range(rows):
-                sheet.append(row)
+            for i in range(rows):
+                sheet.append([f"KM{i:010d}", "腾讯视频 VIP 月卡 <&>", Decimal("30.00")])
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    # 50,000 rows of this are ~8 MB of XML; what is held is one block of rows.
+    # 50,000 rows are ~10 MB of XML; what is held is one block of rows and
+    # at most 1,000 remembered texts.
     assert peak < 4_000_000
     sheet = load_workbook(path, read_only=True).active
     count, last = 0, None
     for row_values in sheet.values:
         count, last = count + 1, row_values
     assert count == rows + 1
-    assert last == ("KM0000000001", "腾讯视频 VIP 月卡 <&>", 30)
+    assert last == (f"KM{rows - 1:010d}", "腾讯视频 VIP 月卡 <&>", 30)
