@@ -156,6 +156,9 @@ ROLES: tuple[Role, ...] = (
             *SUPPLIER_CALLS_READ,
             *RISK_READ,
             *REFERRALS_READ,
+            # coupons: a buyer's coupons, read only ("why was mine not applied?")
+            "marketing.view_coupon",
+            "marketing.view_coupontemplate",
             *GROUP_BUY_READ,
         ),
     ),

@@ -58,6 +58,12 @@ class CouponTemplateAdmin(ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # issued coupons keep their template: switch it off instead
 
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        if request.user.has_perm("marketing.issue_coupon"):
+            return shown
+        return tuple(name for name in shown if name != "issue_link")
+
     @admin.display(description=_("value"))
     def value(self, template):
         return describe_value(template)

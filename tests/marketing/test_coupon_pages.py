@@ -164,3 +164,19 @@ def test_a_preview_leaves_out_a_coupon_that_no_longer_applies(client, buyer, sku
     html = fragment.content.decode()
     assert 'data-testid="quote-coupon"' not in html
     assert "30.00" in html
+
+
+def test_support_reads_a_buyers_coupons_but_cannot_issue(client, role_user):
+    template = make_template(name="客服可见券")
+    buyer = make_buyer()
+    give(template, buyer)
+    client.force_login(role_user("support"))
+    coupons = client.get(
+        reverse("admin:marketing_coupon_changelist"), {"q": buyer.username}
+    )
+    assert coupons.status_code == 200
+    assert "客服可见券" in coupons.content.decode()
+    templates = client.get(reverse("admin:marketing_coupontemplate_changelist"))
+    assert "发放给买家" not in templates.content.decode()
+    issue = reverse("marketing:coupon_named_issue", args=[template.pk])
+    assert client.get(issue).status_code == 403
