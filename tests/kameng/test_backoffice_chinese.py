@@ -172,6 +172,7 @@ NOT_PAGES = {
     "catalog:import_codes_template",
     "catalog:import_products_template",
     "catalog:inventory_rows",
+    "marketing:referral_decide",  # the review queue's clear / reject (POST)
     "orders:ticket_attachment",
     "orders:workbench_save_filter",
     "orders:workbench_delete_filter",
