@@ -281,3 +281,31 @@ def test_the_demo_seeds_a_group_buy_on_a_card_sku():
     assert campaign.group_size == 2
     assert campaign.group_price == Decimal("24.00")
     assert running_campaign(sku_id=sku.pk) == campaign
+
+
+@pytest.mark.parametrize("role", ["marketing", "support", "operations"])
+def test_the_back_office_lists_campaigns_groups_and_failed_groups(
+    client, role_user, role
+):
+    campaign = group_campaign(size=2, hours=1)
+    (leader,) = buyers(1)
+    _order, group = open_group(campaign, leader)
+    refund_expired_groups(now=timezone.now() + timedelta(hours=2))
+    client.force_login(role_user(role))
+    pages = {
+        "groupbuycampaign": "拼团活动",
+        "buyergroup": "拼团",
+        "failedgroup": "失败的拼团",
+        "groupmember": "拼团成员",
+    }
+    for model, title in pages.items():
+        listing = client.get(reverse(f"admin:marketing_{model}_changelist"))
+        assert listing.status_code == 200, model
+        assert title in listing.content.decode()
+    detail = client.get(reverse("admin:marketing_failedgroup_change", args=[group.pk]))
+    assert detail.status_code == 200
+    text = detail.content.decode()
+    assert "未成团，已退款" in text
+    assert leader.username in text  # staff see who was in it
+    can_add = client.get(reverse("admin:marketing_groupbuycampaign_add")).status_code
+    assert can_add == (200 if role == "marketing" else 403)
