@@ -464,8 +464,9 @@ def _labels(choices) -> dict[str, str]:
 def export_rows(
     queryset: QuerySet[Order], *, with_cost: bool, with_contacts: bool = False
 ) -> Iterator[list]:
-    """The sheet's rows (no header), streamed from the database in chunks;
-    every cell neutralised against formula injection."""
+    """The sheet's rows (no header), streamed from the database in chunks.
+    Text is raw: the sheet writer (kameng.xlsx) neutralises formulas as it
+    writes each cell."""
     status = _labels(Order.Status.choices)
     flags = _labels(Order.Flag.choices)
     flags[""] = ""
