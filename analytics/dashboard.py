@@ -196,15 +196,22 @@ class Sales:
             "cost": Sum("cost"),
         }
 
-    # Orders: the same cells counted directly.
-    def order_rows(self):
+    # Orders: the same cells counted directly; only the columns a grouping or
+    # a filter needs are computed (each costs a join or an expression per row).
+    def order_rows(self, dims: tuple[str, ...] = ()):
         shop_time = SHOP_TIME()
+        columns = {
+            "day": lambda: TruncDate("paid_at", tzinfo=shop_time),
+            "hour": lambda: ExtractHour("paid_at", tzinfo=shop_time),
+            "weekday": lambda: ExtractIsoWeekDay("paid_at", tzinfo=shop_time),
+            "category": root_category,
+            "level": lambda: LEVEL_KEY,
+        }
+        needed = set(dims) | {
+            name for name in columns if getattr(self.scope, name, None) is not None
+        }
         rows = paid_between(since=self.period.since, until=self.period.until).annotate(
-            day=TruncDate("paid_at", tzinfo=shop_time),
-            hour=ExtractHour("paid_at", tzinfo=shop_time),
-            weekday=ExtractIsoWeekDay("paid_at", tzinfo=shop_time),
-            category=root_category(),
-            level=LEVEL_KEY,
+            **{name: make() for name, make in columns.items() if name in needed}
         )
         if self.scope.segment is not None:
             rows = rows.filter(
@@ -246,7 +253,7 @@ class Sales:
         return rows
 
     def grouped(self, dims: tuple[str, ...] = ()) -> list[dict]:
-        rows, measures = self.order_rows() if self.raw else self.rollup_rows()
+        rows, measures = self.order_rows(dims) if self.raw else self.rollup_rows()
         columns = [("sku_id" if dim == "sku" else dim) for dim in dims]
         if columns:
             found = rows.values(*columns).annotate(**measures).order_by()
@@ -279,57 +286,76 @@ class Sales:
 # ---------------------------------------------------------------- behaviour
 
 
-def visitor_ids(period: Period) -> set[int]:
-    """Signed-in buyers seen in the shop on these days: a login, a search or a
+def shop_window(period: Period) -> tuple:
+    return day_start(period.since), day_start(period.until + timedelta(days=1))
+
+
+def viewer_rows(period: Period):
+    """user_id of every product view of the period (raw and rolled up)."""
+    start, end = shop_window(period)
+    return (
+        ProductView.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values("user_id")
+        .union(
+            BehaviourDay.objects.filter(
+                day__gte=period.since,
+                day__lte=period.until,
+                user__isnull=False,
+                kind=BehaviourDay.Kind.VIEW,
+            ).values("user_id")
+        )
+    )
+
+
+def visitor_rows(period: Period):
+    """user_id of signed-in buyers seen in the shop: a login, a search or a
     product view (raw events, and the daily counts they are rolled into)."""
-    start, end = day_start(period.since), day_start(period.until + timedelta(days=1))
-    seen: set[int] = set()
-    seen.update(
+    start, end = shop_window(period)
+    return (
         LoginEvent.objects.filter(
             created_at__gte=start,
             created_at__lt=end,
             success=True,
             area="shop",
             user__isnull=False,
-        ).values_list("user_id", flat=True)
+        )
+        .values("user_id")
+        .union(
+            ShopSearch.objects.filter(
+                created_at__gte=start, created_at__lt=end, user__isnull=False
+            ).values("user_id"),
+            ProductView.objects.filter(
+                created_at__gte=start, created_at__lt=end
+            ).values("user_id"),
+            BehaviourDay.objects.filter(
+                day__gte=period.since,
+                day__lte=period.until,
+                user__isnull=False,
+                kind__in=(
+                    BehaviourDay.Kind.LOGIN,
+                    BehaviourDay.Kind.SEARCH,
+                    BehaviourDay.Kind.VIEW,
+                ),
+            ).values("user_id"),
+        )
     )
-    seen.update(
-        ShopSearch.objects.filter(
-            created_at__gte=start, created_at__lt=end, user__isnull=False
-        ).values_list("user_id", flat=True)
-    )
-    seen |= viewer_ids(period)
-    seen.update(
-        BehaviourDay.objects.filter(
-            day__gte=period.since,
-            day__lte=period.until,
-            user__isnull=False,
-            kind__in=(
-                BehaviourDay.Kind.LOGIN,
-                BehaviourDay.Kind.SEARCH,
-                BehaviourDay.Kind.VIEW,
-            ),
-        ).values_list("user_id", flat=True)
-    )
-    return seen
 
 
-def viewer_ids(period: Period) -> set[int]:
-    start, end = day_start(period.since), day_start(period.until + timedelta(days=1))
-    viewers = set(
-        ProductView.objects.filter(created_at__gte=start, created_at__lt=end)
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
-    viewers.update(
-        BehaviourDay.objects.filter(
+def viewed_in(period: Period) -> Q:
+    """Orders whose buyer viewed a product in the period (hashed semi-joins)."""
+    start, end = shop_window(period)
+    return Q(
+        buyer_id__in=ProductView.objects.filter(
+            created_at__gte=start, created_at__lt=end
+        ).values("user_id")
+    ) | Q(
+        buyer_id__in=BehaviourDay.objects.filter(
             day__gte=period.since,
             day__lte=period.until,
             user__isnull=False,
             kind=BehaviourDay.Kind.VIEW,
-        ).values_list("user_id", flat=True)
+        ).values("user_id")
     )
-    return viewers
 
 
 @dataclass(frozen=True)
@@ -373,26 +399,20 @@ class Funnel:
 
 
 def funnel(period: Period) -> Funnel:
-    visitors = visitor_ids(period)
-    viewers = viewer_ids(period) & visitors
-    start, end = day_start(period.since), day_start(period.until + timedelta(days=1))
-    placed = Order.objects.filter(
-        created_at__gte=start, created_at__lt=end, buyer__isnull=False
+    """Counted in the database (four statements), never as id lists."""
+    start, end = shop_window(period)
+    ordered = Order.objects.filter(
+        viewed_in(period), created_at__gte=start, created_at__lt=end
     )
-    ordered = set(placed.values_list("buyer_id", flat=True).distinct()) & viewers
-    paid = (
-        set(
-            placed.filter(paid_at__isnull=False)
-            .values_list("buyer_id", flat=True)
-            .distinct()
-        )
-        & ordered
+    counts = ordered.aggregate(
+        ordered=Count("buyer_id", distinct=True),
+        paid=Count("buyer_id", distinct=True, filter=Q(paid_at__isnull=False)),
     )
     return Funnel(
-        visitors=len(visitors),
-        viewers=len(viewers),
-        ordered=len(ordered),
-        paid=len(paid),
+        visitors=visitor_rows(period).count(),
+        viewers=viewer_rows(period).count(),
+        ordered=counts["ordered"],
+        paid=counts["paid"],
     )
 
 
