@@ -152,6 +152,8 @@ SAMPLE_FOR_ROUTE = {
     "orders:cancel_order": lambda: (
         Order.objects.filter(status="pending_payment").order_by("pk").first()
     ),
+    "marketing:flash_sale_live": lambda: _first("marketing", "flashsale"),
+    "marketing:flash_sale_results": lambda: _first("marketing", "flashsale"),
     "orders:export": lambda: OrderExport.objects.create(
         requested_by=User.objects.filter(is_superuser=True).first()
     ),
@@ -172,6 +174,7 @@ NOT_PAGES = {
     "catalog:import_codes_template",
     "catalog:import_products_template",
     "catalog:inventory_rows",
+    "marketing:flash_sale_figures",  # the live page's polled fragment
     "marketing:referral_decide",  # the review queue's clear / reject (POST)
     "orders:ticket_attachment",
     "orders:workbench_save_filter",

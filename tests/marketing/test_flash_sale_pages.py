@@ -2,6 +2,7 @@
 only for those who see costs, the admin's validation, the countdown, and the
 module switched off hiding all of it."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -134,3 +135,39 @@ def test_module_off_hides_layer_countdown_admin_and_pages(
     ).content.decode()
     assert "flash-countdown" not in shop
     assert "秒杀" not in shop
+
+
+@pytest.mark.parametrize("role", ["superadmin", "marketing", "operations"])
+def test_flash_sale_pages_read_in_chinese(client, role_user, role, sale_with_orders):
+    client.force_login(role_user(role))
+    pk = sale_with_orders.pk
+    urls = [
+        reverse("marketing:flash_sales_live"),
+        reverse("marketing:flash_sale_live", args=[pk]),
+        reverse("marketing:flash_sale_results", args=[pk]),
+        reverse("admin:marketing_flashsale_changelist"),
+        reverse("admin:marketing_flashsale_change", args=[pk]),
+    ]
+    if role != "operations":
+        urls.append(reverse("admin:marketing_flashsale_add"))
+    english = (
+        "Flash sale",
+        "flash price",
+        "units sold",
+        "Live page",
+        "Results",
+        "Upcoming",
+        "Ended",
+        "Live now",
+        "per buyer",
+        "Limits",
+        "So far",
+    )
+    for url in urls:
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200, url
+        text = re.sub(
+            r"(?s)<script.*?</script>|<[^>]+>", " ", response.content.decode()
+        )
+        assert "秒杀" in text, url
+        assert not [phrase for phrase in english if phrase in text], url
