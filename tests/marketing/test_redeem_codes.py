@@ -167,6 +167,11 @@ def test_marketing_creates_a_batch_in_the_admin_and_exports_it(client, role_user
     first = batch.codes.order_by("pk").first()
     redeemer = buyer_with()
     redeem_code(user=redeemer, typed=first.code)
+    codes = client.get(
+        reverse("admin:marketing_redeemcode_changelist"),
+        {"batch__id__exact": batch.pk},
+    )
+    assert codes.status_code == 200 and first.code in codes.content.decode()
     export = client.get(reverse("marketing:redeem_batch_export", args=[batch.pk]))
     assert export.status_code == 200
     sheet = load_workbook(BytesIO(export.content)).active
