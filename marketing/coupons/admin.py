@@ -94,7 +94,7 @@ class CouponTemplateAdmin(ModelAdmin):
 @admin.register(Coupon)
 class CouponAdmin(NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin):
     list_display = (
-        "pk",
+        "id",
         "owner",
         "template",
         "state",

@@ -121,6 +121,7 @@ SAMPLE_FOR_ROUTE = {
         User.objects.filter(is_staff=False).order_by("pk").first()
     ),
     "orders:ticket_reply": lambda: _first("orders", "ticket"),
+    "marketing:coupon_named_issue": lambda: _first("marketing", "coupontemplate"),
     "marketing:segment_edit": lambda: (  # an operator's segment (the demo's)
         apps.get_model("marketing", "segment")
         .objects.filter(builtin="")
