@@ -296,13 +296,16 @@ def viewer_rows(period: Period):
     return (
         ProductView.objects.filter(created_at__gte=start, created_at__lt=end)
         .values("user_id")
+        .order_by()
         .union(
             BehaviourDay.objects.filter(
                 day__gte=period.since,
                 day__lte=period.until,
                 user__isnull=False,
                 kind=BehaviourDay.Kind.VIEW,
-            ).values("user_id")
+            )
+            .values("user_id")
+            .order_by()
         )
     )
 
@@ -320,13 +323,16 @@ def visitor_rows(period: Period):
             user__isnull=False,
         )
         .values("user_id")
+        .order_by()
         .union(
             ShopSearch.objects.filter(
                 created_at__gte=start, created_at__lt=end, user__isnull=False
-            ).values("user_id"),
-            ProductView.objects.filter(
-                created_at__gte=start, created_at__lt=end
-            ).values("user_id"),
+            )
+            .values("user_id")
+            .order_by(),
+            ProductView.objects.filter(created_at__gte=start, created_at__lt=end)
+            .values("user_id")
+            .order_by(),
             BehaviourDay.objects.filter(
                 day__gte=period.since,
                 day__lte=period.until,
@@ -336,7 +342,9 @@ def visitor_rows(period: Period):
                     BehaviourDay.Kind.SEARCH,
                     BehaviourDay.Kind.VIEW,
                 ),
-            ).values("user_id"),
+            )
+            .values("user_id")
+            .order_by(),
         )
     )
 
