@@ -17,7 +17,7 @@ from kameng.replica import ReplicaRouter, reading_replica
 from tests.analytics.factories import sold
 from tests.catalog.factories import make_category, make_product, make_sku
 from tests.orders.factories import make_buyer
-from users.models import MemberLevel
+from users.models import BuyerStats, MemberLevel
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +179,24 @@ def test_the_router_sends_marked_reads_to_a_configured_replica(monkeypatch):
     assert router.db_for_read(None) is None
     assert router.allow_migrate("replica", "orders") is False
     assert router.allow_migrate("default", "orders") is True
+
+
+def test_the_home_counts_active_buyers_and_names_sku_counts_as_skus(
+    client, role_user, sales
+):
+    recent, lapsed = make_buyer(), make_buyer()
+    BuyerStats.objects.create(user=recent, last_order_at=timezone.now())
+    BuyerStats.objects.create(
+        user=lapsed, last_order_at=timezone.now() - timedelta(days=31)
+    )
+    client.force_login(role_user("operations"))
+    response = client.get("/admin/")
+    figures = {
+        str(figure["label"]): figure["value"]
+        for section in response.context["kameng_sections"]
+        for figure in section["figures"]
+    }
+    assert figures["买家"] == 3  # the fixture's buyer and these two
+    assert figures["活跃买家（近 30 天付款）"] == 1
+    assert "卡密 SKU 数" in figures and "卡密" not in figures
+    assert figures["库存卡密"] == 0
