@@ -162,7 +162,7 @@ class RedeemCodeBatchAdmin(ModelAdmin):
             gettext("List codes"),
         )
 
-    @admin.display(description=_("Excel"))
+    @admin.display(description=_("Export codes"))
     def export(self, batch):
         if batch.pk is None:
             return "—"
