@@ -158,6 +158,14 @@ SAMPLE_FOR_ROUTE = {
     "orders:export": lambda: OrderExport.objects.create(
         requested_by=User.objects.filter(is_superuser=True).first()
     ),
+    # coupon issuing: a queued bulk issue job's page (the demo has none)
+    "marketing:coupon_issue_job": lambda: apps.get_model(
+        "marketing", "couponissuejob"
+    ).objects.create(
+        template=_first("marketing", "coupontemplate"),
+        segment=_first("marketing", "segment"),
+        issue_key="demo",
+    ),
 }
 # Routes that are not pages a person reads: actions (POST only), downloads,
 # progress fragments polled by a page, the admin's catch-all redirect.
@@ -176,6 +184,9 @@ NOT_PAGES = {
     "catalog:import_products_template",
     "catalog:inventory_rows",
     "marketing:flash_sale_figures",  # the live page's polled fragment
+    "marketing:coupon_issue_progress",  # the issue job page's polled fragment
+    "marketing:redeem_batch_export",  # an Excel download
+    "marketing:voucher_export",  # an Excel download (vouchers)
     "marketing:referral_decide",  # the review queue's clear / reject (POST)
     "orders:ticket_attachment",
     "orders:workbench_save_filter",
