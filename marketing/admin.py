@@ -14,11 +14,14 @@ from django.utils.translation import gettext_lazy as _
 
 from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
+from marketing import (  # noqa: F401
+    flash_admin,  # noqa: F401 - flash sales
+    issuing_admin,  # noqa: F401 - coupon issuing
+    points_admin,  # noqa: F401 - points (积分)
+    topup_bonus_admin,
+    vouchers_admin,
+)
 from marketing.coupons import admin as coupons_admin  # noqa: F401 - coupons
-from marketing import flash_admin  # noqa: F401 - flash sales
-from marketing import points_admin  # noqa: F401 - points (积分)
-from marketing import topup_bonus_admin, vouchers_admin  # noqa: F401
-from marketing import issuing_admin  # noqa: F401 - coupon issuing
 from marketing.forms import StrategyForm
 from marketing.models import (
     PrioritySupport,

@@ -12,9 +12,12 @@ class MarketingConfig(AppConfig):
         import marketing.flash_sales  # noqa: F401 - module, price step, claim
         import marketing.group_buy  # noqa: F401 - module, price step, claim
         import marketing.points  # noqa: F401 - module, price step, claim, earn
-        from marketing import topup_bonus, vouchers  # noqa: F401 - modules, steps
         import marketing.referral_setup  # noqa: F401 - module, admin, receivers
-        from marketing import signals  # noqa: F401 - connects the receivers
+        from marketing import (  # noqa: F401 - modules, steps
+            signals,  # noqa: F401 - connects the receivers
+            topup_bonus,
+            vouchers,
+        )
         from marketing.services import ensure_builtin_segments_after_migrate
 
         # After a test flush too (which empties what the data migration wrote).

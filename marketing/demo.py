@@ -8,10 +8,10 @@ from decimal import Decimal
 from django.utils import timezone
 
 from catalog.models import Product, Sku
+from marketing.coupons.demo import seed_coupons
 from marketing.flash_demo import seed_flash_sales
 from marketing.issuing_demo import seed_coupon_issuing
 from marketing.models import GroupBuyCampaign, Segment, Strategy
-from marketing.coupons.demo import seed_coupons
 from marketing.points_demo import seed_points
 from marketing.referral_demo import seed_referrals
 from marketing.services import ensure_builtin_segments, save_segment

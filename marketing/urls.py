@@ -1,10 +1,13 @@
 from django.urls import path
 
-from marketing import flash_views, views
-from marketing import referral_views
-from marketing import issuing_views
-from marketing import points_views
-from marketing import vouchers_views
+from marketing import (
+    flash_views,
+    issuing_views,
+    points_views,
+    referral_views,
+    views,
+    vouchers_views,
+)
 from marketing.coupons import views as coupon_views
 
 app_name = "marketing"

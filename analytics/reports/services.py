@@ -96,9 +96,9 @@ def parse_cron(text: str) -> dict[str, str] | None:
 
 
 def task_name(template: ReportTemplate) -> str:
-    return (
-        _("Report %(id)s: %(name)s") % {"id": template.pk, "name": template.name}
-    )[:200]
+    return (_("Report %(id)s: %(name)s") % {"id": template.pk, "name": template.name})[
+        :200
+    ]
 
 
 @transaction.atomic

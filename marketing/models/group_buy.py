@@ -60,7 +60,8 @@ class GroupBuyCampaign(models.Model):
     )
     starts_at = models.DateTimeField(pgettext_lazy("group buy", "starts at"))
     ends_at = models.DateTimeField(
-        pgettext_lazy("group buy", "ends at"), help_text=_("No group can be opened after this time.")
+        pgettext_lazy("group buy", "ends at"),
+        help_text=_("No group can be opened after this time."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -213,13 +214,17 @@ class GroupMember(models.Model):
         related_name="+",
         verbose_name=_("buyer"),
     )
-    order_id = models.BigIntegerField(pgettext_lazy("group buy", "order id"), db_index=True)
+    order_id = models.BigIntegerField(
+        pgettext_lazy("group buy", "order id"), db_index=True
+    )
     order_no = models.CharField(_("order number"), max_length=24)
     joined_at = models.DateTimeField(pgettext_lazy("group buy", "joined at"))
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     # The order was cancelled or refunded before the group filled: the seat
     # went back to the group.
-    left_at = models.DateTimeField(pgettext_lazy("group buy", "left at"), null=True, blank=True)
+    left_at = models.DateTimeField(
+        pgettext_lazy("group buy", "left at"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("group member")

@@ -4,11 +4,11 @@ from django.urls import path, reverse_lazy
 from kameng.logins import ShopLoginForm
 from orders import converters  # noqa: F401 - registers <order_no:…>
 from orders.storefront import account, favourites, views
-from orders.storefront import referral as referral_pages
-from orders.storefront import redeem as redeem_pages
-from orders.storefront import points as points_pages
 from orders.storefront import coupons as coupon_pages
 from orders.storefront import group_buy as group_buy_views
+from orders.storefront import points as points_pages
+from orders.storefront import redeem as redeem_pages
+from orders.storefront import referral as referral_pages
 from orders.storefront import vouchers as voucher_pages
 
 app_name = "shop"

@@ -62,8 +62,8 @@ from orders.storefront.forms import (
     TicketReplyForm,
     WalletTopUpForm,
 )
-from orders.storefront.referral import capture_invite, invite_context, remembers_device
 from orders.storefront.points import points_option
+from orders.storefront.referral import capture_invite, invite_context, remembers_device
 from orders.storefront.vouchers import topup_bonus_context
 from users.selectors import is_favourite
 from users.services import get_or_create_wallet, register_buyer

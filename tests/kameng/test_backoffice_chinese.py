@@ -9,6 +9,7 @@ or when it answers 500.
 
 from __future__ import annotations
 
+import datetime
 import re
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -158,6 +159,14 @@ SAMPLE_FOR_ROUTE = {
     "orders:export": lambda: OrderExport.objects.create(
         requested_by=User.objects.filter(is_superuser=True).first()
     ),
+    # a report run's page: a queued run of the demo's weekly report
+    "analytics:report_run": lambda: apps.get_model(
+        "analytics", "reportrun"
+    ).objects.create(
+        template=_first("analytics", "reporttemplate"),
+        first_day=datetime.date(2026, 11, 16),
+        last_day=datetime.date(2026, 11, 22),
+    ),
     # coupon issuing: a queued bulk issue job's page (the demo has none)
     "marketing:coupon_issue_job": lambda: apps.get_model(
         "marketing", "couponissuejob"
@@ -188,6 +197,9 @@ NOT_PAGES = {
     "marketing:redeem_batch_export",  # an Excel download
     "marketing:voucher_export",  # an Excel download (vouchers)
     "marketing:referral_decide",  # the review queue's clear / reject (POST)
+    "analytics:report_generate",  # 立即生成 (POST)
+    "analytics:report_progress",  # the run page's polled fragment
+    "analytics:report_download",  # a report file
     "orders:ticket_attachment",
     "orders:workbench_save_filter",
     "orders:workbench_delete_filter",
