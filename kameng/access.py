@@ -292,6 +292,7 @@ URL_ACCESS: dict[str, Rule] = {
     "payments:finance": perms("orders.refund_order"),
     "orders:add_note": perms("orders.add_ordernote"),
     "orders:refund": perms("orders.refund_order"),
+    "orders:refund_topup": perms("users.adjust_wallet"),  # finance: top-up refund
     "orders:decide_refund": perms("orders.approve_refundrequest"),
     "orders:held_queue": perms("orders.review_held_order"),
     "orders:review_held": perms("orders.review_held_order"),

@@ -12,6 +12,7 @@ urlpatterns = [
     path("resolve-topup/<int:pk>/", views.resolve_topup, name="resolve_topup"),
     path("manual-queue/", views.queue, name="manual_queue"),
     path("note/<int:pk>/", views.add_note, name="add_note"),
+    path("topups/<int:pk>/refund/", views.refund_topup_page, name="refund_topup"),
     path("refund/<int:pk>/", views.refund, name="refund"),
     path("refund-decide/<int:pk>/", views.decide_refund, name="decide_refund"),
     path("held/", review_views.held_queue, name="held_queue"),

@@ -29,7 +29,9 @@ from orders.fulfilment import (
     manual_delivery_refusal,
     resolve_stuck_topup,
 )
-from orders.models import Order, RefundRequest, Ticket, TicketMessage
+from orders.models import Order, RefundRequest, Ticket, TicketMessage, WalletTopUp
+from orders.payments.topup_refunds import PERMISSION as TOPUP_REFUND_PERMISSION
+from orders.payments.topup_refunds import refund_topup
 from orders.refunds import (
     APPROVE_PERMISSION,
     REFUND_PERMISSION,
@@ -45,6 +47,7 @@ from orders.replies import active_replies, reply_on_ticket
 from orders.risk import flag_for
 from orders.selectors import manual_queue
 from orders.support_views import reply_text, ticket_support_context
+from users.wallet_bonus import wallet_split
 
 QUEUE_PAGE_SIZE = 100
 # Resolving a stuck top-up is a delivery decision (operations): its refund is
@@ -486,4 +489,50 @@ def ticket_attachment(request, pk: int):
     return FileResponse(
         message.attachment.open("rb"),
         content_type=attachment_content_type(message),
+    )
+
+
+class TopUpRefundForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("reason"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy(
+            "The money goes back to the buyer through the payment channel, by hand."
+        ),
+    )
+
+
+@staff_page(TOPUP_REFUND_PERMISSION)
+def refund_topup_page(request, pk: int):
+    """Finance refunds a paid wallet top-up: its cash leaves the wallet and the
+    top-up bonus it earned is taken back (orders.payments.topup_refunds)."""
+    topup = get_object_or_404(WalletTopUp.objects.select_related("buyer"), pk=pk)
+    form = TopUpRefundForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            refund_topup(
+                topup=topup, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Top-up %(no)s is refunded; its bonus is taken back.")
+                % {"no": topup.topup_no},
+            )
+            return redirect("admin:orders_wallettopup_change", topup.pk)
+    cash, bonus = wallet_split(user=topup.buyer)
+    return render_page(
+        request,
+        "orders/refund_topup.html",
+        {
+            "topup": topup,
+            "cash": cash,
+            "bonus": bonus,
+            "form": form,
+            "page_id": "refund-topup",
+        },
+        title=_("Refund top-up %(no)s") % {"no": topup.topup_no},
     )

@@ -5,6 +5,8 @@ Not registered on import: orders/admin.py calls `register()` (tests check the
 classes on a private AdminSite without touching the real one)."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.decorators import display
 
@@ -90,7 +92,25 @@ class WalletTopUpAdmin(ReadOnlyMixin, ModelAdmin):
         "check_result",
         "check_note",
     )
-    readonly_fields = fields
+    readonly_fields = (*fields, "refund_link")
+
+    def get_fields(self, request, obj=None):
+        """Finance (users.adjust_wallet) also sees the way to refund it."""
+        fields = super().get_fields(request, obj)
+        if request.user.has_perm("users.adjust_wallet"):
+            return (*fields, "refund_link")
+        return fields
+
+    @display(description=_("refund"))
+    def refund_link(self, topup):
+        """A paid top-up is refunded on its own page (orders.views)."""
+        if topup.status != WalletTopUp.Status.PAID:
+            return "—"
+        return format_html(
+            '<a class="text-primary-600" href="{}">{}</a>',
+            reverse("orders:refund_topup", args=[topup.pk]),
+            _("Refund the top-up"),
+        )
 
 
 def register(site: admin.AdminSite = admin.site) -> None:

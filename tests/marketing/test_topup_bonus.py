@@ -282,3 +282,43 @@ def test_a_bonus_partly_spent_records_what_could_not_be_taken_back(finance):
 def test_cash_is_spent_first_and_the_bonus_last(rows, split):
     got = split_rows([(D(a), k) for a, k in rows], opening=D("0"))
     assert got == (D(split[0]), D(split[1]))
+
+
+@pytest.mark.django_db
+def test_finance_refunds_a_topup_from_its_page_and_the_bonus_goes_with_it(
+    client, role_user
+):
+    make_rule()
+    buyer = make_buyer()
+    topup = paid_topup(buyer, "100.00")
+    assert balance(buyer) == D("105.00")
+    finance = role_user("finance")
+    client.force_login(finance)
+    change = client.get(reverse("admin:orders_wallettopup_change", args=[topup.pk]))
+    page_url = reverse("orders:refund_topup", args=[topup.pk])
+    assert page_url in change.content.decode()
+    page = client.get(page_url).content.decode()
+    assert "现金 ¥100.00，赠送 ¥5.00" in page
+
+    refused = client.post(page_url, {"reason": ""})
+    assert "这个字段是必填项。" in refused.content.decode()
+    assert balance(buyer) == D("105.00")
+
+    done = client.post(page_url, {"reason": "买家误充"})
+    assert done.status_code == 302
+    assert balance(buyer) == D("0.00")
+    topup.refresh_from_db()
+    assert topup.status == WalletTopUp.Status.REFUNDED
+    assert not ledger_mismatches()
+
+
+@pytest.mark.django_db
+def test_only_finance_sees_and_opens_the_topup_refund(client, role_user):
+    buyer = make_buyer()
+    topup = paid_topup(buyer, "100.00")
+    client.force_login(role_user("support"))
+    page_url = reverse("orders:refund_topup", args=[topup.pk])
+    change = client.get(reverse("admin:orders_wallettopup_change", args=[topup.pk]))
+    assert page_url not in change.content.decode()
+    assert client.post(page_url, {"reason": "x"}).status_code == 403
+    assert balance(buyer) == D("100.00")
