@@ -159,6 +159,16 @@ SAMPLE_FOR_ROUTE = {
     "orders:export": lambda: OrderExport.objects.create(
         requested_by=User.objects.filter(is_superuser=True).first()
     ),
+    # finance's top-up refund page: a paid top-up of the first demo buyer
+    "orders:refund_topup": lambda: apps.get_model(
+        "orders", "wallettopup"
+    ).objects.create(
+        topup_no="W2026112600000001",
+        buyer=User.objects.filter(is_staff=False).order_by("pk").first(),
+        amount=Decimal("100.00"),
+        channel="sandbox",
+        status="paid",
+    ),
     # a report run's page: a queued run of the demo's weekly report
     "analytics:report_run": lambda: apps.get_model(
         "analytics", "reportrun"
