@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from kameng.exceptions import DomainError
 from kameng.migrating import is_last_post_migrate
+from kameng.modules import is_enabled
 from marketing.hooks import coupon_issuer
 from marketing.models import (
     CategoryPurchase,
@@ -253,8 +254,9 @@ def record_category_purchase(
 
 
 def action_available(action: str) -> bool:
+    """Issuing coupons needs the coupon module: registered and switched on."""
     if action == Strategy.Action.ISSUE_COUPON:
-        return coupon_issuer() is not None
+        return coupon_issuer() is not None and is_enabled("coupons")
     return True
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from kameng.modules import switch_module
 from marketing.forms import StrategyForm
 from marketing.hooks import coupon_issuers, register_coupon_issuer
 from marketing.models import (
@@ -87,8 +88,12 @@ def test_recommend_promotes_each_product_once_per_buyer(dormant):
     )
 
 
-def test_coupon_action_is_unavailable_until_coupons_exist(dormant):
+def test_coupon_action_is_unavailable_while_coupons_are_switched_off(
+    dormant, django_capture_on_commit_callbacks
+):
     segment, _buyers = dormant
+    with django_capture_on_commit_callbacks(execute=True):
+        switch_module(code="coupons", enabled=False, actor=None)
     form = StrategyForm(
         data={
             "name": "发券",
