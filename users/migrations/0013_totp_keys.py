@@ -1,0 +1,11 @@
+# Placeholder filled by the helper that owns this slice (see /work/notes/common.md).
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("users", "0012_encrypted_contacts"),
+    ]
+
+    operations = []
