@@ -7,6 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# The suite runs in parallel (pytest-xdist), one process per core up to four:
+# each gets its own test database and Redis database. PYTEST_WORKERS=0 runs it
+# in this process alone.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 
 .PHONY: run test bench lint format messages setup system-packages check-python clean
 
@@ -17,7 +21,7 @@ run: setup
 	$(PY) manage.py runstack
 
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) manage.py bench --list | cut -f1 | while read -r name; do \

@@ -55,6 +55,20 @@ def check_redis_url(url: str) -> str:
     return url
 
 
+def per_test_worker(url: str, worker: str) -> str:
+    """REDIS_URL for one process of a parallel test run (pytest-xdist sets
+    PYTEST_XDIST_WORKER=gw0, gw1, ...): each gets its own Redis database, counted
+    down from the configured one, as pytest-django gives each its own test
+    database. A cache clear (FLUSHDB) or a broker message of one process then
+    never reaches another."""
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    index = int(worker.removeprefix("gw"))
+    return parts._replace(path=f"/{(base - index) % 16}").geturl()
+
+
 def parse_fernet_keys(value: str, *, required: bool) -> list[str]:
     """Comma-separated Fernet keys, newest first (rotation keeps old ones last)."""
     keys = [k.strip() for k in value.split(",") if k.strip()]

@@ -22,6 +22,7 @@ from kameng.config import (
     check_hash_key,
     check_redis_url,
     parse_fernet_keys,
+    per_test_worker,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,6 +40,7 @@ if DATABASE_URL:
     check_database_url(DATABASE_URL)
 if REDIS_URL:
     check_redis_url(REDIS_URL)
+    REDIS_URL = per_test_worker(REDIS_URL, env.str("PYTEST_XDIST_WORKER", default=""))
 
 DEBUG = env.bool("DEBUG", default=EMBEDDED)
 # Built-in development keys stand in for missing secrets only on a development

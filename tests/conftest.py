@@ -17,6 +17,12 @@ from kameng.celery import app as celery_app
 
 CHROMIUM = os.environ.get("KAMENG_CHROMIUM", "/usr/bin/chromium")
 
+# In a parallel run (pytest-xdist), settings gave this process its own Redis
+# database (kameng.config.per_test_worker). Processes the tests start (a Celery
+# worker, gunicorn, manage.py) inherit that database as it is, not rewritten again.
+if os.environ.pop("PYTEST_XDIST_WORKER", None) and settings.REDIS_URL:
+    os.environ["REDIS_URL"] = settings.REDIS_URL
+
 
 def _missing(marker: str) -> str | None:
     if marker == "postgres" and connection.vendor != "postgresql":
