@@ -3,12 +3,15 @@ retention cohorts and the funnel.
 
 Sales figures come from the rollups (analytics.SalesRollup, kept equal to
 orders by analytics.rollups) wherever a rollup holds them: GMV, orders, units,
-refunds, cost, by day, hour, SKU, top-level category and member level. Three
-things a rollup cannot answer are read from their own tables: unique buyers
-(they do not add up across hours), a segment filter (segments are not a rollup
-dimension: the sales of a segment are read from orders) and the behaviour data
-(visitors, the funnel). `Sales(..., raw=True)` answers every figure from orders,
-for the tests that hold the rollups to the orders and for `bench dashboard`.
+refunds, cost, coupon cost, by day, hour, SKU, top-level category and member
+level. Unique buyers (they do not add up across hours), the funnel and the
+signup cohorts come from the buyer days (analytics.BuyerDay: one row per
+signed-in user and shop day); a segment filter is read from orders (segments
+are not a rollup dimension), and so are the unique buyers of a drill-down the
+buyer days do not carry (category, product, SKU, hour). `Sales(..., raw=True)`,
+`period_figures(raw=True)`, `funnel(raw=True)` and `cohorts(raw=True)` answer
+from orders and tracking events, for the tests that hold the rollups to them
+and for `bench dashboard`.
 
 Periods are whole Asia/Shanghai days, both ends included; the previous period is
 the same number of days just before. A drill-down (`Scope`) narrows everything:
@@ -31,6 +34,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
@@ -40,7 +44,8 @@ from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from analytics.models import SalesRollup
+from analytics.models import BuyerDay, SalesRollup
+from analytics.rollups import CouponOff
 from analytics.selectors import (
     GUEST,
     LEVEL_KEY,
@@ -160,14 +165,14 @@ def product_sku_ids(product_id: int) -> list[int]:
 
 # ---------------------------------------------------------------- sales source
 
-MEASURES = ("orders", "units", "gmv", "refunds", "cost")
+MEASURES = ("orders", "units", "gmv", "refunds", "cost", "coupon_cost")
 
 
 class Sales:
     """Grouped sales figures for a period and a scope, from the rollups (or from
     orders when `raw` or when a segment is asked for). `grouped(dims)` returns
     one dict per cell: the dims (any of day, hour, weekday, sku, category, level)
-    and the measures orders, units, gmv, refunds, cost."""
+    and the measures orders, units, gmv, refunds, cost, coupon_cost."""
 
     def __init__(self, *, period: Period, scope: Scope = Scope(), raw: bool = False):
         self.period = period
@@ -194,6 +199,7 @@ class Sales:
             "gmv": Sum("gmv"),
             "refunds": Sum("refunds"),
             "cost": Sum("cost"),
+            "coupon_cost": Sum("coupon_cost"),
         }
 
     # Orders: the same cells counted directly; only the columns a grouping or
@@ -228,6 +234,7 @@ class Sales:
             "gmv": Sum("amount"),
             "refunds": Sum("refunded_amount"),
             "cost": Sum(cost, filter=~Q(status=Order.Status.REFUNDED)),
+            "coupon_cost": Sum(CouponOff()),
         }
 
     def narrow(self, rows, *, sku: str):
@@ -270,6 +277,7 @@ class Sales:
                 gmv=cents(row["gmv"]),
                 refunds=cents(row["refunds"]),
                 cost=cents(row["cost"]),
+                coupon_cost=cents(row["coupon_cost"]),
             )
             result.append(cell)
         return result
@@ -281,6 +289,31 @@ class Sales:
         """Orders of the period and scope, for what a rollup cannot add up."""
         rows, _measures = self.order_rows()
         return rows
+
+    def buyer_count(self) -> int:
+        """Distinct signed-in buyers who paid in the period and scope: from
+        the buyer days when they carry the scope (everything, a member level,
+        a weekday), else from orders."""
+        scope = self.scope
+        narrowed = scope.without("level", "weekday").is_narrowed
+        if self.raw or narrowed:
+            return self.buyers().aggregate(n=Count("buyer_id", distinct=True))["n"]
+        if scope.level == GUEST:
+            return 0
+        rows = buyer_days(self.period).filter(orders__gt=0)
+        if scope.level == NO_LEVEL:
+            rows = rows.filter(member_level_id__isnull=True)
+        elif scope.level is not None:
+            rows = rows.filter(member_level_id=scope.level)
+        if scope.weekday is not None:
+            rows = rows.annotate(weekday=ExtractIsoWeekDay("day")).filter(
+                weekday=scope.weekday
+            )
+        return rows.aggregate(n=Count("user_id", distinct=True))["n"]
+
+
+def buyer_days(period: Period) -> QuerySet[BuyerDay]:
+    return BuyerDay.objects.filter(day__gte=period.since, day__lte=period.until)
 
 
 # ---------------------------------------------------------------- behaviour
@@ -406,7 +439,46 @@ class Funnel:
         return rate(self.paid, self.visitors)
 
 
-def funnel(period: Period) -> Funnel:
+def funnel(period: Period, *, raw: bool = False) -> Funnel:
+    """The funnel of a period: one statement over the buyer days (or, `raw`,
+    four over the orders and the tracking events)."""
+    if raw:
+        return funnel_from_events(period)
+    return buyers_and_funnel(period)[1]
+
+
+def buyers_and_funnel(period: Period) -> tuple[int, Funnel]:
+    """Unique buyers and the funnel of a period in one statement: the period's
+    buyer days summed per user, then the users counted at each step."""
+    per_user = (
+        buyer_days(period)
+        .values("user_id")
+        .annotate(
+            paid_orders=Sum("orders"),
+            visit_count=Sum("visits"),
+            view_count=Sum("views"),
+            placed_count=Sum("placed"),
+            placed_paid_count=Sum("placed_paid"),
+        )
+        .order_by()
+    )
+    viewed = Q(view_count__gt=0)
+    counts = per_user.aggregate(
+        buyers=Count("user_id", filter=Q(paid_orders__gt=0)),
+        visitors=Count("user_id", filter=Q(visit_count__gt=0)),
+        viewers=Count("user_id", filter=viewed),
+        ordered=Count("user_id", filter=viewed & Q(placed_count__gt=0)),
+        paid=Count("user_id", filter=viewed & Q(placed_paid_count__gt=0)),
+    )
+    return counts["buyers"], Funnel(
+        visitors=counts["visitors"],
+        viewers=counts["viewers"],
+        ordered=counts["ordered"],
+        paid=counts["paid"],
+    )
+
+
+def funnel_from_events(period: Period) -> Funnel:
     """Counted in the database (four statements), never as id lists."""
     start, end = shop_window(period)
     ordered = Order.objects.filter(
@@ -481,6 +553,7 @@ class PeriodFigures:
     units: int
     refunds: Decimal
     cost: Decimal
+    coupon_cost: Decimal
     buyers: int
     funnel: Funnel | None
     supplier_calls: int
@@ -517,7 +590,13 @@ def period_figures(
     sales (funnel, supplier calls, tickets)."""
     sales = Sales(period=period, scope=scope, raw=raw)
     totals = sales.totals()
-    buyers = sales.buyers().aggregate(n=Count("buyer_id", distinct=True))["n"]
+    shop_funnel = None
+    if shop and not scope.is_narrowed and not raw:
+        buyers, shop_funnel = buyers_and_funnel(period)
+    else:
+        buyers = sales.buyer_count()
+        if shop and not scope.is_narrowed:
+            shop_funnel = funnel_from_events(period)
     start, end = day_start(period.since), day_start(period.until + timedelta(days=1))
     calls = {"total": 0, "ok": 0}
     if shop:
@@ -529,8 +608,9 @@ def period_figures(
         units=totals["units"],
         refunds=totals["refunds"],
         cost=totals["cost"],
+        coupon_cost=totals["coupon_cost"],
         buyers=buyers,
-        funnel=funnel(period) if shop and not scope.is_narrowed else None,
+        funnel=shop_funnel,
         supplier_calls=calls["total"],
         supplier_successes=calls["ok"],
         tickets_opened=Ticket.objects.filter(
@@ -580,13 +660,16 @@ def open_tickets() -> int:
 
 
 SALES_METRICS = ("gmv", "orders", "average_order_value", "refund_rate")
+# Shown only with catalog.view_cost: gross profit and, beside it, what coupons
+# took off (already out of GMV, so not taken off the profit again).
+COST_METRICS = ("gross_profit", "coupon_cost")
 
 
 def compare(
     current: PeriodFigures, previous: PeriodFigures, *, with_cost: bool
 ) -> list[Metric]:
     """The KPIs of two periods side by side (the dashboard's cards and the
-    comparison page). Gross profit only `with_cost`."""
+    comparison page). Gross profit and coupon cost only `with_cost`."""
     pairs = [
         ("gmv", _("GMV"), "money", 1),
         ("orders", _("Orders"), "count", 1),
@@ -597,6 +680,7 @@ def compare(
         ("refunds", _("Refund amount"), "money", -1),
         ("refund_rate", _("Refund rate"), "percent", -1),
         ("gross_profit", _("Gross profit"), "money", 1),
+        ("coupon_cost", _("Coupon cost"), "money", -1),
         ("supplier_success_rate", _("Supplier success rate"), "percent", 1),
         ("tickets_opened", _("Tickets opened"), "count", -1),
     ]
@@ -610,7 +694,7 @@ def compare(
             better=better,
         )
         for code, label, kind, better in pairs
-        if with_cost or code != "gross_profit"
+        if with_cost or code not in COST_METRICS
     ]
 
 
@@ -890,16 +974,26 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def cohorts(*, weeks: int = COHORT_WEEKS, on: date | None = None) -> list[Cohort]:
-    """Signup cohorts of the last `weeks` weeks (this one included), newest
-    first. A buyer repeats within n days when a second paid order came at most
-    n days after the first; a rate is shown only once every member of the
-    cohort has had n days since signing up."""
-    on = on or today()
-    first_week = week_start(on) - timedelta(weeks=weeks - 1)
-    members = (
-        User.objects.filter(is_staff=False, date_joined__gte=day_start(first_week))
-        .annotate(
+def first_payments(members: QuerySet[User]):
+    """(date_joined, first paid, second paid) of each member, from the buyer
+    days: the first paid day's first payment, and the earlier of that day's
+    second payment and the next paid day's first one."""
+    paid_days = BuyerDay.objects.filter(
+        user_id=OuterRef("pk"), first_paid_at__isnull=False
+    ).order_by("day")
+    rows = members.annotate(
+        first_paid=Subquery(paid_days.values("first_paid_at")[:1]),
+        same_day=Subquery(paid_days.values("second_paid_at")[:1]),
+        next_day=Subquery(paid_days.values("first_paid_at")[1:2]),
+    ).values_list("date_joined", "first_paid", "same_day", "next_day")
+    for joined, first_paid, same_day, next_day in rows:
+        later = [moment for moment in (same_day, next_day) if moment is not None]
+        yield joined, first_paid, min(later) if later else None
+
+
+def first_payments_from_orders(members: QuerySet[User]):
+    return (
+        members.annotate(
             first_paid=Subquery(
                 Order.objects.filter(buyer_id=OuterRef("pk"), paid_at__isnull=False)
                 .order_by("paid_at")
@@ -918,6 +1012,20 @@ def cohorts(*, weeks: int = COHORT_WEEKS, on: date | None = None) -> list[Cohort
         )
         .values_list("date_joined", "first_paid", "second_paid")
     )
+
+
+def cohorts(
+    *, weeks: int = COHORT_WEEKS, on: date | None = None, raw: bool = False
+) -> list[Cohort]:
+    """Signup cohorts of the last `weeks` weeks (this one included), newest
+    first. A buyer repeats within n days when a second paid order came at most
+    n days after the first; a rate is shown only once every member of the
+    cohort has had n days since signing up. Read from the buyer days (`raw`:
+    from orders)."""
+    on = on or today()
+    first_week = week_start(on) - timedelta(weeks=weeks - 1)
+    joined = User.objects.filter(is_staff=False, date_joined__gte=day_start(first_week))
+    members = (first_payments_from_orders if raw else first_payments)(joined)
     sizes: dict[date, int] = defaultdict(int)
     buyers: dict[date, int] = defaultdict(int)
     repeats: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))

@@ -47,6 +47,13 @@ class SalesRollup(models.Model):
         help_text=_("SKU cost price when counted × units, orders kept only."),
     )
     buyers = models.PositiveIntegerField(_("unique buyers"))
+    coupon_cost = models.DecimalField(
+        _("coupon cost"),
+        max_digits=16,
+        decimal_places=2,
+        default=0,
+        help_text=_("What coupons took off these orders (already out of GMV)."),
+    )
 
     class Meta:
         verbose_name = _("sales rollup")
@@ -60,6 +67,64 @@ class SalesRollup(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.hour:02d} {self.sku_id}"
+
+
+class BuyerDay(models.Model):
+    """One signed-in user's shop day (Asia/Shanghai): what they were seen doing
+    and what they bought, rebuilt a whole day at a time with the sales rollups
+    (analytics.rollups). Unique buyers, the funnel and the signup cohorts read
+    this table: a period's buyers are its distinct user ids, however many hours
+    and SKUs they bought in. Ids, not foreign keys, as in SalesRollup."""
+
+    day = models.DateField(_("day"))
+    user_id = models.PositiveBigIntegerField(_("user"))
+    member_level_id = models.PositiveBigIntegerField(
+        _("member level"),
+        null=True,
+        blank=True,
+        help_text=_("The buyer's level when the day was counted (buyers only)."),
+    )
+    visits = models.PositiveIntegerField(
+        _("visits"), default=0, help_text=_("Shop logins, searches and product views.")
+    )
+    views = models.PositiveIntegerField(_("product views"), default=0)
+    placed = models.PositiveIntegerField(
+        _("orders placed"), default=0, help_text=_("Orders created this day.")
+    )
+    placed_paid = models.PositiveIntegerField(
+        _("placed and paid"),
+        default=0,
+        help_text=_("Orders created this day that were paid (on any day)."),
+    )
+    orders = models.PositiveIntegerField(
+        _("orders paid"), default=0, help_text=_("Orders paid this day.")
+    )
+    gmv = models.DecimalField(_("GMV"), max_digits=16, decimal_places=2, default=0)
+    refunds = models.DecimalField(
+        _("refunds"), max_digits=16, decimal_places=2, default=0
+    )
+    first_paid_at = models.DateTimeField(_("first payment"), null=True, blank=True)
+    second_paid_at = models.DateTimeField(
+        _("second payment"),
+        null=True,
+        blank=True,
+        help_text=_("The next later payment of the same day, if any."),
+    )
+
+    class Meta:
+        verbose_name = _("buyer day")
+        verbose_name_plural = _("buyer days")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "user_id"], name="analytics_buyerday_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["user_id", "day"], name="analytics_buyerday_user_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.user_id}"
 
 
 class RollupState(models.Model):

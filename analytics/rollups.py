@@ -1,19 +1,25 @@
 """Sales rollups: paid orders counted per shop hour × SKU × member level ×
 payment method (analytics.SalesRollup), so dashboards and reports read
-thousands of rows instead of millions of orders.
+thousands of rows instead of millions of orders; and each signed-in user's shop
+day (analytics.BuyerDay: visits, product views, orders placed, orders paid,
+first and second payment), which answers unique buyers, the funnel and the
+signup cohorts.
 
 A day is always rebuilt whole (delete its rows, insert the database's GROUP BY
-of its orders), so a rollup equals a direct query over orders whenever it was
-last rebuilt. `refresh_rollups` (beat, every two minutes) rebuilds the days of
-orders changed since the last run, with an overlap for transactions that
-committed late; `close_rollups` (nightly) rebuilds the last days again, for
-changes that bypassed `updated_at`; `manage.py rebuild_rollups --since DATE`
-rebuilds a range.
+of its orders and tracking events), so a rollup equals a direct query over
+orders whenever it was last rebuilt. `refresh_rollups` (beat, every two
+minutes) rebuilds the days of orders changed since the last run, with an
+overlap for transactions that committed late, and the buyer days of the
+tracking events recorded since; `close_rollups` (nightly) rebuilds the last
+days again, for changes that bypassed `updated_at`; `manage.py rebuild_rollups
+--since DATE` rebuilds a range.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import (
@@ -22,17 +28,21 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    Func,
+    Min,
     Q,
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import ExtractHour, TruncDate
+from django.db.models.functions import DenseRank, ExtractHour, TruncDate
 from django.utils import timezone
 
-from analytics.models import RollupState, SalesRollup
-from analytics.selectors import MONEY, ZERO, paid_between, root_category
+from analytics.models import BuyerDay, RollupState, SalesRollup
+from analytics.selectors import MONEY, ZERO, day_start, paid_between, root_category
 from orders.models import Order
+from users.models import BehaviourDay, LoginEvent, ProductView, ShopSearch
 
 STATE = "sales"
 BATCH = 2000
@@ -41,6 +51,42 @@ BATCH = 2000
 OVERLAP = timedelta(minutes=5)
 CLOSE_DAYS = 2  # days the nightly close rebuilds (yesterday and the day before)
 BEGINNING = datetime(2000, 1, 1, tzinfo=timezone.get_fixed_timezone(0))
+# Buyer days are merged in Python: a long rebuild reads this many days at once.
+BUYER_DAY_CHUNK = 7
+COUPON_LAYER = "coupon"
+
+
+class CouponOff(Func):
+    """What the order's coupon took off: the `amount_off` of the "coupon" layer
+    its price breakdown recorded at checkout (0 without one). The breakdown is
+    the order's own record; the coupon row forgets the order when it is given
+    back on a cancel or refund."""
+
+    output_field = MONEY
+    arity = 1
+    template = (
+        "(SELECT COALESCE(SUM((layer->>'amount_off')::numeric), 0) "
+        "FROM jsonb_array_elements(CASE jsonb_typeof(%(expressions)s->'layers') "
+        "WHEN 'array' THEN %(expressions)s->'layers' ELSE '[]'::jsonb END) AS layer "
+        "WHERE layer->>'code' = '" + COUPON_LAYER + "')"
+    )
+
+    def __init__(self, breakdown="price_breakdown", **extra):
+        super().__init__(F(breakdown), **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template=(
+                "(SELECT COALESCE(SUM(CAST(json_extract(layer.value, '$.amount_off')"
+                " AS NUMERIC)), 0) FROM json_each(CASE json_type(%(expressions)s,"
+                " '$.layers') WHEN 'array' THEN json_extract(%(expressions)s,"
+                " '$.layers') ELSE '[]' END) AS layer"
+                " WHERE json_extract(layer.value, '$.code') = '" + COUPON_LAYER + "')"
+            ),
+            **extra,
+        )
 
 
 def rollup_cells(*, since: date, until: date):
@@ -76,6 +122,7 @@ def rollup_cells(*, since: date, until: date):
             refunded=Sum("refunded_amount"),
             kept_cost=Sum(cost, filter=~Q(status=Order.Status.REFUNDED)),
             buyer_count=Count("buyer_id", distinct=True),
+            coupons=Sum(CouponOff()),
         )
         .order_by()
     )
@@ -96,14 +143,144 @@ def as_rollup(cell: dict) -> SalesRollup:
         refunds=cell["refunded"] or ZERO,
         cost=cell["kept_cost"] or ZERO,
         buyers=cell["buyer_count"],
+        coupon_cost=cell["coupons"] or ZERO,
     )
 
 
-@transaction.atomic
-def rebuild_rollups(*, since: date, until: date | None = None) -> int:
-    """Rebuild the days `since` … `until` (shop days, today by default) in one
-    transaction; returns the number of rollup rows written."""
-    until = until or timezone.localdate(timezone=timezone.get_default_timezone())
+# ---------------------------------------------------------------- buyer days
+
+
+def shop_day(column: str):
+    return TruncDate(column, tzinfo=timezone.get_default_timezone())
+
+
+def buyer_day_cells(*, since: date, until: date) -> dict[tuple[date, int], BuyerDay]:
+    """Every signed-in user's day from `since` to `until`, merged from the
+    orders paid and placed on it and the tracking events (raw, and the daily
+    counts they are rolled into after their retention)."""
+    start, end = day_start(since), day_start(until + timedelta(days=1))
+    days: dict[tuple[date, int], BuyerDay] = {}
+
+    def cell(day, user_id) -> BuyerDay:
+        key = (day, user_id)
+        if key not in days:
+            days[key] = BuyerDay(day=day, user_id=user_id)
+        return days[key]
+
+    paid = (
+        paid_between(since=since, until=until)
+        .filter(buyer__isnull=False)
+        .annotate(cell_day=shop_day("paid_at"))
+        .values("cell_day", "buyer_id", "buyer__member_level_id")
+        .annotate(
+            n=Count("id"),
+            gross=Sum("amount"),
+            refunded=Sum("refunded_amount"),
+            first=Min("paid_at"),
+        )
+        .order_by()
+    )
+    for row in paid:
+        found = cell(row["cell_day"], row["buyer_id"])
+        found.member_level_id = row["buyer__member_level_id"]
+        found.orders = row["n"]
+        found.gmv = (row["gross"] or ZERO).quantize(Decimal("0.01"))
+        found.refunds = (row["refunded"] or ZERO).quantize(Decimal("0.01"))
+        found.first_paid_at = row["first"]
+    # The second distinct payment time of a buyer's day (strictly later than
+    # the first, as the cohorts' "second paid order" is).
+    seconds = (
+        paid_between(since=since, until=until)
+        .filter(buyer__isnull=False)
+        .annotate(
+            cell_day=shop_day("paid_at"),
+            rank=Window(
+                DenseRank(),
+                partition_by=[F("buyer_id"), shop_day("paid_at")],
+                order_by=F("paid_at").asc(),
+            ),
+        )
+        .filter(rank=2)
+        .values_list("cell_day", "buyer_id", "paid_at")
+        .order_by()
+    )
+    for day, buyer_id, paid_at in seconds:
+        cell(day, buyer_id).second_paid_at = paid_at
+    placed = (
+        Order.objects.filter(created_at__gte=start, created_at__lt=end)
+        .filter(buyer__isnull=False)
+        .annotate(cell_day=shop_day("created_at"))
+        .values("cell_day", "buyer_id")
+        .annotate(n=Count("id"), n_paid=Count("id", filter=Q(paid_at__isnull=False)))
+        .order_by()
+    )
+    for row in placed:
+        found = cell(row["cell_day"], row["buyer_id"])
+        found.placed = row["n"]
+        found.placed_paid = row["n_paid"]
+    events = (
+        (
+            LoginEvent.objects.filter(success=True, area="shop", user__isnull=False),
+            False,
+        ),
+        (ShopSearch.objects.filter(user__isnull=False), False),
+        (ProductView.objects.all(), True),
+    )
+    for queryset, is_view in events:
+        rows = (
+            queryset.filter(created_at__gte=start, created_at__lt=end)
+            .annotate(cell_day=shop_day("created_at"))
+            .values("cell_day", "user_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for row in rows:
+            found = cell(row["cell_day"], row["user_id"])
+            found.visits += row["n"]
+            if is_view:
+                found.views += row["n"]
+    counted = (
+        BehaviourDay.objects.filter(
+            day__gte=since,
+            day__lte=until,
+            user__isnull=False,
+            kind__in=(
+                BehaviourDay.Kind.LOGIN,
+                BehaviourDay.Kind.SEARCH,
+                BehaviourDay.Kind.VIEW,
+            ),
+        )
+        .values("day", "user_id", "kind")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    for row in counted:
+        found = cell(row["day"], row["user_id"])
+        found.visits += row["n"] or 0
+        if row["kind"] == BehaviourDay.Kind.VIEW:
+            found.views += row["n"] or 0
+    return days
+
+
+def rebuild_buyer_days(*, since: date, until: date) -> int:
+    """Replace the buyer days `since` … `until` (in the caller's transaction),
+    a few days at a time; returns the rows written."""
+    written = 0
+    first = since
+    while first <= until:
+        last = min(first + timedelta(days=BUYER_DAY_CHUNK - 1), until)
+        BuyerDay.objects.filter(day__gte=first, day__lte=last).delete()
+        rows = list(buyer_day_cells(since=first, until=last).values())
+        BuyerDay.objects.bulk_create(rows, batch_size=BATCH)
+        written += len(rows)
+        first = last + timedelta(days=1)
+    return written
+
+
+# ---------------------------------------------------------------- rebuilds
+
+
+def rebuild_sales(*, since: date, until: date) -> int:
     SalesRollup.objects.filter(day__gte=since, day__lte=until).delete()
     written = 0
     batch: list[SalesRollup] = []
@@ -117,37 +294,84 @@ def rebuild_rollups(*, since: date, until: date | None = None) -> int:
     return written + len(batch)
 
 
-def rebuild_days(days) -> int:
-    """Rebuild each of these days (any order), runs of consecutive days at once."""
-    written = 0
-    days = sorted(set(days))
-    while days:
-        first = last = days.pop(0)
-        while days and days[0] == last + timedelta(days=1):
-            last = days.pop(0)
-        written += rebuild_rollups(since=first, until=last)
-    return written
+@transaction.atomic
+def rebuild_rollups(*, since: date, until: date | None = None) -> int:
+    """Rebuild the days `since` … `until` (shop days, today by default) in one
+    transaction, sales rollups and buyer days; returns the rows written."""
+    until = until or timezone.localdate(timezone=timezone.get_default_timezone())
+    return rebuild_sales(since=since, until=until) + rebuild_buyer_days(
+        since=since, until=until
+    )
+
+
+def day_runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Runs of consecutive days, as (first, last)."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] == day - timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def rebuild_days(days, *, buyer_days=None) -> int:
+    """Rebuild the sales of these days and the buyer days of these and
+    `buyer_days` (any order), runs of consecutive days at once."""
+    written = sum(
+        rebuild_sales(since=first, until=last) for first, last in day_runs(days)
+    )
+    buyer_days = set(days) | set(buyer_days or ())
+    return written + sum(
+        rebuild_buyer_days(since=first, until=last)
+        for first, last in day_runs(buyer_days)
+    )
+
+
+def tracked_days(*, since: datetime, now: datetime) -> list[date]:
+    """The shop days of tracking events recorded from `since` on: from the
+    earliest such event to today (events are stamped when they happen)."""
+    shop_time = timezone.get_default_timezone()
+    found = [
+        model.objects.filter(created_at__gte=since)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+        for model in (LoginEvent, ShopSearch, ProductView)
+    ]
+    found = [moment for moment in found if moment is not None]
+    if not found:
+        return []
+    first = timezone.localtime(min(found), shop_time).date()
+    last = max(timezone.localdate(now, timezone=shop_time), first)
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def refresh_rollups(*, now: datetime | None = None) -> list[date]:
-    """Rebuild the days of paid orders changed since the last refresh; returns
-    them. Runs one at a time (the state row is locked)."""
+    """Rebuild the days of paid orders changed since the last refresh (their
+    sales and buyer days), and the buyer days of orders placed and of
+    tracking events since; returns the sales days rebuilt. Runs one at a time
+    (the state row is locked)."""
     now = now or timezone.now()
     with transaction.atomic():
         state, _created = RollupState.objects.select_for_update().get_or_create(
             name=STATE, defaults={"orders_changed_until": BEGINNING}
         )
         changed_since = state.orders_changed_until - OVERLAP
-        days = list(
-            Order.objects.filter(updated_at__gte=changed_since, paid_at__isnull=False)
-            .annotate(
-                cell_day=TruncDate("paid_at", tzinfo=timezone.get_default_timezone())
-            )
-            .values_list("cell_day", flat=True)
+        changed = (
+            Order.objects.filter(updated_at__gte=changed_since)
+            .annotate(paid_day=shop_day("paid_at"), placed_day=shop_day("created_at"))
+            .values_list("paid_day", "placed_day")
             .distinct()
             .order_by()
         )
-        rebuild_days(days)
+        days: set[date] = set()
+        buyer_days: set[date] = set(tracked_days(since=changed_since, now=now))
+        for paid_day, placed_day in changed:
+            if paid_day is not None:
+                days.add(paid_day)
+            buyer_days.add(placed_day)
+        rebuild_days(days, buyer_days=buyer_days)
         state.orders_changed_until = now
         state.save(update_fields=["orders_changed_until"])
     return sorted(days)

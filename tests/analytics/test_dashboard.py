@@ -238,7 +238,9 @@ def test_the_funnel_counts_nested_steps_of_signed_in_buyers(shop):
     )
     paid = sold(sku=shop["qq"], buyer=payer, paid_at=at("2026-11-20 13:00"))
     Order.objects.filter(pk=paid.pk).update(created_at=at("2026-11-20 12:59"))
+    rebuild_rollups(since=date(2026, 11, 18), until=date(2026, 11, 22))
     result = funnel(FRIDAY)
+    assert result == funnel(FRIDAY, raw=True)  # the buyer days = the events
     assert (result.visitors, result.viewers, result.ordered, result.paid) == (
         4,
         3,
@@ -272,7 +274,9 @@ def test_signup_cohorts_by_shanghai_week_with_repeat_rates(db):
     sold(sku=sku, buyer=once, paid_at=at("2026-11-07 10:00"))
     sold(sku=sku, buyer=sunday, paid_at=at("2026-11-02 09:00"))
     assert idle.orders.count() == 0
+    rebuild_rollups(since=date(2026, 10, 26), until=date(2026, 11, 25))
     found = {c.week: c for c in cohorts(weeks=5, on=date(2026, 11, 25))}
+    assert list(found.values()) == cohorts(weeks=5, on=date(2026, 11, 25), raw=True)
     assert list(found) == [
         date(2026, 11, 23),
         date(2026, 11, 16),
