@@ -2,6 +2,7 @@
 staff take, each through a service (refund to wallet, manual delivery)."""
 
 from django.contrib import admin
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
@@ -20,6 +21,7 @@ from kameng.templatetags.kameng import cny
 from orders.aftersales import (
     assign_ticket,
     can_work_ticket,
+    handles_order,
     staff_message_added,
     ticket_sla,
     tickets_for_staff,
@@ -39,7 +41,7 @@ from orders.refunds import APPROVE_PERMISSION, REFUND_PERMISSION
 from orders.risk_admin import register as register_risk_admin
 from orders.support_admin import register as register_support_admin
 from orders.workbench_admin import WorkbenchOrderPanels
-from users.contacts import masked, order_contacts, reveal_order_contacts
+from users.contacts import contacts_for_page, masked, order_contacts
 
 # Reasons services write as short codes; what a person reads instead.
 MACHINE_REASONS = {
@@ -69,6 +71,12 @@ def person_name(user) -> str:
     if user is None:
         return gettext("the system")
     return user.get_full_name() or user.get_username()
+
+
+def contacts_html(shown) -> str:
+    """A page's contacts (users.contacts.ShownContacts): one line each, and
+    under masked ones why they are masked."""
+    return render_to_string("orders/_contacts.html", {"shown": shown})
 
 
 def profile_link(buyer_id: int) -> str:
@@ -222,27 +230,24 @@ class OrderAdmin(WorkbenchOrderPanels, ModelAdmin):
 
     @display(description=_("contact"))
     def full_contacts(self, order):
-        contacts = order_contacts(order)
-        rows = (
-            (_("Guest contact"), contacts.contact),
-            (_("phone"), contacts.phone),
-            (_("email address"), contacts.email),
-        )
-        shown = [(label, value) for label, value in rows if value]
-        if not shown:
-            return "—"
-        return format_html_join(
-            "",
-            '<div data-testid="full-contact">{}：{}</div>',
-            ((label, value) for label, value in shown),
-        )
+        """In full for whoever handles the order (or finance), else masked with
+        the reason: decided once per page in render_change_form."""
+        shown = getattr(order, "shown_contacts", None)
+        return contacts_html(shown) if shown is not None else "—"
 
     def render_change_form(
         self, request, context, add=False, change=False, form_url="", obj=None
     ):
-        """The page shows the order's contacts in full: one audit row each time."""
+        """Who sees the order's contacts in full, and the audit row when they do
+        (users.contacts.contacts_for_page)."""
         if obj is not None:
-            reveal_order_contacts(actor=request.user, order=obj, ip=client_ip(request))
+            obj.shown_contacts = contacts_for_page(
+                actor=request.user,
+                contacts=order_contacts(obj),
+                obj=obj,
+                handles=handles_order(request.user, obj),
+                ip=client_ip(request),
+            )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     @display(description=_("customer profile"))

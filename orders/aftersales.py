@@ -33,6 +33,7 @@ TICKET_ALLOWED: dict[str, set[str]] = {
     T.CLOSED: set(),
 }
 DONE_STATES = (T.RESOLVED, T.CLOSED)
+HANDLING_STATES = (T.OPEN, T.IN_PROGRESS, T.PENDING)  # someone is on it
 # What a buyer may open from an order (abnormal-order tickets are the system's).
 BUYER_KINDS = (
     Ticket.Kind.REFUND,
@@ -267,6 +268,24 @@ def can_work_ticket(user, ticket: Ticket) -> bool:
     if user.has_perm(ALL_TICKETS_PERMISSION) or ticket.assignee_id is None:
         return True
     return user.has_perm(WORK_PERMISSION, ticket)  # guardian's object permission
+
+
+def handles_ticket(user, ticket: Ticket) -> bool:
+    """`user` handles `ticket` while it is assigned to them and not resolved or
+    closed (taking an unassigned ticket, "分配给我", makes it theirs), or while
+    they handle its order through another ticket."""
+    if ticket.assignee_id == user.pk and ticket.status in HANDLING_STATES:
+        return True
+    return ticket.order_id is not None and handles_order(user, ticket.order_id)
+
+
+def handles_order(user, order: Order | int) -> bool:
+    """`user` handles `order` while an unresolved ticket about it is assigned to
+    them: who may see its contacts in full (users.contacts). Leads and agents
+    alike; finance and the super admin see them by permission instead."""
+    return Ticket.objects.filter(
+        order=order, assignee_id=user.pk, status__in=HANDLING_STATES
+    ).exists()
 
 
 @transaction.atomic

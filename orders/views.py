@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kameng.admin_pages import render_page, staff_page
+from kameng.client_address import client_ip
 from kameng.exceptions import DomainError
 from kameng.navigation import Page, register_page
 from kameng.permission_denied import MissingPermission
@@ -21,6 +22,7 @@ from orders.aftersales import (
     assign_ticket,
     attachment_content_type,
     can_work_ticket,
+    handles_ticket,
     ticket_sla,
     tickets_for_staff,
 )
@@ -47,6 +49,12 @@ from orders.replies import active_replies, reply_on_ticket
 from orders.risk import flag_for
 from orders.selectors import manual_queue
 from orders.support_views import reply_text, ticket_support_context
+from users.contacts import (
+    ShownContacts,
+    buyer_contacts,
+    contacts_for_page,
+    order_contacts,
+)
 from users.wallet_bonus import wallet_split
 
 QUEUE_PAGE_SIZE = 100
@@ -419,6 +427,22 @@ class StaffReplyForm(forms.Form):
         self.fields["status"].initial = default
 
 
+def ticket_contacts(request, ticket: Ticket) -> ShownContacts:
+    """The buyer's contacts on the ticket page: the order's (or, without an
+    order, the buyer's own), in full to whoever handles the ticket and to
+    finance, audited on the order (users.contacts)."""
+    return contacts_for_page(
+        actor=request.user,
+        contacts=order_contacts(ticket.order)
+        if ticket.order_id
+        else buyer_contacts(ticket.buyer),
+        obj=ticket.order if ticket.order_id else ticket,
+        handles=handles_ticket(request.user, ticket),
+        ip=client_ip(request),
+        note=_("Ticket #%(id)s") % {"id": ticket.pk},
+    )
+
+
 @staff_page(REPLY_PERMISSION)
 def ticket_reply(request, pk: int):
     ticket = get_object_or_404(
@@ -472,6 +496,7 @@ def ticket_reply(request, pk: int):
             "risk_flag": flag_for(ticket.buyer),  # risk
             "can_take": can_work and ticket.assignee_id != request.user.pk,
             "sla": ticket_sla(ticket),
+            "contacts": ticket_contacts(request, ticket),
             "page_id": "ticket-reply",
             **ticket_support_context(request, ticket),
         },
