@@ -66,3 +66,42 @@ def no_sandbox_in_production(app_configs, **kwargs):
             id="kameng.E003",
         )
     ]
+
+
+CSP_MIDDLEWARE = "kameng.csp.PolicyByAreaMiddleware"
+# What every page's policy must say (issue 15): no script or style from elsewhere
+# or inline, no plugins, never framed.
+CSP_REQUIRED = {
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "object-src": "'none'",
+    "frame-ancestors": "'none'",
+}
+
+
+@register(Tags.security, deploy=True)
+def content_security_policy(app_configs, **kwargs):
+    """Production sends the strict Content-Security-Policy and refuses framing."""
+    problems = []
+    if CSP_MIDDLEWARE not in settings.MIDDLEWARE:
+        problems.append(f"{CSP_MIDDLEWARE} is not in MIDDLEWARE")
+    directives = (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get(
+        "DIRECTIVES", {}
+    )
+    for name, value in CSP_REQUIRED.items():
+        if list(directives.get(name) or []) != [value]:
+            problems.append(f"{name} is {directives.get(name)!r}, not [{value!r}]")
+    if getattr(settings, "X_FRAME_OPTIONS", None) != "DENY":
+        problems.append("X_FRAME_OPTIONS is not DENY")
+    if not problems:
+        return []
+    return [
+        Error(
+            "The Content-Security-Policy is missing or weakened: "
+            + "; ".join(problems)
+            + ".",
+            hint="Keep CONTENT_SECURITY_POLICY and the middleware as "
+            "kameng/settings.py sets them (docs/architecture.md).",
+            id="kameng.E004",
+        )
+    ]

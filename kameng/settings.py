@@ -10,8 +10,10 @@ code change. `manage.py runstack` starts web + worker + beat in either mode.
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE
 from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
@@ -88,6 +90,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_ratelimit",
+    # Content-Security-Policy header (issue 15; kameng.csp, CONTENT_SECURITY_POLICY).
+    "csp",
     "kameng",
     "users",
     "catalog",
@@ -99,6 +103,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "kameng.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response, the back office's additions
+    # under /admin/ (issue 15).
+    "kameng.csp.PolicyByAreaMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "kameng.middleware.ChineseFirstLocaleMiddleware",
@@ -457,21 +464,14 @@ UNFOLD = {
     "SHOW_VIEW_ON_SITE": False,
     "DASHBOARD_CALLBACK": "analytics.dashboard_views.dashboard_callback",
     "ENVIRONMENT": "kameng.dashboard.environment_callback",
-    "COLORS": {
-        "primary": {
-            "50": "oklch(97.1% .013 17.38)",
-            "100": "oklch(93.6% .032 17.717)",
-            "200": "oklch(88.5% .062 18.334)",
-            "300": "oklch(80.8% .114 19.571)",
-            "400": "oklch(70.4% .191 22.216)",
-            "500": "oklch(63.7% .237 25.331)",
-            "600": "oklch(57.7% .245 27.325)",
-            "700": "oklch(50.5% .213 27.518)",
-            "800": "oklch(44.4% .177 26.899)",
-            "900": "oklch(39.6% .141 25.723)",
-            "950": "oklch(25.8% .092 26.042)",
-        },
-    },
+    # The colours are in a stylesheet (kameng/admin_theme.py), not the inline
+    # <style> unfold would write into every page (refused by the CSP, issue 15).
+    "COLORS": "kameng.admin_theme.no_inline_colours",
+    "STYLES": [
+        lambda request: static("kameng/admin-theme.css"),
+        lambda request: static("kameng/back-office.css"),
+    ],
+    "SCRIPTS": [lambda request: static("kameng/back-office.js")],
     # The account menu (top right): every member of staff's own account page.
     "ACCOUNT": {
         "navigation": [{"title": _("My account"), "link": reverse_lazy("my_account")}]
@@ -550,6 +550,35 @@ PAYMENT_CHANNELS = {
         **_EPAY,
         "type": env.str("EPAY_TYPE", default="alipay"),
     },
+}
+
+# Content-Security-Policy (issue 15; django-csp, kameng.csp). Every page: scripts,
+# styles, fonts and requests from this site only (assets are vendored under
+# static/), no inline script or style attribute, images also as data: URLs, no
+# plugins, no <base> elsewhere, never framed (with X_FRAME_OPTIONS for old
+# browsers). Forms post here, or to the payment gateway (checkout redirects to
+# its pay page, which Chromium checks against form-action too).
+_FORM_TARGETS = [SELF]
+if PAYMENT_CHANNELS["epay"]["enabled"]:
+    _epay = urlsplit(PAYMENT_CHANNELS["epay"]["url"])
+    _FORM_TARGETS.append(f"{_epay.scheme}://{_epay.netloc}")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": _FORM_TARGETS,
+        "frame-ancestors": [NONE],
+    },
+}
+# Added to it under /admin/ only (django-unfold's Alpine.js): see
+# docs/architecture.md, "Content-Security-Policy (issue 15)".
+CONTENT_SECURITY_POLICY_BACK_OFFICE = {
+    "script-src": [UNSAFE_EVAL],
+    "style-src-attr": [UNSAFE_INLINE],
 }
 
 # Wallet top-ups through a payment gateway (/shop/wallet/): the largest amount one
