@@ -51,6 +51,7 @@ INSERT_ORDER = (
             "order_no": "%s",
             "buyer": "%s",
             "contact": "''",
+            "contact_index": "''",
             "lookup_password": "''",
             "sku": "%s",
             "quantity": "1",
@@ -58,7 +59,8 @@ INSERT_ORDER = (
             "amount": "%s",
             "refunded_amount": "0",
             "price_breakdown": "'{}'",
-            "recharge_account": "'{}'",
+            "recharge_account": "''",  # encrypted column: empty is ''
+            "recharge_account_index": "'[]'",
             "delivery": "'{}'",
             "status": f"'{Order.Status.DELIVERED}'",
             "payment_method": f"'{Order.PaymentMethod.WALLET}'",

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
+from kameng.contact_search import ContactSearchMixin
 from marketing import (  # noqa: F401
     flash_admin,  # noqa: F401 - flash sales
     issuing_admin,  # noqa: F401 - coupon issuing
@@ -248,10 +249,13 @@ class StrategyRunAdmin(NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin):
 
 
 @admin.register(StrategyRunBuyer)
-class StrategyRunBuyerAdmin(NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin):
+class StrategyRunBuyerAdmin(
+    ContactSearchMixin, NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin
+):
     list_display = ("user", "run", "strategy", "run_on")
     list_select_related = ("user", "run__strategy")
-    search_fields = ("=user__username", "=user__phone")
+    search_fields = ("=user__username",)
+    contact_search_fields = ("user__phone",)  # exact, by its blind index
     ordering = ("-id",)
 
     @admin.display(description=_("strategy"))
@@ -264,18 +268,24 @@ class StrategyRunBuyerAdmin(NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin):
 
 
 @admin.register(PrioritySupport)
-class PrioritySupportAdmin(NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin):
+class PrioritySupportAdmin(
+    ContactSearchMixin, NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin
+):
     list_display = ("user", "strategy", "granted_on", "expires_on")
     list_select_related = ("user", "strategy")
-    search_fields = ("=user__username", "=user__phone")
+    search_fields = ("=user__username",)
+    contact_search_fields = ("user__phone",)  # exact, by its blind index
     ordering = ("-granted_on", "-pk")
 
 
 @admin.register(PromotedProduct)
-class PromotedProductAdmin(NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin):
+class PromotedProductAdmin(
+    ContactSearchMixin, NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin
+):
     list_display = ("user", "product", "strategy", "promoted_on", "expires_on")
     list_select_related = ("user", "product", "strategy")
-    search_fields = ("=user__username", "=user__phone")
+    search_fields = ("=user__username",)
+    contact_search_fields = ("user__phone",)  # exact, by its blind index
     ordering = ("-id",)
 
 

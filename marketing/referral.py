@@ -42,6 +42,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kameng import audit
 from kameng.exceptions import DomainError
+from kameng.fields import contact_match
 from kameng.masking import mask_other
 from kameng.modules import Module, is_enabled, register_module
 from marketing.coupons.issue import issue_coupons
@@ -243,7 +244,8 @@ def abuse_reasons(
     ):
         reasons.append(Referral.Reason.SAME_IP)
     if same_contact(inviter, invitee) or (
-        invitee.email and earlier.filter(invitee__email__iexact=invitee.email).exists()
+        invitee.email
+        and earlier.filter(contact_match("invitee__email", invitee.email)).exists()
     ):
         reasons.append(Referral.Reason.SAME_CONTACT)
     hour = config.max_per_hour

@@ -17,6 +17,7 @@ from catalog.services.pricing import LAYER_LABELS
 from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
 from kameng.client_address import client_ip
+from kameng.contact_search import ContactSearchMixin
 from kameng.templatetags.kameng import cny
 from orders.aftersales import (
     assign_ticket,
@@ -149,7 +150,7 @@ class OrderEventInline(ReadOnlyMixin, TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(WorkbenchOrderPanels, ModelAdmin):
+class OrderAdmin(ContactSearchMixin, WorkbenchOrderPanels, ModelAdmin):
     list_display = (
         "order_no",
         "buyer_or_contact",
@@ -163,7 +164,9 @@ class OrderAdmin(WorkbenchOrderPanels, ModelAdmin):
     list_filter = ("status", "flag", "payment_method", "sku__delivery_type")
     list_select_related = ("buyer", "sku__product")
     # Exact order number or buyer name: indexed lookups, no LIKE over millions.
-    search_fields = ("=order_no", "=buyer__username", "=contact")
+    search_fields = ("=order_no", "=buyer__username")
+    # Encrypted (kameng.fields): exact match through their blind indexes.
+    contact_search_fields = ("contact", "buyer__phone", "buyer__email")
     show_full_result_count = False
     date_hierarchy = None
     inlines = [OrderEventInline]

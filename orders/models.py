@@ -8,6 +8,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kameng.fields import (
+    BlindIndexField,
+    BlindIndexListField,
+    EncryptedJSONField,
+    EncryptedTextField,
+)
+
 ZERO = Decimal("0.00")
 
 
@@ -64,9 +71,12 @@ class Order(models.Model):
         related_name="orders",
         verbose_name=_("buyer"),
     )
-    contact = models.CharField(
+    # Contacts encrypted at rest, found by their blind index (kameng.fields,
+    # issue 15): `order.contact` / `order.recharge_account` read as plain values.
+    contact = EncryptedTextField(
         _("contact"), max_length=120, blank=True, help_text=_("Guest email or phone.")
     )
+    contact_index = BlindIndexField(source="contact")
     lookup_password = models.CharField(
         _("lookup password (hashed)"), max_length=128, blank=True, editable=False
     )
@@ -80,7 +90,8 @@ class Order(models.Model):
         _("refunded"), max_digits=14, decimal_places=2, default=ZERO
     )
     price_breakdown = models.JSONField(_("price breakdown"), default=dict)
-    recharge_account = models.JSONField(_("recharge account"), default=dict, blank=True)
+    recharge_account = EncryptedJSONField(_("recharge account"), blank=True)
+    recharge_account_index = BlindIndexListField(source="recharge_account")
     delivery = models.JSONField(
         _("delivery"),
         default=dict,
@@ -140,7 +151,7 @@ class Order(models.Model):
                 fields=["-id"], condition=~Q(flag=""), name="orders_flagged_idx"
             ),
             # The order workbench: newest first, by status and date; exact
-            # search by contact (orders.workbench).
+            # search by contact's blind index (orders.workbench).
             models.Index(
                 fields=["-created_at", "-id"], name="orders_workbench_created_idx"
             ),
@@ -148,7 +159,7 @@ class Order(models.Model):
                 fields=["status", "-created_at", "-id"],
                 name="orders_workbench_status_idx",
             ),
-            models.Index(fields=["contact"], name="orders_contact_idx"),
+            models.Index(fields=["contact_index"], name="orders_contact_bidx"),
             # Analytics (issue 14): a period's orders by payment time (distinct
             # buyers, raw reads) and the rollup refresh's orders changed since.
             models.Index(fields=["paid_at"], name="orders_paid_at_idx"),

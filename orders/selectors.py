@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from catalog.models import CardCode
 from kameng import crypto
+from kameng.fields import contact_match
 from orders.models import Order
 
 
@@ -42,9 +43,13 @@ def _dummy_hash() -> str:
 
 def find_guest_order(*, order_no: str, contact: str, password: str) -> Order | None:
     """Order lookup without login: all three must match; the same None for a wrong
-    number, contact or password, so nothing can be learnt by trying."""
+    number, contact or password, so nothing can be learnt by trying. The contact
+    is encrypted: it matches through its blind index (the same phone however
+    spaced, the same e-mail however cased)."""
     order = (
-        Order.objects.filter(order_no=order_no.strip(), contact=contact.strip())
+        Order.objects.filter(
+            contact_match("contact", contact), order_no=order_no.strip()
+        )
         .select_related("sku__product")
         .first()
     )

@@ -21,7 +21,6 @@ formula rule (an apostrophe before = + - @ tab CR).
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone, translation
@@ -40,6 +39,7 @@ from django.utils.translation import gettext_lazy
 
 from catalog.models import Sku, Supplier
 from kameng.exceptions import DomainError
+from kameng.fields import account_match, contact_match
 from kameng.xlsx import Column, SheetWriter
 from orders.models import Order, OrderExport, SavedOrderFilter
 from users.contacts import export_contact, exports_full_contacts, record_full_export
@@ -55,7 +55,6 @@ ORDERING = ("-created_at", "-id")
 ANY_ABNORMAL = "any"
 EXPORT_CHUNK = 2000
 PROGRESS_EVERY = 5000
-RECHARGE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 
 
 class WorkbenchRefused(DomainError):
@@ -85,7 +84,13 @@ class WorkbenchFilterForm(forms.Form):
     an export job). Every field is optional; a wrong value is a field error."""
 
     q = forms.CharField(
-        label=gettext_lazy("Exact search"), max_length=120, required=False
+        label=gettext_lazy("Exact search"),
+        max_length=120,
+        required=False,
+        help_text=gettext_lazy(
+            "Whole values only: contacts and recharge accounts are stored "
+            "encrypted, so part of a phone number or account finds nothing."
+        ),
     )
     search_in = forms.ChoiceField(
         label=gettext_lazy("Search in"), choices=SearchIn.CHOICES, required=False
@@ -218,44 +223,24 @@ def _day_start(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def recharge_keys() -> list[str]:
-    """The field names buyers fill in for top-ups, across every SKU (a short
-    list: the exact search looks each one up)."""
-    keys: set[str] = set()
-    for fields in Sku.objects.exclude(recharge_fields=[]).values_list(
-        "recharge_fields", flat=True
-    ):
-        for field in fields or []:
-            key = field.get("key") if isinstance(field, dict) else None
-            if isinstance(key, str) and RECHARGE_KEY.match(key):
-                keys.add(key)
-    return sorted(keys)
-
-
 def recharge_match(term: str) -> Q:
-    """Orders whose recharge account has `term` as one of its values: JSON
-    containment on PostgreSQL (GIN index), one key lookup per field elsewhere."""
-    keys = recharge_keys()
-    if not keys:
-        return Q(pk__in=[])
-    match = Q()
-    for key in keys:
-        if connection.vendor == "postgresql":
-            match |= Q(recharge_account__contains={key: term})
-        else:
-            match |= Q((f"recharge_account__{key}", term))
-    return match
+    """Orders whose recharge account has `term` as one of its values (whatever
+    the field): the account is encrypted, so this is its blind index's digest
+    list (kameng.fields.account_match; GIN-indexed on PostgreSQL)."""
+    return account_match("recharge_account", term)
 
 
 def search_match(term: str, search_in: str) -> Q:
     """One exact, indexed lookup for the search box."""
     if search_in == SearchIn.BUYER:
         buyers = User.objects.filter(
-            Q(username=term) | Q(phone=term) | Q(email__iexact=term)
+            Q(username=term)
+            | contact_match("phone", term)
+            | contact_match("email", term)
         ).values("pk")
         return Q(buyer_id__in=buyers)
     if search_in == SearchIn.CONTACT:
-        return Q(contact=term)
+        return contact_match("contact", term)
     if search_in == SearchIn.RECHARGE:
         return recharge_match(term)
     return Q(order_no=term)

@@ -17,6 +17,9 @@ from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 
 from kameng.admin_base import ModelAdmin, PasswordHashHiddenMixin
 from kameng.admin_pages import ReadOnlyMixin
+from kameng.contact_search import EXACT_CONTACT_HELP, ContactSearchMixin
+from kameng.contact_search import search_term as contact_search_term
+from kameng.fields import contact_match
 from kameng.permission_names import PermissionNamesMixin
 from users.contacts import masked
 from users.models import (
@@ -98,15 +101,22 @@ class SpendFilter(admin.SimpleListFilter):
 
 class ExactSearchMixin:
     """The search box finds one person by exact username, phone or e-mail (the
-    e-mail case-blind): three indexed lookups, no LIKE over millions of rows."""
+    e-mail case-blind, the phone however spaced): three indexed lookups, no LIKE
+    over millions of rows. Phone and e-mail are encrypted (kameng.fields): they
+    match through their blind index, never in part."""
 
-    search_fields = ("=username", "=phone", "=email")  # shows the box; see below
+    search_fields = ("=username",)  # shows the box; see below
+    search_help_text = EXACT_CONTACT_HELP
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.replace("\x00", "").strip()
+        term = contact_search_term(search_term)
         if not term:
             return queryset, False
-        found = Q(username=term) | Q(phone=term) | Q(email__iexact=term)
+        found = (
+            Q(username=term)
+            | contact_match("phone", term)
+            | contact_match("email", term)
+        )
         return queryset.filter(found), False
 
 
@@ -323,10 +333,11 @@ def wallet_url(user_id: int) -> str:
 
 
 @admin.register(Wallet)
-class WalletAdmin(ReadOnlyMixin, ModelAdmin):
+class WalletAdmin(ContactSearchMixin, ReadOnlyMixin, ModelAdmin):
     list_display = ("user", "balance", "updated_at", "wallet_page")
     list_select_related = ("user",)
-    search_fields = ("user__username", "user__phone")
+    search_fields = ("user__username",)
+    contact_search_fields = ("user__phone",)  # exact, by its blind index
     ordering = ("-id",)
     show_full_result_count = False
     inlines = [LedgerEntryInline]

@@ -6,10 +6,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from kameng.fields import BlindIndexField, EncryptedEmailField, EncryptedTextField
 
 ZERO = Decimal("0.00")
 
@@ -72,7 +73,12 @@ BIRTHDAY_MAX_AGE = 120
 class User(AbstractUser):
     """Staff and buyers alike; `is_staff` opens the back office, groups give roles."""
 
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Contacts encrypted at rest, found by their blind index (kameng.fields,
+    # issue 15): `user.phone` reads as plain text, the column holds a token.
+    phone = EncryptedTextField(_("phone"), max_length=20, blank=True)
+    phone_index = BlindIndexField(source="phone")
+    email = EncryptedEmailField(_("email address"), max_length=254, blank=True)
+    email_index = BlindIndexField(source="email")
     nickname = models.CharField(_("nickname"), max_length=50, blank=True)
     # Marketing's birthday gift (members of a level with `birthday_gift`).
     birthday = models.DateField(
@@ -96,9 +102,9 @@ class User(AbstractUser):
             ("view_full_contact", _("Can see buyers' full contacts in exports"))
         ]
         indexes = [
-            models.Index(fields=["phone"], name="users_user_phone_idx"),
-            # The buyer list's exact, case-blind e-mail search (email__iexact).
-            models.Index(Upper("email"), name="users_user_email_upper_idx"),
+            # Exact search by phone or e-mail (case-blind): the blind indexes.
+            models.Index(fields=["phone_index"], name="users_user_phone_bidx"),
+            models.Index(fields=["email_index"], name="users_user_email_bidx"),
         ]
 
     def __str__(self):

@@ -164,14 +164,15 @@ class LedgerCheck:
 
 def finance_recipients() -> list[str]:
     """E-mail addresses of the finance role's active members."""
-    return list(
-        User.objects.filter(
-            groups__name=ROLE_BY_CODE["finance"].group_name, is_active=True
+    # E-mail is encrypted (kameng.fields): sorted and deduplicated once read.
+    return sorted(
+        set(
+            User.objects.filter(
+                groups__name=ROLE_BY_CODE["finance"].group_name, is_active=True
+            )
+            .exclude(email="")
+            .values_list("email", flat=True)
         )
-        .exclude(email="")
-        .order_by("email")
-        .values_list("email", flat=True)
-        .distinct()
     )
 
 

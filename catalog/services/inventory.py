@@ -209,11 +209,10 @@ def operations_recipients() -> list[str]:
         get_user_model()
         .objects.filter(groups__name=group, is_active=True)
         .exclude(email="")
-        .order_by("email")
         .values_list("email", flat=True)
-        .distinct()
     )
-    return list(emails)
+    # E-mail is encrypted (kameng.fields): sorted and deduplicated once read.
+    return sorted(set(emails))
 
 
 def notify_new_alerts() -> int:

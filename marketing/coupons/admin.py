@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kameng.admin_base import ModelAdmin
 from kameng.admin_pages import ReadOnlyMixin
+from kameng.contact_search import ContactSearchMixin
 from marketing.coupons.rules import describe_returns, describe_stacking, describe_value
 from marketing.models import Coupon, CouponTemplate
 from users.paging import NoCountPaginationMixin
@@ -92,7 +93,9 @@ class CouponTemplateAdmin(ModelAdmin):
 
 
 @admin.register(Coupon)
-class CouponAdmin(NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin):
+class CouponAdmin(
+    ContactSearchMixin, NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin
+):
     list_display = (
         "id",
         "owner",
@@ -106,7 +109,8 @@ class CouponAdmin(NoCountPaginationMixin, ReadOnlyMixin, ModelAdmin):
     )
     list_select_related = ("owner", "template")
     list_filter = ("status", "source")
-    search_fields = ("=owner__username", "=owner__phone")
+    search_fields = ("=owner__username",)
+    contact_search_fields = ("owner__phone",)  # exact, by its blind index
     raw_id_fields = ("owner", "template")
     fields = (
         "template",

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from kameng.exceptions import DomainError
+from kameng.fields import blind_index
 from marketing.models import Coupon, CouponTemplate
 
 User = get_user_model()
@@ -205,17 +206,23 @@ def find_named_buyers(*, text: str) -> list[int]:
             gettext("At most 5,000 buyers at a time: issue to a segment instead.")
         )
     names = {name for _number, name in wanted}
+    # Phones are encrypted: they match through their blind index (kameng.fields).
+    digests = {name: blind_index(name) for name in names}
     found: dict[str, set[int]] = {}
+    by_phone: dict[str, set[int]] = {}
     rows = User._base_manager.filter(
-        Q(username__in=names) | Q(phone__in=names), is_active=True, is_staff=False
-    ).values_list("pk", "username", "phone")
-    for pk, username, phone in rows:
+        Q(username__in=names)
+        | Q(phone_index__in=sorted({d for d in digests.values() if d})),
+        is_active=True,
+        is_staff=False,
+    ).values_list("pk", "username", "phone_index")
+    for pk, username, phone_index in rows:
         found.setdefault(username, set()).add(pk)
-        if phone:
-            found.setdefault(phone, set()).add(pk)
+        if phone_index:
+            by_phone.setdefault(phone_index, set()).add(pk)
     errors, ids = [], []
     for number, name in wanted:
-        matches = found.get(name, set())
+        matches = found.get(name, set()) | by_phone.get(digests[name], set())
         if not matches:
             errors.append(
                 gettext("Line %(line)s: no buyer with username or phone “%(name)s”.")
