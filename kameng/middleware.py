@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
-from kameng import audit
+from kameng import audit, modules
 from kameng.logging import request_id_var
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -15,7 +15,8 @@ class RequestIdMiddleware:
     """Tag the request, its log lines and its response with one id.
 
     A proxy's X-Request-ID is kept when it looks like an id; anything else is
-    replaced, so a client cannot inject text into our logs.
+    replaced, so a client cannot inject text into our logs. Also the scope in
+    which the module switches are read once per request (kameng.modules).
     """
 
     def __init__(self, get_response):
@@ -26,7 +27,8 @@ class RequestIdMiddleware:
         request.id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request.id)
         try:
-            response = self.get_response(request)
+            with modules.request_scope():
+                response = self.get_response(request)
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request.id

@@ -27,6 +27,8 @@ database nothing.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -69,13 +71,35 @@ def registered() -> list[Module]:
     return sorted(MODULES.values(), key=lambda module: (module.order, module.code))
 
 
+# Within one request (kameng.middleware.RequestIdMiddleware opens the scope)
+# the switches are read from the cache once: a page and a checkout ask
+# is_enabled a dozen times. The next request reads them again, as before.
+_request_switches: ContextVar[dict | None] = ContextVar(
+    "kameng_request_switches", default=None
+)
+
+
+@contextmanager
+def request_scope():
+    token = _request_switches.set({})
+    try:
+        yield
+    finally:
+        _request_switches.reset(token)
+
+
 def _switched_off() -> frozenset[str]:
+    memo = _request_switches.get()
+    if memo is not None and "off" in memo:
+        return memo["off"]
     off = cache.get(CACHE_KEY)
     if off is None:
         off = frozenset(
             ModuleSwitch.objects.filter(enabled=False).values_list("code", flat=True)
         )
         cache.set(CACHE_KEY, off, None)
+    if memo is not None:
+        memo["off"] = off
     return off
 
 
@@ -108,6 +132,9 @@ def page_module(url_name: str) -> Module | None:
 
 def forget_switches() -> None:
     cache.delete(CACHE_KEY)
+    memo = _request_switches.get()
+    if memo is not None:
+        memo.clear()  # the request that switched sees its change too
 
 
 @transaction.atomic

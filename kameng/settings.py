@@ -186,7 +186,8 @@ DATABASE_ROUTERS = ["kameng.replica.ReplicaRouter"]
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one redis client per pool (not one per call).
+            "BACKEND": "kameng.redis_cache.ReusingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="kameng"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

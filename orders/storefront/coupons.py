@@ -37,12 +37,40 @@ def coupons_on() -> bool:
 # --- the checkout form's field and the option it gives ---------------------------
 
 
-def add_coupon_field(form, *, buyer, sku) -> None:
+class PostedCouponField(forms.Field):
+    """The coupon a checkout POST names: empty, or a coupon id in ASCII digits
+    (as coupon_option reads it). Whose coupon it is and whether it applies is
+    checkout's rule (marketing.coupons.module's price step and claim), so the
+    POST needs none of the lookups that list the buyer's coupons."""
+
+    default_error_messages = forms.ChoiceField.default_error_messages
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        coupon_id = parse_ascii_int(str(value), max_digits=18)
+        if not coupon_id:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return coupon_id
+
+
+def add_coupon_field(form, *, buyer, sku, choices: bool = True) -> None:
     """A coupon <select> on the checkout form for a logged-in buyer with
     coupons: the applicable ones, best first and preselected, and "no coupon".
-    `form.coupon_choices` keeps every coupon with its discount or reason."""
+    `form.coupon_choices` keeps every coupon with its discount or reason.
+
+    `choices=False` (a checkout POST, which redirects when it succeeds) adds
+    only PostedCouponField, without reading the buyer's coupons; a form that
+    is shown again is given the <select> with add_coupon_field again."""
     form.coupon_choices = []
     if buyer is None or sku is None or not coupons_on():
+        return
+    if not choices:
+        form.fields["coupon"] = PostedCouponField(required=False)
         return
     quantity = parse_ascii_int(str(form.data.get("quantity", ""))) or sku.min_quantity
     quantity = min(max(quantity, sku.min_quantity), sku.max_quantity)

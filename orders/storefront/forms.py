@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from catalog.recharge import form_fields
-from orders.storefront.coupons import add_coupon_field
+from orders.storefront.coupons import PostedCouponField, add_coupon_field
 from orders.storefront.points import add_points_field
 from users.models import User
 
@@ -52,7 +52,11 @@ class CheckoutForm(forms.Form):
     )
     payment = forms.ChoiceField(label=_("Pay with"), widget=forms.RadioSelect)
 
-    def __init__(self, *args, sku, buyer, channels, **kwargs):
+    def __init__(self, *args, sku, buyer, channels, offers=True, **kwargs):
+        """`offers=False`: a checkout POST. The coupon field then only checks
+        the posted value's form (checkout decides whether it applies) and the
+        buyer's coupons are listed by offer_coupons() only if the form is shown
+        again (a successful POST redirects)."""
         super().__init__(*args, **kwargs)
         self.sku, self.buyer = sku, buyer
         self.fields["quantity"] = forms.IntegerField(
@@ -68,7 +72,8 @@ class CheckoutForm(forms.Form):
             self.fields["lookup_password"].required = True
         _offer_payments(self.fields["payment"], buyer=buyer, channels=channels)
         add_points_field(self, buyer=buyer)  # marketing: use points (积分)
-        add_coupon_field(self, buyer=buyer, sku=sku)  # marketing: coupons
+        # marketing: coupons
+        add_coupon_field(self, buyer=buyer, sku=sku, choices=offers)
         self.recharge_keys = []
         for field in form_fields(sku.recharge_fields):
             name = f"account_{field['key']}"
@@ -81,6 +86,19 @@ class CheckoutForm(forms.Form):
                 widget=forms.TextInput(attrs=attrs),
             )
             self.recharge_keys.append(field["key"])
+
+    def offer_coupons(self) -> None:
+        """The coupon <select> with the buyer's coupons, for a POST's form that
+        is shown again (its errors, and the posted choice, are kept)."""
+        if not isinstance(self.fields.get("coupon"), PostedCouponField):
+            return
+        add_coupon_field(self, buyer=self.buyer, sku=self.sku)
+        self._bound_fields_cache.pop("coupon", None)  # bound to the old field
+        if isinstance(self.fields.get("coupon"), PostedCouponField):
+            # no coupon to choose from: no <select> shows the field's error
+            del self.fields["coupon"]
+            for message in self.errors.pop("coupon", []):
+                self.add_error(None, message)
 
     def recharge_account(self) -> dict:
         return {

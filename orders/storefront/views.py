@@ -26,6 +26,7 @@ from catalog.stock import StockState, sku_stock_state
 from kameng.client_address import client_address
 from kameng.exceptions import DomainError
 from kameng.parsing import parse_ascii_int
+from marketing.models import PointsReview
 from orders.aftersales import (
     BUYER_KINDS,
     attachment_content_type,
@@ -151,8 +152,11 @@ def _cached_sku_on_sale(request, pk: int) -> Sku | None:
 def product(request, pk: int):
     buyer = _buyer(request)
     form = None
-    if request.method == "POST" and (cached := _cached_sku_on_sale(request, pk)):
-        form = CheckoutForm(request.POST, sku=cached, buyer=buyer, channels=_channels())
+    posted = request.method == "POST"
+    if posted and (cached := _cached_sku_on_sale(request, pk)):
+        form = CheckoutForm(
+            request.POST, sku=cached, buyer=buyer, channels=_channels(), offers=False
+        )
         if form.is_valid():
             response = _checkout(request, form=form, sku=cached, buyer=buyer)
             if response is not None:
@@ -166,12 +170,18 @@ def product(request, pk: int):
         record_product_view(user=buyer, product_id=item.pk)  # never fails the page
     if form is None:  # not bought above: the page's own form
         form = CheckoutForm(
-            request.POST or None, sku=chosen, buyer=buyer, channels=_channels()
+            request.POST or None,
+            sku=chosen,
+            buyer=buyer,
+            channels=_channels(),
+            offers=not posted,
         )
-        if request.method == "POST" and form.is_valid():
+        if posted and form.is_valid():
             response = _checkout(request, form=form, sku=chosen, buyer=buyer)
             if response is not None:
                 return response
+    if posted:
+        form.offer_coupons()  # shown again: the buyer's coupons to choose from
     quantity = form["quantity"].value() or chosen.min_quantity
     return render(
         request,
@@ -331,6 +341,8 @@ ORDER_PAGE_HAS = {
     "has_refunds": Exists(RefundRequest.objects.filter(order=OuterRef("pk"))),
     "has_tickets": Exists(Ticket.objects.filter(order=OuterRef("pk"))),
     "has_reissues": Exists(CodeInvalidation.objects.filter(order=OuterRef("pk"))),
+    # the review form or the review (orders.templatetags.points.order_review)
+    "has_review": Exists(PointsReview.objects.filter(order_id=OuterRef("pk"))),
 }
 
 

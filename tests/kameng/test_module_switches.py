@@ -82,3 +82,24 @@ def test_an_unknown_module_is_refused_with_a_message(client, role_user):
     )
     assert "没有这个功能模块。" in page.content.decode()
     assert not ModuleSwitch.objects.exists()
+
+
+def test_within_a_request_the_switches_are_read_once_and_a_switch_is_seen(
+    segments_module, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """Issue 12: one cache read per request; the request that switches a
+    module sees the change, and the next request reads the switches again."""
+    modules.forget_switches()
+    with modules.request_scope():
+        with django_assert_num_queries(1):  # the cache is cold: one read
+            assert modules.is_enabled("test_segments")
+            assert modules.is_enabled("test_segments")
+        with django_capture_on_commit_callbacks(execute=True):
+            modules.switch_module(code="test_segments", enabled=False, actor=None)
+        assert not modules.is_enabled("test_segments")
+    with modules.request_scope():
+        assert not modules.is_enabled("test_segments")
+    modules.switch_module(code="test_segments", enabled=True, actor=None)
+    modules.forget_switches()  # as the commit would
+    with modules.request_scope():
+        assert modules.is_enabled("test_segments")

@@ -180,3 +180,69 @@ def test_support_reads_a_buyers_coupons_but_cannot_issue(client, role_user):
     assert "发放给买家" not in templates.content.decode()
     issue = reverse("marketing:coupon_named_issue", args=[template.pk])
     assert client.get(issue).status_code == 403
+
+
+# --- the checkout POST reads no coupon list; a form shown again lists them (issue 12)
+
+
+def test_a_refused_buy_shows_the_coupon_choices_again(client, buyer, sku):
+    coupon = give(
+        make_template(name="无门槛减5", kind="no_threshold", amount=D("5.00")), buyer
+    )
+    give(make_template(name="满500减10", threshold=D("500.00")), buyer)  # with why
+    page = client.post(
+        reverse("shop:product", args=[sku.product_id]) + f"?sku={sku.pk}",
+        {"quantity": 99, "payment": "wallet", "coupon": coupon.pk},  # over the max
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="coupon-select"' in html
+    assert f'<option value="{coupon.pk}" selected>' in html  # the buyer's choice
+    assert "满500减10" in html and "¥200.00" in html  # the shortfall at 10 × 30.00
+    coupon.refresh_from_db()
+    assert coupon.status == Coupon.Status.AVAILABLE
+    buyer.wallet.refresh_from_db()
+    assert buyer.wallet.balance == D("200.00")
+
+
+def test_someone_elses_coupon_on_the_buy_post_is_refused(client, buyer, sku):
+    theirs = give(
+        make_template(kind="no_threshold", amount=D("5.00")), make_buyer(D("0.00"))
+    )
+    mine = give(make_template(name="无门槛减3", kind="no_threshold"), buyer)
+    page = client.post(
+        reverse("shop:product", args=[sku.product_id]) + f"?sku={sku.pk}",
+        {"quantity": 1, "payment": "wallet", "coupon": theirs.pk},
+    )
+    assert page.status_code == 200  # shown again, nothing bought
+    html = page.content.decode()
+    assert "这张优惠券不属于你。" in html  # checkout's rule, not the form's
+    assert f'<option value="{mine.pk}"' in html
+    theirs.refresh_from_db()
+    assert theirs.status == Coupon.Status.AVAILABLE
+    buyer.wallet.refresh_from_db()
+    assert buyer.wallet.balance == D("200.00")
+
+
+@pytest.mark.parametrize("posted", ["abc", "-1", "１２"])
+def test_a_malformed_coupon_on_the_buy_post_buys_nothing(client, buyer, sku, posted):
+    give(make_template(kind="no_threshold"), buyer)
+    page = client.post(
+        reverse("shop:product", args=[sku.product_id]) + f"?sku={sku.pk}",
+        {"quantity": 1, "payment": "wallet", "coupon": posted},
+    )
+    assert page.status_code == 200
+    assert 'class="error"' in page.content.decode()
+    buyer.wallet.refresh_from_db()
+    assert buyer.wallet.balance == D("200.00")
+
+
+def test_a_malformed_coupon_without_coupons_to_choose_says_why(client, buyer, sku):
+    page = client.post(
+        reverse("shop:product", args=[sku.product_id]) + f"?sku={sku.pk}",
+        {"quantity": 1, "payment": "wallet", "coupon": "abc"},
+    )
+    assert page.status_code == 200
+    assert 'role="alert"' in page.content.decode()  # a form-level message
+    buyer.wallet.refresh_from_db()
+    assert buyer.wallet.balance == D("200.00")
