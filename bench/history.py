@@ -205,7 +205,7 @@ def load_buyers(*, count: int, start: datetime, days: int, rng, run: str) -> lis
     first = _next_id(User)
     loader = Loader(
         User,
-        ["id", "username", "phone", "date_joined"],
+        ["id", "username", "date_joined"],
         {"password": "!", "is_staff": False, "is_active": True, "is_superuser": False},
     )
     span = (days + 180) * 86400
@@ -213,12 +213,7 @@ def load_buyers(*, count: int, start: datetime, days: int, rng, run: str) -> lis
     ids = list(range(first, first + count))
     for offset in range(0, count, CHUNK):
         chunk = [
-            (
-                pk,
-                f"h{run}-{pk}",
-                f"1{rng.randrange(30, 99)}{pk % 100_000_000:08d}",
-                early + timedelta(seconds=rng.random() * span),
-            )
+            (pk, f"h{run}-{pk}", early + timedelta(seconds=rng.random() * span))
             for pk in ids[offset : offset + CHUNK]
         ]
         loader.load(chunk)
@@ -340,10 +335,12 @@ def load_behaviour(*, logins: int, views: int, buyers, skus, now, rng) -> None:
         view_loader.load(chunk)
 
 
-def derive_figures(buyers: list[int]) -> None:
+def derive_figures(buyers, *, fix_joined: bool = True) -> None:
     """What the users and marketing receivers of order_paid would have kept:
     BuyerStats per buyer and CategoryPurchase per buyer and category, from the
-    generated orders (set-based; the buyers' join dates before their first order)."""
+    generated orders (set-based), and unless told not to (the PostgreSQL path
+    draws buyers among those already joined) the buyers' join dates moved
+    before their first order."""
     low, high = buyers[0], buyers[-1]
     o, s, cp, u = Order, BuyerStats, CategoryPurchase, User
     paid = ("delivered", "refunded", "partially_refunded")
@@ -380,6 +377,8 @@ def derive_figures(buyers: list[int]) -> None:
             f"GROUP BY o.{column(o, 'buyer')}, p.{category}",
             [low, high, *paid],
         )
+        if not fix_joined:
+            return
         cursor.execute(
             f"UPDATE {table(u)} SET {column(u, 'date_joined')} = earliest.at "
             f"FROM (SELECT o.{column(o, 'buyer')} AS buyer, "
@@ -400,15 +399,33 @@ def generate(
     seed: int = 618,
     logins: int | None = None,
     views: int | None = None,
+    unpaid_share: float = 0.0,
+    row_by_row: bool = False,
     say=print,
 ) -> HistoryReport:
+    """On PostgreSQL the rows are made inside the database (bench.history_sql,
+    which also writes unpaid orders and sets member levels); elsewhere,
+    or with `row_by_row`, they are drawn here and copied in."""
+    logins = orders // 4 if logins is None else logins
+    views = orders // 2 if views is None else views
+    if connection.vendor == "postgresql" and not row_by_row:
+        from bench.history_sql import PostgresHistory
+
+        return PostgresHistory(
+            buyers=buyers,
+            orders=orders,
+            days=days,
+            seed=seed,
+            logins=logins,
+            views=views,
+            unpaid_share=unpaid_share,
+            say=say,
+        ).generate()
     rng = random.Random(seed)
     began = time.perf_counter()
     now = timezone.now()
     start = now - timedelta(days=days)
     run = f"{int(time.time()) % 100000:05d}"
-    logins = orders // 4 if logins is None else logins
-    views = orders // 2 if views is None else views
     with transaction.atomic():
         skus = ensure_catalog()
         buyer_ids = load_buyers(count=buyers, start=start, days=days, rng=rng, run=run)
@@ -448,3 +465,14 @@ def generate(
         seconds=round(time.perf_counter() - began, 1),
         vendor=connection.vendor,
     )
+
+
+def rebuild_history_rollups(*, days: int) -> tuple[int, float]:
+    """The sales rollups of the last `days` shop days rebuilt from orders, the
+    incremental refresh marked current: (rows, seconds)."""
+    from analytics.rollups import mark_rollups_current, rebuild_rollups
+
+    mark_rollups_current()
+    began = time.perf_counter()
+    rows = rebuild_rollups(since=timezone.localdate() - timedelta(days=days))
+    return rows, round(time.perf_counter() - began, 1)
