@@ -7,14 +7,14 @@ import time
 
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from users import two_factor
+from users.models import Authenticator
 
 
-def next_code(device: TOTPDevice) -> str:
+def next_code(device: Authenticator) -> str:
     """The code of the current time step, or of the next one when this step's
-    code was already used (TOTPDevice accepts one step ahead, never a step twice)."""
+    code was already used (a device accepts one step ahead, never a step twice)."""
     device.refresh_from_db()
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
@@ -23,11 +23,11 @@ def next_code(device: TOTPDevice) -> str:
     return f"{totp.token():0{device.digits}d}"
 
 
-def authenticator(user) -> TOTPDevice:
+def authenticator(user) -> Authenticator:
     """The user's confirmed authenticator, created (as enrolment would) if none."""
     device = two_factor.confirmed_device(user)
     if device is None:
-        device = TOTPDevice.objects.create(
+        device = Authenticator.objects.create(
             user=user, name=two_factor.DEVICE_NAME, confirmed=True
         )
     return device

@@ -1,3 +1,5 @@
+import secrets
+from binascii import hexlify, unhexlify
 from decimal import Decimal
 
 from django.conf import settings
@@ -9,10 +11,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from kameng import crypto
 from kameng.fields import BlindIndexField, EncryptedEmailField, EncryptedTextField
 
 ZERO = Decimal("0.00")
+AUTHENTICATOR_KEY_BYTES = 20  # 160 bits, as RFC 4226 recommends
 
 
 class MemberLevel(models.Model):
@@ -524,3 +530,46 @@ class LedgerAlert(models.Model):
 
     def __str__(self):
         return f"{self.wallet_id}: {self.balance} / {self.ledger_sum}"
+
+
+class Authenticator(TimestampMixin, ThrottlingMixin, Device):
+    """A member of staff's authenticator app (TOTP, RFC 6238; users.two_factor),
+    in place of django-otp's TOTPDevice, whose secret is plain hex in its table.
+    Here the secret is a Fernet token under FIELD_ENCRYPTION_KEY (kameng.crypto,
+    labelled with its key's fingerprint for rotation): a database dump alone
+    cannot mint codes. Codes are checked by django-otp's own TOTP logic."""
+
+    encrypted_key = models.TextField(_("secret key (encrypted)"), editable=False)
+    key_version = models.CharField(_("key version"), max_length=12, editable=False)
+    step = models.PositiveSmallIntegerField(_("time step (seconds)"), default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    # The time step of the last code accepted: a code is never accepted twice.
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+
+    def set_key(self, raw: bytes) -> None:
+        self.encrypted_key = crypto.encrypt(hexlify(raw).decode("ascii"))
+        self.key_version = crypto.current_key_version()
+
+    @property
+    def bin_key(self) -> bytes:
+        """The secret (raises crypto.InvalidToken when no configured key opens it)."""
+        return unhexlify(crypto.decrypt(self.encrypted_key))
+
+    def save(self, *args, **kwargs):
+        if not self.encrypted_key:
+            self.set_key(secrets.token_bytes(AUTHENTICATOR_KEY_BYTES))
+        super().save(*args, **kwargs)
+
+    # django-otp's TOTP checks (window, drift, no step twice, throttling) and
+    # its otpauth:// URL, which read only the fields above and `bin_key`.
+    verify_token = TOTPDevice.verify_token
+    get_throttle_factor = TOTPDevice.get_throttle_factor
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings

@@ -6,7 +6,10 @@ always; any other member of staff once they switch it on. A staff session that
 needs it and is not verified reaches only enrolment and verification
 (users.middleware.TwoFactorMiddleware).
 
-A member of staff has at most one TOTP device. Enrolment creates it unconfirmed,
+A member of staff has at most one TOTP device, a `users.models.Authenticator`
+(its secret encrypted at rest under FIELD_ENCRYPTION_KEY, re-encrypted by
+`rotate_secrets` in `manage.py rotate_card_key`; django-otp's TOTPDevice, which
+keeps it in plain hex, is no longer used). Enrolment creates it unconfirmed,
 shows its key as a QR code, and confirms it with a first code; confirming also
 issues the recovery codes. Recovery codes are stored as a keyed hash
 (`recovery_code_hash`): a database dump alone reveals none. They are checked
@@ -17,6 +20,7 @@ failure) and counted by the rate limit on the verify page.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from base64 import b32encode
 from dataclasses import dataclass
@@ -33,8 +37,9 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from kameng import crypto
 from kameng.exceptions import DomainError
-from users.models import User
+from users.models import Authenticator, User
 from users.roles import ROLE_BY_CODE
 
 RECOVERY_CODE_COUNT = 10
@@ -44,6 +49,8 @@ RECOVERY_GROUP = 5  # characters per group: ABCDE-FGHJK (about 49 bits)
 DEVICE_NAME = "authenticator"
 QR_PIXELS = 220  # on screen; the viewBox scales the modules
 RECOVERY_HASH_SALT = "kameng.two_factor.recovery_code"
+
+logger = logging.getLogger(__name__)
 
 
 class TwoFactorError(DomainError):
@@ -56,7 +63,7 @@ class TwoFactorError(DomainError):
 
 @dataclass(frozen=True)
 class Enrolment:
-    device: TOTPDevice
+    device: Authenticator
     secret: str  # the key in base32, for typing into an app by hand
     qr_svg: str  # the otpauth:// URL as an SVG QR code (no script, no style)
 
@@ -76,12 +83,12 @@ def is_required(user: User) -> bool:
     return user.groups.filter(name__in=required_group_names()).exists()
 
 
-def confirmed_device(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+def confirmed_device(user: User) -> Authenticator | None:
+    return Authenticator.objects.filter(user=user, confirmed=True).first()
 
 
 def is_enabled(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return Authenticator.objects.filter(user=user, confirmed=True).exists()
 
 
 def needs_verification(user: User) -> bool:
@@ -114,9 +121,11 @@ def start_enrolment(*, user: User) -> Enrolment:
             reason="already_enabled",
             message=_("Two-factor authentication is already on."),
         )
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    device = Authenticator.objects.filter(user=user, confirmed=False).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+        device = Authenticator.objects.create(
+            user=user, name=DEVICE_NAME, confirmed=False
+        )
     secret = b32encode(device.bin_key).decode("ascii").rstrip("=")
     return Enrolment(device=device, secret=secret, qr_svg=qr_svg(device.config_url))
 
@@ -126,7 +135,7 @@ def confirm_enrolment(*, request, user: User, code: str) -> list[str]:
     """Confirm the device with its first code, issue recovery codes (returned
     in plain text this once) and mark this session verified."""
     device = (
-        TOTPDevice.objects.select_for_update()
+        Authenticator.objects.select_for_update()
         .filter(user=user, confirmed=False)
         .first()
     )
@@ -135,7 +144,7 @@ def confirm_enrolment(*, request, user: User, code: str) -> list[str]:
             reason="no_enrolment", message=_("Start again: scan the new QR code first.")
         )
     check_allowed(device)
-    if not device.verify_token(normalise_totp(code)):
+    if not check_code(device, code):
         raise TwoFactorError(
             reason="wrong_code",
             message=_(
@@ -201,6 +210,26 @@ def check_allowed(device) -> None:
         )
 
 
+def check_code(device: Authenticator, code: str) -> bool:
+    """The authenticator's code, checked (and used up) by the device. A secret
+    no configured key opens (FIELD_ENCRYPTION_KEY changed without rotating)
+    is an error for the super admin to see, not a wrong code."""
+    try:
+        return device.verify_token(normalise_totp(code))
+    except crypto.InvalidToken as exc:
+        logger.error(
+            "two-factor secret of %s cannot be decrypted with FIELD_ENCRYPTION_KEY",
+            device.user_id,
+        )
+        raise TwoFactorError(
+            reason="undecryptable",
+            message=_(
+                "Your authenticator cannot be checked now. Ask the super admin "
+                "for help (a recovery code still works)."
+            ),
+        ) from exc
+
+
 def looks_like_recovery_code(code: str) -> bool:
     return any(ch.isalpha() for ch in code) or "-" in code
 
@@ -218,7 +247,7 @@ def verify(*, request, user: User, code: str) -> str:
     if looks_like_recovery_code(code):
         return verify_recovery_code(request=request, user=user, code=code)
     check_allowed(device)
-    if not device.verify_token(normalise_totp(code)):
+    if not check_code(device, code):
         raise TwoFactorError(reason="wrong_code", message=_("That code is not right."))
     otp_login(request, device)
     return "totp"
@@ -270,7 +299,7 @@ def disable(*, user: User, code: str) -> None:
         if not ok:
             device.throttle_increment()
     else:
-        ok = device.verify_token(normalise_totp(code))
+        ok = check_code(device, code)
     if not ok:
         raise TwoFactorError(reason="wrong_code", message=_("That code is not right."))
     reset(user=user)
@@ -278,5 +307,24 @@ def disable(*, user: User, code: str) -> None:
 
 def reset(*, user: User) -> None:
     """Remove every device and recovery code (lost phone; `reset_two_factor`)."""
-    TOTPDevice.objects.filter(user=user).delete()
+    Authenticator.objects.filter(user=user).delete()
+    TOTPDevice.objects.filter(user=user).delete()  # none since users 0013
     StaticDevice.objects.filter(user=user).delete()
+
+
+# Keys ------------------------------------------------------------------------------
+
+
+def rotate_secrets() -> int:
+    """Re-encrypt every authenticator's secret still under an older key of
+    FIELD_ENCRYPTION_KEY (manage.py rotate_card_key); how many were."""
+    current = crypto.current_key_version()
+    rotated = 0
+    for device in Authenticator.objects.exclude(key_version=current).only(
+        "pk", "encrypted_key"
+    ):
+        Authenticator.objects.filter(pk=device.pk).update(
+            encrypted_key=crypto.rotate(device.encrypted_key), key_version=current
+        )
+        rotated += 1
+    return rotated

@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import ConsoleMessage, Page, Request, Response
 
 from tests.otp import authenticator, next_code
-from users.models import User
+from users.models import Authenticator, User
 
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1366, "height": 900}},
@@ -73,7 +72,7 @@ def pass_two_factor(page: Page, username: str) -> None:
         page.get_by_test_id("code-input").fill(next_code(authenticator(user)))
         page.get_by_test_id("two-factor-verify-form").get_by_role("button").click()
     else:
-        scanned = TOTPDevice.objects.get(user=user, confirmed=False)
+        scanned = Authenticator.objects.get(user=user, confirmed=False)
         page.get_by_test_id("code-input").fill(next_code(scanned))
         page.get_by_test_id("two-factor-setup-form").get_by_role("button").click()
         page.get_by_test_id("recovery-codes-done").click()

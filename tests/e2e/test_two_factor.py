@@ -4,12 +4,11 @@ recovery codes), logs in again with a code after the password, and reads their
 logins on their account page; a buyer reads theirs in the shop."""
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import VIEWPORTS, screenshot
 from tests.otp import next_code
-from users.models import User
+from users.models import Authenticator, User
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,7 +43,7 @@ def test_finance_enrols_then_logs_in_with_a_code(
     page.goto(live_server.url + "/admin/")
     expect(page.get_by_test_id("two-factor-setup-form")).to_be_visible()
 
-    scanned = TOTPDevice.objects.get(user=user, confirmed=False)
+    scanned = Authenticator.objects.get(user=user, confirmed=False)
     page.get_by_test_id("code-input").fill(next_code(scanned))
     page.get_by_role("button", name="开启两步验证").click()
     codes = page.get_by_test_id("recovery-codes").locator("li")
@@ -61,8 +60,8 @@ def test_finance_enrols_then_logs_in_with_a_code(
     again.get_by_role("button", name="验证").click()
     expect(again.get_by_test_id("code-error")).to_have_text("验证码不正确。")
     screenshot(again, f"{shots}-verify-wrong.png")
-    TOTPDevice.objects.filter(user=user).update(throttling_failure_timestamp=None)
-    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    Authenticator.objects.filter(user=user).update(throttling_failure_timestamp=None)
+    device = Authenticator.objects.get(user=user, confirmed=True)
     again.get_by_test_id("code-input").fill(next_code(device))
     again.get_by_role("button", name="验证").click()
     expect(again.get_by_test_id("dashboard")).to_be_visible()
