@@ -239,7 +239,7 @@ def parse_code_rows(rows: Iterable, fmt: str) -> Iterator[ParsedCode | RowError]
         if any(cell not in (None, "") for cell in extra):
             yield RowError(
                 number,
-                "",
+                _("columns"),
                 _("has %(found)s columns; expected %(width)s")
                 % {"found": len(cells), "width": width},
             )

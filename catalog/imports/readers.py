@@ -350,12 +350,16 @@ def _csv_rows(
 
     reader = csv.reader(chained(), delimiter=delimiter, strict=False)
     try:
+        ended = 0
         for cells in reader:
+            # A quoted cell may run over several lines: the row is numbered by
+            # its first line, where a person looking for it starts reading.
+            number, ended = ended + 1, reader.line_num
             # A quoted cell may run over many short lines: its length counts.
             for index, cell in enumerate(cells):
                 if len(cell) > max_chars:
-                    raise cell_too_long(reader.line_num, index, max_chars)
-            yield reader.line_num, [cell.strip() for cell in cells]
+                    raise cell_too_long(number, index, max_chars)
+            yield number, [cell.strip() for cell in cells]
     except csv.Error as exc:
         raise FileRejected(
             _("Row %(row)s cannot be read as CSV: %(error)s")
