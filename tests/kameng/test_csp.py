@@ -161,7 +161,8 @@ def test_production_sends_the_policy_and_lets_forms_reach_the_payment_gateway(
 ):
     code = (
         "import django; django.setup(); from django.test import Client; "
-        "r = Client().get('/i18n/setlang/', secure=True, HTTP_HOST='shop.example.com'); "
+        "r = Client().get('/i18n/setlang/', secure=True, "
+        "HTTP_HOST='shop.example.com'); "
         "print(r.status_code); print(r['Content-Security-Policy'])"
     )
     plain = run(code, **production)
