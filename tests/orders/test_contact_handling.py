@@ -83,9 +83,7 @@ def test_an_unassigned_ticket_is_nobodys_until_taken(client, shop):
     other, order = shop["other"], shop["order"]
     Ticket.objects.filter(pk=shop["ticket"].pk).update(assignee=None)
     assert PHONE not in order_page(client, other, order)
-    client.post(
-        reverse("orders:ticket_reply", args=[shop["ticket"].pk]), {"take": "1"}
-    )
+    client.post(reverse("orders:ticket_reply", args=[shop["ticket"].pk]), {"take": "1"})
     assert PHONE in order_page(client, other, order)
     assert views().get().actor_id == other.pk
 
@@ -143,9 +141,7 @@ def test_ticket_page_follows_the_same_rule(client, shop):
     assert views().count() == 1
 
 
-def test_ticket_without_an_order_shows_the_buyers_own_contacts(
-    client, role_user, shop
-):
+def test_ticket_without_an_order_shows_the_buyers_own_contacts(client, role_user, shop):
     agent = shop["other"]
     ticket = Ticket.objects.create(
         kind=Ticket.Kind.INQUIRY, buyer=shop["buyer"], subject="怎么开发票"
