@@ -141,6 +141,8 @@ def default_row(model: type[models.Model], given: dict) -> tuple[list[str], list
         value = field.get_default()
         if isinstance(field, models.JSONField):
             value = json.dumps(value)
+        else:  # as the field stores it: an encrypted column's default is ""
+            value = field.get_prep_value(value)
         values.append(value)
     return names, values
 
@@ -335,6 +337,21 @@ def load_behaviour(*, logins: int, views: int, buyers, skus, now, rng) -> None:
         view_loader.load(chunk)
 
 
+def analyze_history_tables() -> None:
+    """Fresh planner statistics for the tables a history load filled
+    (PostgreSQL): the analytics reads that follow are planned on them."""
+    with connection.cursor() as cursor:
+        for model in (
+            User,
+            Order,
+            BuyerStats,
+            CategoryPurchase,
+            ProductView,
+            LoginEvent,
+        ):
+            cursor.execute(f"ANALYZE {table(model)}")
+
+
 def derive_figures(buyers, *, fix_joined: bool = True) -> None:
     """What the users and marketing receivers of order_paid would have kept:
     BuyerStats per buyer and CategoryPurchase per buyer and category, from the
@@ -447,16 +464,7 @@ def generate(
         derive_figures(buyer_ids)
         say(f"buyer figures in {time.perf_counter() - began:.1f}s")
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for model in (
-                User,
-                Order,
-                BuyerStats,
-                CategoryPurchase,
-                ProductView,
-                LoginEvent,
-            ):
-                cursor.execute(f"ANALYZE {table(model)}")
+        analyze_history_tables()
     return HistoryReport(
         buyers=buyers,
         orders=orders,

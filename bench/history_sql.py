@@ -62,7 +62,6 @@ from django.utils import timezone
 
 from bench.schema import column, insert_columns, table
 from catalog.models import Product, Sku
-from marketing.models import CategoryPurchase
 from orders.models import Order
 from users.models import BuyerStats, LoginEvent, MemberLevel, ProductView, User
 
@@ -478,6 +477,7 @@ class PostgresHistory:
             HistoryReport,
             _next_id,
             _reset_sequence,
+            analyze_history_tables,
             derive_figures,
             ensure_catalog,
         )
@@ -560,16 +560,7 @@ class PostgresHistory:
             assign_levels(first_buyer, first_buyer + self.buyers - 1)
             self.log("buyer figures and levels")
             del fk_skipped
-        with connection.cursor() as cursor:
-            for model in (
-                User,
-                Order,
-                BuyerStats,
-                CategoryPurchase,
-                ProductView,
-                LoginEvent,
-            ):
-                cursor.execute(f"ANALYZE {table(model)}")
+        analyze_history_tables()
         return HistoryReport(
             buyers=self.buyers,
             orders=self.orders,
