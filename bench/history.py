@@ -476,8 +476,8 @@ def generate(
 
 
 def rebuild_history_rollups(*, days: int) -> tuple[int, float]:
-    """The sales rollups of the last `days` shop days rebuilt from orders, the
-    incremental refresh marked current: (rows, seconds)."""
+    """The rollups (sales and buyer days) of the last `days` shop days rebuilt
+    from orders, the incremental refresh marked current: (rows, seconds)."""
     from analytics.rollups import mark_rollups_current, rebuild_rollups
 
     mark_rollups_current()
