@@ -185,6 +185,10 @@ class EncryptedExact(Exact):
 
 
 class EncryptedLookupsMixin:
+    # The audit log records that the value changed, never the value
+    # (kameng.audit.is_secret_field): a dump of the log reveals no contact either.
+    audit_hidden = True
+
     def get_lookup(self, lookup_name):
         if lookup_name == "exact":
             return EncryptedExact

@@ -61,6 +61,20 @@ def test_the_stored_row_holds_no_contact_and_reads_back_in_full(alice):
     ]
 
 
+def test_the_audit_log_never_holds_a_contact(alice):
+    from kameng import audit
+
+    kept = audit.snapshot(alice)
+    assert kept["phone"] == kept["email"] == audit.HIDDEN_VALUE
+    assert PHONE not in str(kept) and EMAIL.lower() not in str(kept).lower()
+    # A changed phone is still named, by its keyed digest (already in the
+    # table beside it, so the log reveals nothing more).
+    alice.phone = "13900001111"
+    alice.save()
+    old, new = audit.changed_fields(kept, audit.snapshot(alice))
+    assert "phone_index" in new and "13900001111" not in str(new)
+
+
 def test_no_contact_stays_empty_and_is_still_a_plain_test():
     buyer = make_buyer()
     assert raw_row(buyer)["phone"] == "" and raw_row(buyer)["phone_index"] == ""
