@@ -3,6 +3,7 @@
 from bench import (
     audit_seal,
     checkout,
+    checkout_cpu,
     coupon_issue,
     dashboard,
     flash_sale,
@@ -23,6 +24,7 @@ __all__ = [
     "REGISTRY",
     "audit_seal",
     "checkout",
+    "checkout_cpu",
     "coupon_issue",
     "dashboard",
     "flash_sale",

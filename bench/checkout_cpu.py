@@ -1,0 +1,188 @@
+"""Benchmark: what one card purchase costs this process, request by request.
+
+    python manage.py bench checkout_cpu [--purchases 300] [--profile post|page]
+
+One logged-in buyer buys one code over and over through Django's test client
+(the whole middleware stack, CSRF enforced, a real Celery publish to a queue of
+its own that is emptied afterwards) and opens the order page each time. Reports
+CPU ms and SQL statements per purchase for the buy POST and the order page apart.
+`bench checkout` measures the same through gunicorn under load, where the
+machine's other work swamps the figures; this one is for comparing two trees.
+
+Runs with DEBUG off, as production does (a DEBUG=true environment is run again
+in a child process with DEBUG=false). `--profile` prints the cProfile of one of
+the two requests (its CPU figures then include the profiler's overhead).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import json
+import os
+import pstats
+import re
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test import Client
+
+from bench.checkout import _checkout_fixture
+from bench.processes import ROOT, require_full_stack
+from bench.registry import benchmark
+
+CHILD_MARK = "KAMENG_BENCH_CHECKOUT_CPU_CHILD"
+
+
+def _in_child(argv: list[str]) -> dict:
+    env = {
+        **os.environ,
+        CHILD_MARK: "1",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "KAMENG_CELERY_EAGER": "false",
+        "CELERY_QUEUE": f"bench-checkout-cpu-{os.getpid()}",
+        "SECURE_SSL_REDIRECT": "false",
+        "RATE_LIMIT_CHECKOUT": "1000000/m",
+        "RATE_LIMIT_LOGIN": "1000000/m",
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    # Pages link static files by their manifest names when DEBUG is off.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "bench", "checkout_cpu", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise CommandError(done.stderr[-3000:])
+    lines = done.stdout.rstrip().splitlines()
+    sys.stdout.write("\n".join(lines[:-1]) + ("\n" if lines[:-1] else ""))
+    figures = json.loads(lines[-1])
+    figures.pop("bench", None)
+    return figures
+
+
+class _Counter:
+    def __init__(self):
+        self.statements = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements += 1
+        return execute(sql, params, many, context)
+
+
+def _purge_queue() -> None:
+    from kameng.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+@benchmark(
+    "checkout_cpu",
+    help="CPU ms and SQL statements per card purchase in process (test client, "
+    "whole middleware stack, DEBUG off): the buy POST and the order page apart.",
+    arguments=[
+        ("--purchases", {"type": int, "default": 300}),
+        ("--warmup", {"type": int, "default": 30}),
+        ("--profile", {"choices": ["none", "post", "page"], "default": "none"}),
+        ("--top", {"type": int, "default": 40}),
+    ],
+)
+def checkout_cpu(*, purchases, warmup, profile, top, stdout) -> dict:
+    require_full_stack()
+    if settings.DEBUG or not os.environ.get(CHILD_MARK):
+        return _in_child(
+            [
+                f"--purchases={purchases}",
+                f"--warmup={warmup}",
+                f"--profile={profile}",
+                f"--top={top}",
+            ]
+        )
+    sku, (buyer,) = _checkout_fixture(buyers=1, codes=purchases + warmup + 10)
+    client = Client(
+        enforce_csrf_checks=True, REMOTE_ADDR="127.0.0.1", HTTP_HOST="127.0.0.1"
+    )
+    client.get("/shop/login/")
+    client.post(
+        "/shop/login/",
+        {
+            "username": buyer.username,
+            "password": "bench-password",
+            "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+        },
+    )
+    path = f"/shop/p/{sku.product_id}/?sku={sku.pk}"
+    counter = _Counter()
+    profiler = cProfile.Profile()
+    spent = {"post": 0.0, "page": 0.0}
+    statements = {"post": 0, "page": 0}
+
+    def timed(kind, measured, call):
+        if not measured:
+            return call()
+        counted = counter.statements
+        if profile == kind:
+            profiler.enable()
+        begun = time.process_time()
+        response = call()
+        spent[kind] += time.process_time() - begun
+        if profile == kind:
+            profiler.disable()
+        statements[kind] += counter.statements - counted
+        return response
+
+    try:
+        with connection.execute_wrapper(counter):
+            for n in range(warmup + purchases):
+                measured = n >= warmup
+                data = {
+                    "quantity": "1",
+                    "payment": "wallet",
+                    "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+                }
+                response = timed("post", measured, lambda: client.post(path, data))
+                location = response.get("Location", "")
+                if response.status_code != 302 or not location.startswith(
+                    "/shop/orders/"
+                ):
+                    raise CommandError(f"no redirect to the order: {response}")
+                page = timed("page", measured, lambda: client.get(location))
+                if not re.search(rb"<li><code>BENCH-", page.content):
+                    raise CommandError("order page without the code")
+    finally:
+        _purge_queue()
+    if profile != "none":
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(top)
+        stats.sort_stats("cumulative").print_stats(top)
+        stdout.write(out.getvalue())
+    return {
+        "purchases": purchases,
+        "debug": settings.DEBUG,
+        "profiled": profile,
+        "cpu_ms_per_purchase": round(
+            (spent["post"] + spent["page"]) * 1000 / purchases, 2
+        ),
+        "post_cpu_ms": round(spent["post"] * 1000 / purchases, 2),
+        "page_cpu_ms": round(spent["page"] * 1000 / purchases, 2),
+        "statements_per_purchase": round(
+            (statements["post"] + statements["page"]) / purchases, 2
+        ),
+        "post_statements": round(statements["post"] / purchases, 2),
+        "page_statements": round(statements["page"] / purchases, 2),
+    }
