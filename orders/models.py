@@ -1,3 +1,4 @@
+import ipaddress
 import secrets
 import uuid
 from decimal import Decimal
@@ -13,7 +14,11 @@ from kameng.fields import (
     BlindIndexListField,
     EncryptedJSONField,
     EncryptedTextField,
+    Undecryptable,
+    blind_index,
+    normalise_contact,
 )
+from kameng.masking import mask_contact
 
 ZERO = Decimal("0.00")
 
@@ -773,7 +778,13 @@ class OrderExport(models.Model):
 class BlacklistEntry(models.Model):
     """An account, contact, IP address or recharge account that may not buy.
     Checked once at the checkout entry (orders.risk.refuse_if_blacklisted) by one
-    query on the unique (kind, value) index; values are stored normalised."""
+    query on the unique (kind, value_index) index.
+
+    Every kind is encrypted at rest (issue 15, kameng.fields), not only contacts
+    and recharge accounts: one column, one digest, one unique index and one
+    query shape for all four, and an IP address or a username is personal data
+    too. The value is stored normalised (`normalised`), so its blind index is
+    the digest the checkout computes from whatever the buyer typed."""
 
     class Kind(models.TextChoices):
         ACCOUNT = "account", _("Account (username)")
@@ -781,8 +792,12 @@ class BlacklistEntry(models.Model):
         IP = "ip", _("IP address")
         RECHARGE_ACCOUNT = "recharge_account", _("Recharge account")
 
+    # Kinds whose value is a person's contact: masked wherever it is named.
+    CONTACT_KINDS = (Kind.CONTACT, Kind.RECHARGE_ACCOUNT)
+
     kind = models.CharField(_("kind"), max_length=20, choices=Kind)
-    value = models.CharField(_("value"), max_length=150)
+    value = EncryptedTextField(_("value"), max_length=150)
+    value_index = BlindIndexField(source="value")
     reason = models.CharField(_("reason"), max_length=300)
     active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
@@ -807,12 +822,45 @@ class BlacklistEntry(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "value"], name="orders_blacklist_kind_value_uniq"
+                fields=["kind", "value_index"], name="orders_blacklist_kind_bidx_uniq"
             )
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()}: {self.value}"
+        value = self.value
+        if self.kind in self.CONTACT_KINDS:
+            value = mask_contact(value)  # admin and audit logs name it masked
+        return f"{self.get_kind_display()}: {value}"
+
+    def save(self, *args, **kwargs):
+        # Stored normalised, so the index the field computes from it is the
+        # digest the checkout looks up (and rotate_contact_key --reindex, which
+        # sees only the stored value, computes the same one).
+        # A value no key opens keeps its token (kameng.fields.Undecryptable).
+        if not isinstance(self.value, Undecryptable):
+            self.value = self.normalised(self.kind, self.value)
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def normalised(cls, kind: str, value) -> str:
+        """How a value is stored and compared: an IP address in its canonical
+        form; a username trimmed and case-blind; a contact or recharge account
+        as contacts are everywhere (kameng.fields.normalise_contact: a phone
+        number's digits without +86, an e-mail lower-cased), case-blind too."""
+        text = str(value or "").strip()
+        if kind == cls.Kind.IP:
+            try:
+                return str(ipaddress.ip_address(text))
+            except ValueError:
+                return text[:150]
+        if kind == cls.Kind.ACCOUNT:
+            return text.casefold()[:150]
+        return normalise_contact(text).casefold()[:150]
+
+    @classmethod
+    def digest(cls, kind: str, value) -> str:
+        """The blind index an entry of `kind` holding `value` has ("" for none)."""
+        return blind_index(cls.normalised(kind, value))
 
 
 # After-sales rules, reissues and canned replies (issue 11, support slice) -----

@@ -7,8 +7,10 @@ orders held for review. The one place these rules live.
   `recount_all` runs nightly (flags age out of the window). Pages read the flag
   with `flag_for` / `flags_for` (no query per row).
 - `refuse_if_blacklisted` is the checkout entry's one check: one query on the
-  blacklist's unique (kind, value) index for the account, contact, IP address
-  and recharge account; a hit raises CheckoutRefused with a clear message.
+  blacklist's unique (kind, value_index) index for the account, contact, IP
+  address and recharge account (values are encrypted at rest and matched by
+  their keyed digest, `BlacklistEntry.digest`, however they were typed); a hit
+  raises CheckoutRefused with a clear message.
 - `hold_for_review` runs where a paid order would be delivered: a flagged
   buyer's order moves to HELD instead and waits for staff (orders.review
   releases or refuses it).
@@ -19,7 +21,6 @@ call it).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -138,15 +139,20 @@ def flags_for(buyer_ids: Iterable[int | None]) -> dict[int, RiskFlag]:
 
 # Blacklist -------------------------------------------------------------------------
 def normalise(kind: str, value: str) -> str:
-    """How a blacklist value is stored and compared: trimmed and case-blind; an
-    IP address in its canonical form."""
-    value = str(value).strip()
-    if kind == Kind.IP:
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            return value
-    return value.casefold()[:150]
+    """How a blacklist value is stored and compared (BlacklistEntry.normalised):
+    a phone number's digits without +86, an e-mail lower-cased, everything
+    case-blind; an IP address in its canonical form."""
+    return BlacklistEntry.normalised(kind, value)
+
+
+def _digests(kind: str, values: Iterable) -> list[str]:
+    found = set()
+    for value in values:
+        if isinstance(value, str | int) and str(value).strip():
+            digest = BlacklistEntry.digest(kind, value)
+            if digest:
+                found.add(digest)
+    return sorted(found)
 
 
 def blacklist_hit(
@@ -157,23 +163,22 @@ def blacklist_hit(
     recharge_account: dict | None = None,
 ) -> BlacklistEntry | None:
     """The active blacklist entry matching any of these, or None: one query on
-    the (kind, value) index."""
+    the (kind, value_index) index, by the keyed digests of the normalised
+    values (the column itself holds tokens)."""
     wanted = Q(pk__in=[])
     if buyer is not None and getattr(buyer, "username", ""):
-        wanted |= Q(kind=Kind.ACCOUNT, value=normalise(Kind.ACCOUNT, buyer.username))
-    contacts = {contact, getattr(buyer, "email", ""), getattr(buyer, "phone", "")}
-    contacts = {normalise(Kind.CONTACT, c) for c in contacts if c and str(c).strip()}
-    if contacts:
-        wanted |= Q(kind=Kind.CONTACT, value__in=sorted(contacts))
-    if ip:
-        wanted |= Q(kind=Kind.IP, value=normalise(Kind.IP, ip))
-    accounts = {
-        normalise(Kind.RECHARGE_ACCOUNT, v)
-        for v in (recharge_account or {}).values()
-        if isinstance(v, str | int) and str(v).strip()
-    }
-    if accounts:
-        wanted |= Q(kind=Kind.RECHARGE_ACCOUNT, value__in=sorted(accounts))
+        wanted |= Q(
+            kind=Kind.ACCOUNT,
+            value_index=BlacklistEntry.digest(Kind.ACCOUNT, buyer.username),
+        )
+    contacts = [contact, getattr(buyer, "email", ""), getattr(buyer, "phone", "")]
+    if digests := _digests(Kind.CONTACT, contacts):
+        wanted |= Q(kind=Kind.CONTACT, value_index__in=digests)
+    if ip and (digest := BlacklistEntry.digest(Kind.IP, ip)):
+        wanted |= Q(kind=Kind.IP, value_index=digest)
+    accounts = (recharge_account or {}).values()
+    if digests := _digests(Kind.RECHARGE_ACCOUNT, accounts):
+        wanted |= Q(kind=Kind.RECHARGE_ACCOUNT, value_index__in=digests)
     return BlacklistEntry.objects.filter(wanted, active=True).first()
 
 
@@ -213,8 +218,9 @@ def refuse_if_blacklisted(
 
 @transaction.atomic
 def add_to_blacklist(*, kind: str, value: str, reason: str, actor) -> BlacklistEntry:
-    """Block `value` of `kind` (stored normalised); an existing entry is
-    switched on again with the new reason."""
+    """Block `value` of `kind` (stored normalised, encrypted); an existing
+    entry for the same value, however it was typed, is switched on again with
+    the new reason."""
     value, reason = normalise(kind, value), reason.strip()
     if not value:
         raise CheckoutRefused(_("Give the value to block."))
@@ -222,8 +228,13 @@ def add_to_blacklist(*, kind: str, value: str, reason: str, actor) -> BlacklistE
         raise CheckoutRefused(_("Say why it is blocked."))
     entry, _created = BlacklistEntry.objects.update_or_create(
         kind=kind,
-        value=value,
-        defaults={"reason": reason[:300], "active": True, "created_by": actor},
+        value_index=BlacklistEntry.digest(kind, value),
+        defaults={
+            "value": value,
+            "reason": reason[:300],
+            "active": True,
+            "created_by": actor,
+        },
     )
     return entry
 
