@@ -4,11 +4,13 @@ retention cohorts and the funnel.
 Sales figures come from the rollups (analytics.SalesRollup, kept equal to
 orders by analytics.rollups) wherever a rollup holds them: GMV, orders, units,
 refunds, cost, coupon cost, by day, hour, SKU, top-level category and member
-level. Unique buyers (they do not add up across hours), the funnel and the
-signup cohorts come from the buyer days (analytics.BuyerDay: one row per
-signed-in user and shop day); a segment filter is read from orders (segments
-are not a rollup dimension), and so are the unique buyers of a drill-down the
-buyer days do not carry (category, product, SKU, hour). `Sales(..., raw=True)`,
+level. Unique buyers (they do not add up across hours) and the funnel come
+from the buyer bitmaps (analytics.bitmaps: the users of each kind per day and
+per block of days, ORed over the period), the signup cohorts from the buyer
+days (analytics.BuyerDay: one row per signed-in user and shop day); a segment
+filter is read from orders (segments are not a rollup dimension), and so are
+the unique buyers of a drill-down the bitmaps do not carry (category, product,
+SKU, hour). `Sales(..., raw=True)`,
 `period_figures(raw=True)`, `funnel(raw=True)` and `cohorts(raw=True)` answer
 from orders and tracking events, for the tests that hold the rollups to them
 and for `bench dashboard`.
@@ -44,6 +46,7 @@ from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from analytics.bitmaps import ALL, FUNNEL_KINDS, Kind, level_key, pieces, users_of
 from analytics.models import BuyerDay, SalesRollup
 from analytics.rollups import CouponOff
 from analytics.selectors import (
@@ -292,28 +295,29 @@ class Sales:
 
     def buyer_count(self) -> int:
         """Distinct signed-in buyers who paid in the period and scope: from
-        the buyer days when they carry the scope (everything, a member level,
-        a weekday), else from orders."""
+        the buyer bitmaps when they carry the scope (everything, a member
+        level, a weekday), else from orders."""
         scope = self.scope
         narrowed = scope.without("level", "weekday").is_narrowed
         if self.raw or narrowed:
             return self.buyers().aggregate(n=Count("buyer_id", distinct=True))["n"]
         if scope.level == GUEST:
             return 0
-        rows = buyer_days(self.period).filter(orders__gt=0)
-        if scope.level == NO_LEVEL:
-            rows = rows.filter(member_level_id__isnull=True)
-        elif scope.level is not None:
-            rows = rows.filter(member_level_id=scope.level)
-        if scope.weekday is not None:
-            rows = rows.annotate(weekday=ExtractIsoWeekDay("day")).filter(
-                weekday=scope.weekday
-            )
-        return rows.aggregate(n=Count("user_id", distinct=True))["n"]
+        if scope.weekday is None:
+            blocks = period_blocks(self.period)
+        else:
+            blocks = [
+                (day, 1)
+                for day in self.period.each_day()
+                if day.isoweekday() == scope.weekday
+            ]
+        key = ALL if scope.level is None else level_key(scope.level)
+        return users_of(blocks, [Kind.BUYER], key=key)[Kind.BUYER].bit_count()
 
 
-def buyer_days(period: Period) -> QuerySet[BuyerDay]:
-    return BuyerDay.objects.filter(day__gte=period.since, day__lte=period.until)
+def period_blocks(period: Period) -> list[tuple[date, int]]:
+    """The bitmap blocks that make up the period."""
+    return pieces(period.since, period.until)
 
 
 # ---------------------------------------------------------------- behaviour
@@ -448,33 +452,16 @@ def funnel(period: Period, *, raw: bool = False) -> Funnel:
 
 
 def buyers_and_funnel(period: Period) -> tuple[int, Funnel]:
-    """Unique buyers and the funnel of a period in one statement: the period's
-    buyer days summed per user, then the users counted at each step."""
-    per_user = (
-        buyer_days(period)
-        .values("user_id")
-        .annotate(
-            paid_orders=Sum("orders"),
-            visit_count=Sum("visits"),
-            view_count=Sum("views"),
-            placed_count=Sum("placed"),
-            placed_paid_count=Sum("placed_paid"),
-        )
-        .order_by()
-    )
-    viewed = Q(view_count__gt=0)
-    counts = per_user.aggregate(
-        buyers=Count("user_id", filter=Q(paid_orders__gt=0)),
-        visitors=Count("user_id", filter=Q(visit_count__gt=0)),
-        viewers=Count("user_id", filter=viewed),
-        ordered=Count("user_id", filter=viewed & Q(placed_count__gt=0)),
-        paid=Count("user_id", filter=viewed & Q(placed_paid_count__gt=0)),
-    )
-    return counts["buyers"], Funnel(
-        visitors=counts["visitors"],
-        viewers=counts["viewers"],
-        ordered=counts["ordered"],
-        paid=counts["paid"],
+    """Unique buyers and the funnel of a period in one statement: the OR of the
+    period's buyer bitmaps per kind, counted; a step among the previous one is
+    an AND (viewed in the period, and placed an order in it)."""
+    users = users_of(period_blocks(period), [Kind.BUYER, *FUNNEL_KINDS])
+    viewers = users[Kind.VIEWER]
+    return users[Kind.BUYER].bit_count(), Funnel(
+        visitors=users[Kind.VISITOR].bit_count(),
+        viewers=viewers.bit_count(),
+        ordered=(viewers & users[Kind.PLACED]).bit_count(),
+        paid=(viewers & users[Kind.PLACED_PAID]).bit_count(),
     )
 
 

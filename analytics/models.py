@@ -127,6 +127,46 @@ class BuyerDay(models.Model):
         return f"{self.day} {self.user_id}"
 
 
+class BuyerBitmap(models.Model):
+    """The signed-in users of one kind over a block of shop days, as a bitmap
+    of user ids (bit n is user n: byte n // 8, bit n % 8), zlib-compressed.
+    Written from the buyer days (analytics.rollups) for every day and for the
+    aligned blocks of 2, 4 … 32 days holding it (a block starts on a day whose
+    ordinal its span divides), so a period's unique users are the OR of a few
+    blocks and a popcount, however many users the period had. No row: nobody.
+    Buyers are also kept per member level (`key`), for the level drill-down."""
+
+    class Kind(models.TextChoices):
+        VISITOR = "visitor", _("Visited the shop")
+        VIEWER = "viewer", _("Viewed a product")
+        PLACED = "placed", _("Placed an order")
+        PLACED_PAID = "placed_paid", _("Placed an order paid since")
+        BUYER = "buyer", _("Paid an order")
+
+    day = models.DateField(_("first day"))
+    span = models.PositiveSmallIntegerField(_("days"), default=1)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind)
+    key = models.CharField(
+        _("breakdown"),
+        max_length=24,
+        default="all",
+        help_text=_("all, or level:<member level id> (level:0 without a level)."),
+    )
+    bits = models.BinaryField(_("user bitmap (zlib)"))
+
+    class Meta:
+        verbose_name = _("buyer bitmap")
+        verbose_name_plural = _("buyer bitmaps")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "span", "kind", "key"], name="analytics_bitmap_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} +{self.span} {self.kind} {self.key}"
+
+
 class RollupState(models.Model):
     """How far the incremental refresh has read: orders changed after
     `orders_changed_until` are not counted yet (one row, name "sales")."""

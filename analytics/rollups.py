@@ -2,21 +2,24 @@
 payment method (analytics.SalesRollup), so dashboards and reports read
 thousands of rows instead of millions of orders; and each signed-in user's shop
 day (analytics.BuyerDay: visits, product views, orders placed, orders paid,
-first and second payment), which answers unique buyers, the funnel and the
-signup cohorts.
+first and second payment), which answers the signup cohorts and from which
+the buyer bitmaps (analytics.bitmaps: unique buyers, visitors, the funnel) are
+made.
 
-A day is always rebuilt whole (delete its rows, insert the database's GROUP BY
-of its orders and tracking events), so a rollup equals a direct query over
-orders whenever it was last rebuilt. `refresh_rollups` (beat, every two
-minutes) rebuilds the days of orders changed since the last run, with an
-overlap for transactions that committed late, and the buyer days of the
-tracking events recorded since; `close_rollups` (nightly) rebuilds the last
-days again, for changes that bypassed `updated_at`; `manage.py rebuild_rollups
---since DATE` rebuilds a range.
+A sales day is always rebuilt whole (delete its rows, insert the database's
+GROUP BY of its orders), so a rollup equals a direct query over orders whenever
+it was last rebuilt. `refresh_rollups` (beat, every two minutes) rebuilds the
+sales days of orders changed since the last run, with an overlap for
+transactions that committed late, and only the buyer days of the users of
+those orders and of the tracking events recorded since (a user's day depends
+on their own rows alone), setting their bits again; `close_rollups` (nightly)
+rebuilds the last days whole again, for changes that bypassed `updated_at`;
+`manage.py rebuild_rollups --since DATE` rebuilds a range.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -39,6 +42,7 @@ from django.db.models import (
 from django.db.models.functions import DenseRank, ExtractHour, TruncDate
 from django.utils import timezone
 
+from analytics.bitmaps import rebuild_bitmaps, refresh_blocks, update_day_bitmaps
 from analytics.models import BuyerDay, RollupState, SalesRollup
 from analytics.selectors import MONEY, ZERO, day_start, paid_between, root_category
 from orders.models import Order
@@ -154,12 +158,17 @@ def shop_day(column: str):
     return TruncDate(column, tzinfo=timezone.get_default_timezone())
 
 
-def buyer_day_cells(*, since: date, until: date) -> dict[tuple[date, int], BuyerDay]:
-    """Every signed-in user's day from `since` to `until`, merged from the
-    orders paid and placed on it and the tracking events (raw, and the daily
-    counts they are rolled into after their retention)."""
+def buyer_day_cells(
+    *, since: date, until: date, users: list[int] | None = None
+) -> dict[tuple[date, int], BuyerDay]:
+    """Every signed-in user's day from `since` to `until` (`users`: only
+    theirs), merged from the orders paid and placed on it and the tracking
+    events (raw, and the daily counts they are rolled into after their
+    retention)."""
     start, end = day_start(since), day_start(until + timedelta(days=1))
     days: dict[tuple[date, int], BuyerDay] = {}
+    mine = Q() if users is None else Q(buyer_id__in=users)
+    theirs = Q() if users is None else Q(user_id__in=users)
 
     def cell(day, user_id) -> BuyerDay:
         key = (day, user_id)
@@ -169,7 +178,7 @@ def buyer_day_cells(*, since: date, until: date) -> dict[tuple[date, int], Buyer
 
     paid = (
         paid_between(since=since, until=until)
-        .filter(buyer__isnull=False)
+        .filter(mine, buyer__isnull=False)
         .annotate(cell_day=shop_day("paid_at"))
         .values("cell_day", "buyer_id", "buyer__member_level_id")
         .annotate(
@@ -191,7 +200,7 @@ def buyer_day_cells(*, since: date, until: date) -> dict[tuple[date, int], Buyer
     # the first, as the cohorts' "second paid order" is).
     seconds = (
         paid_between(since=since, until=until)
-        .filter(buyer__isnull=False)
+        .filter(mine, buyer__isnull=False)
         .annotate(
             cell_day=shop_day("paid_at"),
             rank=Window(
@@ -208,7 +217,7 @@ def buyer_day_cells(*, since: date, until: date) -> dict[tuple[date, int], Buyer
         cell(day, buyer_id).second_paid_at = paid_at
     placed = (
         Order.objects.filter(created_at__gte=start, created_at__lt=end)
-        .filter(buyer__isnull=False)
+        .filter(mine, buyer__isnull=False)
         .annotate(cell_day=shop_day("created_at"))
         .values("cell_day", "buyer_id")
         .annotate(n=Count("id"), n_paid=Count("id", filter=Q(paid_at__isnull=False)))
@@ -228,7 +237,7 @@ def buyer_day_cells(*, since: date, until: date) -> dict[tuple[date, int], Buyer
     )
     for queryset, is_view in events:
         rows = (
-            queryset.filter(created_at__gte=start, created_at__lt=end)
+            queryset.filter(theirs, created_at__gte=start, created_at__lt=end)
             .annotate(cell_day=shop_day("created_at"))
             .values("cell_day", "user_id")
             .annotate(n=Count("id"))
@@ -241,6 +250,7 @@ def buyer_day_cells(*, since: date, until: date) -> dict[tuple[date, int], Buyer
                 found.views += row["n"]
     counted = (
         BehaviourDay.objects.filter(
+            theirs,
             day__gte=since,
             day__lte=until,
             user__isnull=False,
@@ -270,11 +280,13 @@ def column(model, name: str) -> str:
     return connection.ops.quote_name(model._meta.get_field(name).column)
 
 
-def insert_buyer_days_sql(*, since: date, until: date) -> tuple[str, list]:
+def insert_buyer_days_sql(
+    *, since: date, until: date, users: list[int] | None = None
+) -> tuple[str, list]:
     """PostgreSQL: the same buyer days as `buyer_day_cells`, written by the
     database in one INSERT … SELECT (a UNION ALL of the grouped sources, summed
     per day and user); the second payment is the day's second distinct
-    payment time."""
+    payment time. `users`: only theirs."""
     start, end = day_start(since), day_start(until + timedelta(days=1))
     zone = str(timezone.get_default_timezone())
     order, user = table(Order), table(User)
@@ -292,6 +304,10 @@ def insert_buyer_days_sql(*, since: date, until: date) -> tuple[str, list]:
     def day_of(column_sql: str) -> str:
         return f"({column_sql} AT TIME ZONE %s)::date"
 
+    def only(column_sql: str) -> str:
+        return "" if users is None else f" AND {column_sql} = ANY(%s)"
+
+    extra = [] if users is None else [list(users)]
     params: list = []
     parts = []
     # Orders paid on the days: what each buyer bought, first and second payment.
@@ -302,18 +318,18 @@ def insert_buyer_days_sql(*, since: date, until: date) -> tuple[str, list]:
         f"MIN(o.{o['paid_at']}), "
         f"(ARRAY_AGG(DISTINCT o.{o['paid_at']} ORDER BY o.{o['paid_at']}))[2] "
         f"FROM {order} o JOIN {user} u ON u.{column(User, 'id')} = o.{o['buyer']} "
-        f"WHERE o.{o['paid_at']} >= %s AND o.{o['paid_at']} < %s "
-        "GROUP BY 1, 2, 3"
+        f"WHERE o.{o['paid_at']} >= %s AND o.{o['paid_at']} < %s"
+        f"{only('o.' + o['buyer'])} GROUP BY 1, 2, 3"
     )
-    params += [zone, start, end]
+    params += [zone, start, end, *extra]
     # Orders placed on the days (paid since or not).
     parts.append(
         f"SELECT {day_of(o['created_at'])}, {o['buyer']}, NULL, 0, 0, COUNT(*), "
         f"COUNT({o['paid_at']}), 0, 0, 0, NULL, NULL FROM {order} "
         f"WHERE {o['created_at']} >= %s AND {o['created_at']} < %s "
-        f"AND {o['buyer']} IS NOT NULL GROUP BY 1, 2"
+        f"AND {o['buyer']} IS NOT NULL{only(o['buyer'])} GROUP BY 1, 2"
     )
-    params += [zone, start, end]
+    params += [zone, start, end, *extra]
     events = (
         (LoginEvent, "AND success AND area = 'shop' AND user_id IS NOT NULL", 0),
         (ShopSearch, "AND user_id IS NOT NULL", 0),
@@ -324,9 +340,10 @@ def insert_buyer_days_sql(*, since: date, until: date) -> tuple[str, list]:
         parts.append(
             f"SELECT {day_of(created)}, {column(model, 'user')}, NULL, COUNT(*), "
             f"COUNT(*) * {views}, 0, 0, 0, 0, 0, NULL, NULL FROM {table(model)} "
-            f"WHERE {created} >= %s AND {created} < %s {condition} GROUP BY 1, 2"
+            f"WHERE {created} >= %s AND {created} < %s {condition}"
+            f"{only(column(model, 'user'))} GROUP BY 1, 2"
         )
-        params += [zone, start, end]
+        params += [zone, start, end, *extra]
     kind = column(BehaviourDay, "kind")
     count = column(BehaviourDay, "count")
     parts.append(
@@ -334,8 +351,8 @@ def insert_buyer_days_sql(*, since: date, until: date) -> tuple[str, list]:
         f"NULL, SUM({count}), COALESCE(SUM({count}) FILTER (WHERE {kind} = %s), 0), "
         f"0, 0, 0, 0, 0, NULL, NULL FROM {table(BehaviourDay)} "
         f"WHERE {column(BehaviourDay, 'day')} BETWEEN %s AND %s "
-        f"AND {column(BehaviourDay, 'user')} IS NOT NULL AND {kind} IN (%s, %s, %s) "
-        "GROUP BY 1, 2"
+        f"AND {column(BehaviourDay, 'user')} IS NOT NULL AND {kind} IN (%s, %s, %s)"
+        f"{only(column(BehaviourDay, 'user'))} GROUP BY 1, 2"
     )
     params += [
         BehaviourDay.Kind.VIEW,
@@ -344,6 +361,7 @@ def insert_buyer_days_sql(*, since: date, until: date) -> tuple[str, list]:
         BehaviourDay.Kind.LOGIN,
         BehaviourDay.Kind.SEARCH,
         BehaviourDay.Kind.VIEW,
+        *extra,
     ]
     names = (
         "day",
@@ -395,6 +413,31 @@ def rebuild_buyer_days(*, since: date, until: date) -> int:
     return written
 
 
+def rebuild_buyer_pairs(pairs: dict[date, set[int]]) -> int:
+    """Replace the buyer days of these users on these days only (the
+    incremental refresh: a user's day depends on nothing but their own orders
+    and events), set their bits in the day's bitmaps again and OR the blocks
+    holding those days again; returns the buyer-day rows written."""
+    written = 0
+    for day, found in sorted(pairs.items()):
+        users = sorted(found)
+        if not users:
+            continue
+        BuyerDay.objects.filter(day=day, user_id__in=users).delete()
+        if connection.vendor == "postgresql":
+            sql, params = insert_buyer_days_sql(since=day, until=day, users=users)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                written += cursor.rowcount
+        else:
+            rows = list(buyer_day_cells(since=day, until=day, users=users).values())
+            BuyerDay.objects.bulk_create(rows, batch_size=BATCH)
+            written += len(rows)
+        update_day_bitmaps(day, users)
+    refresh_blocks(day for day, users in pairs.items() if users)
+    return written
+
+
 # ---------------------------------------------------------------- rebuilds
 
 
@@ -415,14 +458,17 @@ def rebuild_sales(*, since: date, until: date) -> int:
 @transaction.atomic
 def rebuild_rollups(*, since: date, until: date | None = None) -> int:
     """Rebuild the days `since` … `until` (shop days, today by default) in one
-    transaction, sales rollups and buyer days; returns the rows written."""
+    transaction: sales rollups, buyer days, and the buyer bitmaps made from
+    them; returns the sales rollup and buyer-day rows written."""
     until = until or timezone.localdate(timezone=timezone.get_default_timezone())
     if connection.vendor == "postgresql":  # the GROUP BYs sort in memory
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '64MB'")
-    return rebuild_sales(since=since, until=until) + rebuild_buyer_days(
+    written = rebuild_sales(since=since, until=until) + rebuild_buyer_days(
         since=since, until=until
     )
+    rebuild_bitmaps(since=since, until=until)
+    return written
 
 
 def day_runs(days: Iterable[date]) -> list[tuple[date, date]]:
@@ -436,43 +482,34 @@ def day_runs(days: Iterable[date]) -> list[tuple[date, date]]:
     return runs
 
 
-def rebuild_days(days, *, buyer_days=None) -> int:
-    """Rebuild the sales of these days and the buyer days of these and
-    `buyer_days` (any order), runs of consecutive days at once."""
-    written = sum(
-        rebuild_sales(since=first, until=last) for first, last in day_runs(days)
-    )
-    buyer_days = set(days) | set(buyer_days or ())
-    return written + sum(
-        rebuild_buyer_days(since=first, until=last)
-        for first, last in day_runs(buyer_days)
-    )
+def rebuild_days(days) -> int:
+    """Rebuild the sales rollups of these days (any order), runs of
+    consecutive days at once."""
+    return sum(rebuild_sales(since=first, until=last) for first, last in day_runs(days))
 
 
-def tracked_days(*, since: datetime, now: datetime) -> list[date]:
-    """The shop days of tracking events recorded from `since` on: from the
-    earliest such event to today (events are stamped when they happen)."""
-    shop_time = timezone.get_default_timezone()
-    found = [
-        model.objects.filter(created_at__gte=since)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-        .first()
-        for model in (LoginEvent, ShopSearch, ProductView)
-    ]
-    found = [moment for moment in found if moment is not None]
-    if not found:
-        return []
-    first = timezone.localtime(min(found), shop_time).date()
-    last = max(timezone.localdate(now, timezone=shop_time), first)
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+def tracked_pairs(*, since: datetime) -> Iterable[tuple[date, int]]:
+    """(shop day, user) of the tracking events recorded from `since` on."""
+    events = (
+        LoginEvent.objects.filter(success=True, area="shop", user__isnull=False),
+        ShopSearch.objects.filter(user__isnull=False),
+        ProductView.objects.all(),
+    )
+    for queryset in events:
+        yield from (
+            queryset.filter(created_at__gte=since)
+            .annotate(cell_day=shop_day("created_at"))
+            .values_list("cell_day", "user_id")
+            .distinct()
+            .order_by()
+        )
 
 
 def refresh_rollups(*, now: datetime | None = None) -> list[date]:
-    """Rebuild the days of paid orders changed since the last refresh (their
-    sales and buyer days), and the buyer days of orders placed and of
-    tracking events since; returns the sales days rebuilt. Runs one at a time
-    (the state row is locked)."""
+    """Rebuild the sales of the days of paid orders changed since the last
+    refresh, and the buyer days (and bitmaps) of the users of those orders on
+    their paid and placed days and of the tracking events since; returns the
+    sales days rebuilt. Runs one at a time (the state row is locked)."""
     now = now or timezone.now()
     with transaction.atomic():
         state, _created = RollupState.objects.select_for_update().get_or_create(
@@ -482,17 +519,23 @@ def refresh_rollups(*, now: datetime | None = None) -> list[date]:
         changed = (
             Order.objects.filter(updated_at__gte=changed_since)
             .annotate(paid_day=shop_day("paid_at"), placed_day=shop_day("created_at"))
-            .values_list("paid_day", "placed_day")
+            .values_list("paid_day", "placed_day", "buyer_id")
             .distinct()
             .order_by()
         )
         days: set[date] = set()
-        buyer_days: set[date] = set(tracked_days(since=changed_since, now=now))
-        for paid_day, placed_day in changed:
+        pairs: dict[date, set[int]] = defaultdict(set)
+        for paid_day, placed_day, buyer_id in changed:
             if paid_day is not None:
                 days.add(paid_day)
-            buyer_days.add(placed_day)
-        rebuild_days(days, buyer_days=buyer_days)
+            if buyer_id is not None:
+                pairs[placed_day].add(buyer_id)
+                if paid_day is not None:
+                    pairs[paid_day].add(buyer_id)
+        for day, user_id in tracked_pairs(since=changed_since):
+            pairs[day].add(user_id)
+        rebuild_days(days)
+        rebuild_buyer_pairs(pairs)
         state.orders_changed_until = now
         state.save(update_fields=["orders_changed_until"])
     return sorted(days)
