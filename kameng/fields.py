@@ -57,6 +57,8 @@ __all__ = [
     "EncryptedEmailField",
     "EncryptedJSONField",
     "EncryptedTextField",
+    "IndexedManager",
+    "IndexedQuerySet",
     "Undecryptable",
     "UndecryptableDict",
     "account_match",
@@ -357,19 +359,49 @@ class BlindIndexListField(_IndexOf, models.JSONField):
         return account_digests(value)
 
 
-def _index_saved_with_source(sender, instance, update_fields=None, **kwargs):
-    """save(update_fields=["phone"]) would leave phone_index stale: refuse it."""
-    if not update_fields:
-        return
-    for index in _INDEXES.get(sender._meta.concrete_model, ()):
-        if index.source in update_fields and index.name not in update_fields:
+def refuse_stale_index(model, names, how: str) -> None:
+    """A write of an encrypted column that does not also write its blind index
+    (`names`: the fields it writes) would leave the index stale, and an exact
+    search would miss the row: refuse it, naming both."""
+    names = set(names)
+    for index in _INDEXES.get(model._meta.concrete_model, ()):
+        if index.source in names and index.name not in names:
             raise ValueError(
-                f"save(update_fields=…) names {index.source!r} without "
-                f"{index.name!r}: name both, or the blind index goes stale."
+                f"{how} names {index.source!r} without {index.name!r}: name "
+                f"both, or the blind index goes stale."
             )
 
 
+def _index_saved_with_source(sender, instance, update_fields=None, **kwargs):
+    """save(update_fields=["phone"]) would leave phone_index stale: refuse it."""
+    if update_fields:
+        refuse_stale_index(sender, update_fields, "save(update_fields=…)")
+
+
 pre_save.connect(_index_saved_with_source, dispatch_uid="kameng.fields.blind_index")
+
+
+class IndexedQuerySet(models.QuerySet):
+    """The queryset of every model with an encrypted contact: `update()` and
+    `bulk_update()` bypass the fields' pre_save, so one that writes a contact
+    must write its index too (`update(contact=c, contact_index=blind_index(c))`),
+    or it is refused, as save(update_fields=…) is. Refused rather than
+    computed: an update by an expression (F, Case) cannot be digested in SQL,
+    and the blacklist's digest depends on each row's kind; one rule, "write
+    both", holds everywhere."""
+
+    def update(self, **kwargs):
+        refuse_stale_index(self.model, kwargs, "update()")
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        fields = list(fields)
+        refuse_stale_index(self.model, fields, "bulk_update()")
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+
+class IndexedManager(models.Manager.from_queryset(IndexedQuerySet)):
+    """The default manager of a model with encrypted contacts (IndexedQuerySet)."""
 
 
 # Whole columns at once: the data migrations and rotate_contact_key -----------------

@@ -14,6 +14,7 @@ from kameng.fields import (
     BlindIndexListField,
     EncryptedJSONField,
     EncryptedTextField,
+    IndexedManager,
     Undecryptable,
     blind_index,
     normalise_contact,
@@ -118,6 +119,9 @@ class Order(models.Model):
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # update() of the contact or account without its index is refused.
+    objects = IndexedManager()
 
     class Meta:
         verbose_name = _("order")
@@ -809,6 +813,9 @@ class BlacklistEntry(models.Model):
         verbose_name=_("added by"),
     )
     created_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    # update() of the value without its index is refused.
+    objects = IndexedManager()
 
     class Meta:
         verbose_name = _("blacklist entry")

@@ -15,7 +15,12 @@ from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kameng import crypto
-from kameng.fields import BlindIndexField, EncryptedEmailField, EncryptedTextField
+from kameng.fields import (
+    BlindIndexField,
+    EncryptedEmailField,
+    EncryptedTextField,
+    IndexedQuerySet,
+)
 
 ZERO = Decimal("0.00")
 AUTHENTICATOR_KEY_BYTES = 20  # 160 bits, as RFC 4226 recommends
@@ -76,6 +81,16 @@ def validate_birthday(value) -> None:
 BIRTHDAY_MAX_AGE = 120
 
 
+def contacts_user_manager() -> UserManager:
+    """Django's UserManager over kameng.fields.IndexedQuerySet: an update() of a
+    phone or e-mail without its blind index is refused. The queryset class is
+    set on the instance rather than by a subclass: migrations compare managers
+    by class, and a subclass would write a users migration for nothing."""
+    manager = UserManager()
+    manager._queryset_class = IndexedQuerySet
+    return manager
+
+
 class User(AbstractUser):
     """Staff and buyers alike; `is_staff` opens the back office, groups give roles."""
 
@@ -98,6 +113,8 @@ class User(AbstractUser):
         related_name="members",
         verbose_name=_("member level"),
     )
+
+    objects = contacts_user_manager()
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -200,11 +217,15 @@ class LedgerEntry(models.Model):
 
 
 class BuyerManager(UserManager):
+    _queryset_class = IndexedQuerySet  # as User.objects
+
     def get_queryset(self):
         return super().get_queryset().filter(is_staff=False)
 
 
 class StaffManager(UserManager):
+    _queryset_class = IndexedQuerySet  # as User.objects
+
     def get_queryset(self):
         return super().get_queryset().filter(is_staff=True)
 

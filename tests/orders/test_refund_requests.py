@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import CardCode
+from kameng.fields import blind_index
 from orders.exceptions import RefundRefused
 from orders.models import Order, RefundRequest
 from orders.refunds import approve_refund, reject_refund, request_refund
@@ -170,7 +171,9 @@ def test_codes_are_voided_only_when_staff_marked_them_invalid(finance):
 
 def test_a_guest_order_is_not_refunded_to_a_wallet(finance):
     order = delivered_card_order()
-    Order.objects.filter(pk=order.pk).update(buyer=None, contact="a@example.com")
+    Order.objects.filter(pk=order.pk).update(
+        buyer=None, contact="a@example.com", contact_index=blind_index("a@example.com")
+    )
     order.refresh_from_db()
     with pytest.raises(RefundRefused):
         refund(order, finance, "10.00")

@@ -204,3 +204,60 @@ def test_the_migration_step_encrypts_plain_rows_and_reverses(alice):
 
     fields.reseal_table(connection, "users_user", columns, mode="decrypt")
     assert raw_row(alice)["phone"] == PHONE and raw_row(alice)["email"] == EMAIL
+
+
+# update() and bulk_update() skip the fields' pre_save: writing a contact without
+# its index is refused there too (kameng.fields.IndexedQuerySet).
+def test_every_model_with_a_contact_index_guards_its_update():
+    from django.apps import apps
+
+    guarded = [
+        model
+        for model in apps.get_models()
+        if model._meta.concrete_model in fields._INDEXES
+    ]
+    assert {m._meta.label for m in guarded} >= {
+        "users.User",
+        "users.Buyer",
+        "users.Staff",
+        "orders.Order",
+        "orders.BlacklistEntry",
+    }
+    for model in guarded:
+        assert isinstance(model._default_manager.all(), fields.IndexedQuerySet), model
+
+
+def test_an_update_of_a_phone_without_its_index_is_refused(alice):
+    from users.models import Buyer
+
+    for manager in (User.objects, Buyer.objects):
+        with pytest.raises(ValueError, match="phone_index"):
+            manager.filter(pk=alice.pk).update(phone="13900001111")
+    assert User.objects.get(pk=alice.pk).phone == PHONE  # nothing was written
+
+    new = "13900001111"
+    User.objects.filter(pk=alice.pk).update(phone=new, phone_index=blind_index(new))
+    assert User.objects.filter(contact_match("phone", "139 0000 1111")).get() == alice
+    # Fields beside the contacts update as ever.
+    assert User.objects.filter(pk=alice.pk).update(nickname="A") == 1
+
+
+def test_a_bulk_update_of_an_email_without_its_index_is_refused(alice):
+    alice.email = "new.alice@qq.com"
+    with pytest.raises(ValueError, match="email_index"):
+        User.objects.bulk_update([alice], ["email"])
+    alice.email_index = blind_index(alice.email)
+    User.objects.bulk_update([alice], ["email", "email_index"])
+    found = User.objects.filter(contact_match("email", "NEW.alice@qq.com"))
+    assert found.get() == alice
+
+
+def test_an_update_of_an_orders_contact_account_or_blacklist_value_is_refused():
+    from orders.models import BlacklistEntry, Order
+
+    with pytest.raises(ValueError, match="contact_index"):
+        Order.objects.update(contact="a@example.com")
+    with pytest.raises(ValueError, match="recharge_account_index"):
+        Order.objects.update(recharge_account={"id": "1"})
+    with pytest.raises(ValueError, match="value_index"):
+        BlacklistEntry.objects.update(value="13800138000")
