@@ -179,6 +179,7 @@ def test_support_sees_values_masked_on_the_list_and_the_entry(client, role_user)
     change = reverse("admin:orders_blacklistentry_change", args=[entry.pk])
     shown = client.get(change)
     assert shown.status_code == 200
+    assert "p***********0" in shown.content.decode()
     assert "player_866540" not in shown.content.decode()
     client.force_login(role_user("operations"))
     assert "player_866540" in client.get(LIST).content.decode()
