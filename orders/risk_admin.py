@@ -10,10 +10,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kameng.admin_base import ModelAdmin
+from kameng.client_address import client_ip
 from kameng.contact_search import ContactSearchMixin
 from orders.models import BlacklistEntry
 from orders.risk import normalise
-from users.contacts import masked
+from users.contacts import OrderContacts, masked, record_view
 
 
 class BlacklistEntryForm(forms.ModelForm):
@@ -50,7 +51,16 @@ class BlacklistEntryForm(forms.ModelForm):
 
 class BlacklistEntryAdmin(ContactSearchMixin, ModelAdmin):
     form = BlacklistEntryForm
-    list_display = ("kind", "value", "reason", "active", "created_by", "created_at")
+    # A list masks contacts and recharge accounts to every role (users.contacts:
+    # a list is where contacts would be harvested); the entry's page shows them.
+    list_display = (
+        "kind",
+        "masked_value",
+        "reason",
+        "active",
+        "created_by",
+        "created_at",
+    )
     list_filter = ("kind", "active")
     list_select_related = ("created_by",)
     search_fields = ("reason",)
@@ -68,15 +78,26 @@ class BlacklistEntryAdmin(ContactSearchMixin, ModelAdmin):
         return Q(**{f"{path}_index__in": sorted(digests)}) if digests else Q(pk__in=[])
 
     def may_see_values(self, request, entry=None) -> bool:
-        """Who manages the blacklist sees the values it matches; who may only
-        look at it (support) sees contacts and recharge accounts masked
-        (users.contacts), on the list and on an entry's page."""
+        """Who manages the blacklist sees an entry's value on its page (one
+        "contact.view" audit row for a contact or recharge account); who may
+        only look at it (support) sees it masked there too."""
         return self.has_change_permission(request, entry)
 
-    def get_list_display(self, request):
-        if self.may_see_values(request):
-            return self.list_display
-        return tuple("masked_value" if f == "value" else f for f in self.list_display)
+    def render_change_form(
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        if (
+            obj is not None
+            and obj.kind in BlacklistEntry.CONTACT_KINDS
+            and self.may_see_values(request, obj)
+        ):
+            record_view(
+                actor=request.user,
+                obj=obj,
+                contacts=OrderContacts(contact=obj.value),
+                ip=client_ip(request),
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_fields(self, request, obj=None):
         fields = [f for f in super().get_fields(request, obj) if f != "masked_value"]

@@ -2,9 +2,9 @@
 
 The one rule (issue 15):
 
-- Lists (buyer list, order list, order workbench, queues) show every contact
-  masked (kameng.masking), to every role: a list is where contacts would be
-  harvested, and nobody's work needs a page of full contacts.
+- Lists (buyer list, order list, order workbench, queues, the blacklist) show
+  every contact masked (kameng.masking), to every role: a list is where
+  contacts would be harvested, and nobody's work needs a page of full contacts.
 - The page of one order (the order's change page, the workbench's detail) and
   the page of one ticket show the contacts in full only to those who handle it
   (decided by orders: an unresolved ticket about it assigned to them,

@@ -181,8 +181,21 @@ def test_support_sees_values_masked_on_the_list_and_the_entry(client, role_user)
     assert shown.status_code == 200
     assert "p***********0" in shown.content.decode()
     assert "player_866540" not in shown.content.decode()
-    client.force_login(role_user("operations"))
-    assert "player_866540" in client.get(LIST).content.decode()
+    assert not AuditEntry.objects.filter(action="contact.view").exists()
+
+
+def test_managers_see_a_value_on_its_page_only_and_that_view_is_audited(
+    client, role_user
+):
+    entry = block(Kind.RECHARGE_ACCOUNT, "Player_866540")
+    operations = role_user("operations")
+    client.force_login(operations)
+    listed = client.get(LIST).content.decode()
+    assert "p***********0" in listed and "player_866540" not in listed
+    change = reverse("admin:orders_blacklistentry_change", args=[entry.pk])
+    assert "player_866540" in client.get(change).content.decode()
+    (viewed,) = AuditEntry.objects.filter(action="contact.view")
+    assert viewed.actor_id == operations.pk and viewed.object_id == str(entry.pk)
 
 
 def test_the_admin_form_normalises_and_refuses_a_duplicate_in_chinese(
