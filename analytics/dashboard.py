@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import (
     Case,
@@ -47,7 +48,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from analytics.bitmaps import ALL, FUNNEL_KINDS, Kind, level_key, pieces, users_of
-from analytics.models import BuyerDay, SalesRollup
+from analytics.models import BuyerDay, SalesDay, SalesHour, SalesRollup
 from analytics.rollups import CouponOff
 from analytics.selectors import (
     GUEST,
@@ -182,19 +183,47 @@ class Sales:
         self.scope = scope
         self.raw = raw or scope.segment is not None
 
-    # Rollups: a cell per hour × SKU × level × channel.
-    def rollup_rows(self):
-        rows = SalesRollup.objects.filter(
-            day__gte=self.period.since, day__lte=self.period.until
-        ).annotate(
-            level=Case(
-                When(guest=True, then=Value(GUEST)),
-                When(member_level_id__isnull=True, then=Value(NO_LEVEL)),
-                default=F("member_level_id"),
-                output_field=IntegerField(),
-            ),
-            weekday=ExtractIsoWeekDay("day"),
-            category=F("category_id"),
+    @cached_property
+    def sub_category(self) -> bool:
+        """The scope's category is not a top-level one (kpis --category)."""
+        return (
+            self.scope.category is not None
+            and Category.objects.filter(
+                pk=self.scope.category, parent__isnull=False
+            ).exists()
+        )
+
+    def rollup_model(self, dims: tuple[str, ...]):
+        """The smallest rollup that holds the dims and the scope: the daily
+        sales by SKU without an hour, the hourly sales by category without a
+        SKU, else the rollup cells (hour × SKU)."""
+        scope = self.scope
+        hourly = "hour" in dims or scope.hour is not None
+        by_sku = (
+            "sku" in dims
+            or scope.sku is not None
+            or scope.product is not None
+            or self.sub_category
+        )
+        if hourly and by_sku:
+            return SalesRollup
+        return SalesHour if hourly else SalesDay
+
+    # Rollups: the smallest table with the cells asked for.
+    def rollup_rows(self, dims: tuple[str, ...] = ()):
+        rows = (
+            self.rollup_model(dims)
+            .objects.filter(day__gte=self.period.since, day__lte=self.period.until)
+            .annotate(
+                level=Case(
+                    When(guest=True, then=Value(GUEST)),
+                    When(member_level_id__isnull=True, then=Value(NO_LEVEL)),
+                    default=F("member_level_id"),
+                    output_field=IntegerField(),
+                ),
+                weekday=ExtractIsoWeekDay("day"),
+                category=F("category_id"),
+            )
         )
         return self.narrow(rows, sku="sku_id"), {
             "orders": Sum("orders"),
@@ -247,10 +276,7 @@ class Sales:
         elif scope.product is not None:
             rows = rows.filter(**{sku + "__in": product_sku_ids(scope.product)})
         if scope.category is not None:
-            top_level = not Category.objects.filter(
-                pk=scope.category, parent__isnull=False
-            ).exists()
-            if top_level:
+            if not self.sub_category:
                 rows = rows.filter(category=scope.category)
             else:  # a sub-category (manage.py kpis --category): its SKUs
                 rows = rows.filter(**{sku + "__in": child_sku_ids(scope.category)})
@@ -263,7 +289,7 @@ class Sales:
         return rows
 
     def grouped(self, dims: tuple[str, ...] = ()) -> list[dict]:
-        rows, measures = self.order_rows(dims) if self.raw else self.rollup_rows()
+        rows, measures = self.order_rows(dims) if self.raw else self.rollup_rows(dims)
         columns = [("sku_id" if dim == "sku" else dim) for dim in dims]
         if columns:
             found = rows.values(*columns).annotate(**measures).order_by()

@@ -127,6 +127,62 @@ class BuyerDay(models.Model):
         return f"{self.day} {self.user_id}"
 
 
+class SalesSlice(models.Model):
+    """What the dashboard reads instead of SalesRollup's hour × SKU × level ×
+    channel cells: the same sums with fewer dimensions (no payment method, and
+    either no hour or no SKU), a few hundred rows a day, made from the rollups
+    whenever their day is rebuilt (analytics.rollups)."""
+
+    day = models.DateField(_("day"))
+    category_id = models.PositiveBigIntegerField(
+        _("category"), help_text=_("The top-level category.")
+    )
+    member_level_id = models.PositiveBigIntegerField(
+        _("member level"), null=True, blank=True
+    )
+    guest = models.BooleanField(_("guest"), default=False)
+    orders = models.PositiveIntegerField(_("orders"))
+    units = models.PositiveIntegerField(_("units"))
+    gmv = models.DecimalField(_("GMV"), max_digits=16, decimal_places=2)
+    refunds = models.DecimalField(_("refunds"), max_digits=16, decimal_places=2)
+    cost = models.DecimalField(_("estimated cost"), max_digits=16, decimal_places=2)
+    coupon_cost = models.DecimalField(
+        _("coupon cost"), max_digits=16, decimal_places=2, default=0
+    )
+
+    class Meta:
+        abstract = True
+
+
+class SalesDay(SalesSlice):
+    """Sales of one shop day × SKU × member level (all hours and channels)."""
+
+    sku_id = models.PositiveBigIntegerField(_("SKU"))
+
+    class Meta:
+        verbose_name = _("daily sales by SKU")
+        verbose_name_plural = _("daily sales by SKU")
+        indexes = [models.Index(fields=["day"], name="analytics_salesday_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} {self.sku_id}"
+
+
+class SalesHour(SalesSlice):
+    """Sales of one shop hour × top-level category × member level (all SKUs
+    and channels)."""
+
+    hour = models.PositiveSmallIntegerField(_("hour"))
+
+    class Meta:
+        verbose_name = _("hourly sales by category")
+        verbose_name_plural = _("hourly sales by category")
+        indexes = [models.Index(fields=["day"], name="analytics_saleshour_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} {self.hour:02d} {self.category_id}"
+
+
 class BuyerBitmap(models.Model):
     """The signed-in users of one kind over a block of shop days, as a bitmap
     of user ids (bit n is user n: byte n // 8, bit n % 8), zlib-compressed.

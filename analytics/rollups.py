@@ -43,7 +43,7 @@ from django.db.models.functions import DenseRank, ExtractHour, TruncDate
 from django.utils import timezone
 
 from analytics.bitmaps import rebuild_bitmaps, refresh_blocks, update_day_bitmaps
-from analytics.models import BuyerDay, RollupState, SalesRollup
+from analytics.models import BuyerDay, RollupState, SalesDay, SalesHour, SalesRollup
 from analytics.selectors import MONEY, ZERO, day_start, paid_between, root_category
 from orders.models import Order
 from users.models import BehaviourDay, LoginEvent, ProductView, ShopSearch, User
@@ -441,7 +441,40 @@ def rebuild_buyer_pairs(pairs: dict[date, set[int]]) -> int:
 # ---------------------------------------------------------------- rebuilds
 
 
+SLICE_MEASURES = ("orders", "units", "gmv", "refunds", "cost", "coupon_cost")
+SLICES = ((SalesDay, "sku_id"), (SalesHour, "hour"))
+
+
+def rebuild_slices(*, since: date, until: date) -> None:
+    """The daily sales by SKU and the hourly sales by category of these days,
+    summed from their rollups."""
+    for model, dimension in SLICES:
+        model.objects.filter(day__gte=since, day__lte=until).delete()
+        cells = (
+            SalesRollup.objects.filter(day__gte=since, day__lte=until)
+            .values("day", dimension, "category_id", "member_level_id", "guest")
+            .annotate(**{f"sum_{name}": Sum(name) for name in SLICE_MEASURES})
+            .order_by()
+        )
+        model.objects.bulk_create(
+            (
+                model(
+                    day=cell["day"],
+                    category_id=cell["category_id"],
+                    member_level_id=cell["member_level_id"],
+                    guest=cell["guest"],
+                    **{dimension: cell[dimension]},
+                    **{name: cell[f"sum_{name}"] for name in SLICE_MEASURES},
+                )
+                for cell in cells.iterator(chunk_size=BATCH)
+            ),
+            batch_size=BATCH,
+        )
+
+
 def rebuild_sales(*, since: date, until: date) -> int:
+    """The sales rollups of these days, and the slices made from them; returns
+    the rollup rows written."""
     SalesRollup.objects.filter(day__gte=since, day__lte=until).delete()
     written = 0
     batch: list[SalesRollup] = []
@@ -452,6 +485,7 @@ def rebuild_sales(*, since: date, until: date) -> int:
             written += len(batch)
             batch = []
     SalesRollup.objects.bulk_create(batch)
+    rebuild_slices(since=since, until=until)
     return written + len(batch)
 
 

@@ -2,17 +2,21 @@
 
     python manage.py bench recommendations [--buyers 100000 --orders 1000000]
                                            [--days 365] [--no-generate]
-    python manage.py bench rollup_refresh [--new-orders 10000] [--no-generate] ...
+    python manage.py bench rollup_refresh [--new-orders 10000] [--no-generate]
+                                          [--no-rebuild] ...
 
 `recommendations` times the nightly bought-together rebuild (one statement) and
 one shop page's read of a buyer's recommendations. `rollup_refresh` rebuilds
 every rollup once, then adds `--new-orders` paid orders and times the
-incremental refresh that brings the rollups level with them (issue 14).
+incremental refresh that brings the rollups level with them (issue 14);
+`--no-rebuild` keeps the rollups as they are (rebuilt beforehand with
+`rebuild_rollups --since`) and counts only orders changed from now on.
 Both load a synthetic history (bench.history) unless told not to.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -125,9 +129,15 @@ def add_paid_orders(count: int, *, rng: random.Random) -> None:
 @benchmark(
     "rollup_refresh",
     help="The sales rollups' incremental refresh after N new paid orders.",
-    arguments=[*HISTORY_ARGUMENTS, ("--new-orders", {"type": int, "default": 10_000})],
+    arguments=[
+        *HISTORY_ARGUMENTS,
+        ("--new-orders", {"type": int, "default": 10_000}),
+        ("--no-rebuild", {"action": "store_true"}),
+    ],
 )
-def rollup_refresh(*, buyers, orders, days, no_generate, new_orders, stdout) -> dict:
+def rollup_refresh(
+    *, buyers, orders, days, no_generate, new_orders, no_rebuild, stdout
+) -> dict:
     figures: dict = {}
     load_history(
         buyers=buyers,
@@ -140,7 +150,7 @@ def rollup_refresh(*, buyers, orders, days, no_generate, new_orders, stdout) -> 
     first = Order.objects.filter(paid_at__isnull=False).order_by("paid_at").first()
     mark_rollups_current()  # the rebuild below counts everything changed so far
     began = time.perf_counter()
-    if first is not None:
+    if first is not None and not no_rebuild:
         figures["rollup_rows"] = rebuild_rollups(
             since=timezone.localdate(first.paid_at) - timedelta(days=1)
         )
@@ -151,6 +161,7 @@ def rollup_refresh(*, buyers, orders, days, no_generate, new_orders, stdout) -> 
     figures["refresh_ms"] = round((time.perf_counter() - began) * 1000, 1)
     figures["days_rebuilt"] = len(days)
     figures["new_orders"] = new_orders
+    figures["load_average"] = round(os.getloadavg()[0], 1)
     figures["rollup_rows_after"] = SalesRollup.objects.count()
     stdout.write(
         f"rollups: rebuilt in {figures['rebuild_seconds']} s; refresh after "

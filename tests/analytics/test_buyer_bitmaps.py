@@ -3,7 +3,7 @@ and funnel steps read as an OR of day and block bitmaps equal a direct count
 over orders and tracking events, over periods that cross block boundaries and
 Asia/Shanghai midnights; the incremental refresh leaves the same bitmaps as a
 full rebuild, a buyer who moves up a level included; the home page never
-groups buyer days."""
+groups buyer days nor reads the hour × SKU rollup cells."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,7 +20,7 @@ from analytics.dashboard import (
     funnel,
     period_figures,
 )
-from analytics.models import BuyerBitmap, BuyerDay
+from analytics.models import BuyerBitmap, BuyerDay, SalesRollup
 from analytics.rollups import rebuild_rollups, refresh_rollups
 from orders.models import Order
 from tests.analytics.factories import at, sold
@@ -211,3 +211,6 @@ def test_the_home_page_reads_no_buyer_days(
     assert [q["sql"] for q in captured.captured_queries if buyer_days in q["sql"]] == []
     bitmaps = BuyerBitmap._meta.db_table
     assert any(bitmaps in q["sql"] for q in captured.captured_queries)
+    # The hour × SKU cells neither: daily sales by SKU, hourly by category.
+    cells = f'"{SalesRollup._meta.db_table}"'
+    assert [q["sql"] for q in captured.captured_queries if cells in q["sql"]] == []
