@@ -13,6 +13,11 @@ answer comes from the map (kameng.access.URL_ACCESS) and the role table
 - any back-office page, for a visitor who is not staff: 302 to the back office's
   login;
 - a back-office page, for staff without the permission: 403.
+
+The walk is one case per visitor and group of URLs (by app for the back office,
+the rest together), so that a parallel run shares it out; each case reads one
+seeded shop per process (tests/kameng/conftest.py, `shared_rows`) and runs in
+its own transaction, so a POST of one case never changes what another sees.
 """
 
 from __future__ import annotations
@@ -52,6 +57,10 @@ ROUTE_PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 # Parameters of a whole route: <converter:name> and regex groups (?P<name>…).
 ROUTE_PARAMS = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
 ADMIN_OBJECT_ROUTE = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/")
+# The walk's cases: the largest apps' back-office URLs each, every other
+# back-office URL, and every URL outside the back office (`url_group`).
+ADMIN_APPS_ALONE = ("marketing", "orders", "catalog")
+URL_GROUPS = (*(f"admin-{app}" for app in ADMIN_APPS_ALONE), "admin-other", "site")
 
 
 def url_patterns():
@@ -63,6 +72,14 @@ def url_patterns():
     for route, pattern, name in found:
         key = name if name and names[name] == 1 else route
         yield key, route, pattern, name
+
+
+def url_group(route: str) -> str:
+    """The walk's case a route belongs to: every route has exactly one."""
+    if not route.startswith("admin/"):
+        return "site"
+    app = route.split("/")[1]
+    return f"admin-{app}" if app in ADMIN_APPS_ALONE else "admin-other"
 
 
 def all_patterns(patterns, prefix="", namespace=""):
@@ -147,14 +164,6 @@ def answer(client: Client, path: str, *, follow: bool) -> str:
     return str(response.status_code)
 
 
-@pytest.fixture
-def seeded(db, settings):
-    """A shop with one of most things, so admin pages open on real rows."""
-    settings.DEBUG = True
-    call_command("seed_demo", buyers=2, verbosity=0)
-    settings.DEBUG = False
-
-
 def make_visitor(code: str, role_user):
     if code == "anonymous":
         return AnonymousUser()
@@ -181,17 +190,43 @@ def test_the_map_names_no_url_that_does_not_exist():
     assert not sorted(set(URL_ACCESS) - keys)
 
 
-def test_every_url_answers_each_visitor_as_the_map_says(seeded, role_user):
-    """One walk for all seven visitors (the seeded shop is built once)."""
-    wrong = []
-    for visitor in VISITORS:
+def test_every_url_falls_in_exactly_one_group_of_the_walk():
+    groups = Counter(url_group(route) for _key, route, *_rest in url_patterns())
+    assert set(groups) == set(URL_GROUPS), groups  # no group left empty
+    assert groups.total() == len(list(url_patterns()))
+
+
+@pytest.fixture(scope="class")
+def seeded(shared_rows):
+    """A shop with one of most things, so admin pages open on real rows: seeded
+    once per process for all the walk's cases."""
+    with shared_rows.writing(DEBUG=True):
+        call_command("seed_demo", buyers=2, verbosity=0)
+
+
+@pytest.mark.slow
+class TestTheWalk:
+    """Every URL × every visitor, one case per visitor and group of URLs."""
+
+    @pytest.mark.parametrize("group", URL_GROUPS)
+    @pytest.mark.parametrize("visitor", VISITORS)
+    def test_every_url_answers_each_visitor_as_the_map_says(
+        self, seeded, db, settings, role_user, visitor, group
+    ):
+        # The visitors log in with force_login: no password is ever checked, so
+        # none is worth Argon2's deliberate slowness.
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
         user = make_visitor(visitor, role_user)
+        # One client (its middleware is loaded once), no cookie carried over:
+        # each URL is a visit of its own, as a new Client's would be.
+        client = Client()
+        wrong = []
         for key, route, _pattern, name in url_patterns():
             rule = URL_ACCESS.get(key)
-            if rule is None:
-                continue  # reported by test_every_url_has_an_entry_in_the_access_map
+            if rule is None or url_group(route) != group:
+                continue  # no rule: test_every_url_has_an_entry_in_the_access_map
             path = concrete_path(route, name if key == name else None)
-            client = Client()
+            client.cookies.clear()
             if user.is_authenticated:
                 client.force_login(user)
             # A public redirect (/ to the back office) may lead to a login.
@@ -200,7 +235,7 @@ def test_every_url_answers_each_visitor_as_the_map_says(seeded, role_user):
             want = expected(rule, key, path, user)
             if want != got:
                 wrong.append(f"{visitor} {path} ({key}): expected {want}, got {got}")
-    assert not wrong, "\n  ".join(["Answers not as kameng.access says:", *wrong])
+        assert not wrong, "\n  ".join(["Answers not as kameng.access says:", *wrong])
 
 
 def registered_actions():

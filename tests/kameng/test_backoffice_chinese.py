@@ -4,7 +4,8 @@ The pages are found, not listed: every URL under /admin/ in the resolver is
 rendered with sample objects from the demo data (the same data a newcomer sees),
 for each of the five roles. A page fails when it shows one of the English strings
 known to have slipped through before (grow KNOWN_ENGLISH when a new one is found),
-or when it answers 500.
+or when it answers 500. One case per role, over one seeded shop per process
+(tests/kameng/conftest.py, `shared_rows`), so a parallel run shares them out.
 """
 
 from __future__ import annotations
@@ -385,20 +386,30 @@ def back_office_urls() -> list[str]:
     return urls
 
 
-@pytest.mark.django_db
-def test_every_back_office_page_is_chinese_for_every_role(client, role_user):
-    """One walk per role over one seeded shop (seeding it once per role took
-    longer than the walks)."""
-    seed_demo_data()
-    add_samples_the_demo_lacks()
-    urls = back_office_urls()
-    problems = []
-    for role in ROLES:
-        client.force_login(role_user(role.code))
+@pytest.fixture(scope="class")
+def urls(shared_rows):
+    """The pages, over a shop seeded once per process for every role's case
+    (seeding takes longer than a role's walk)."""
+    with shared_rows.writing():
+        seed_demo_data()
+        add_samples_the_demo_lacks()
+        return back_office_urls()
+
+
+@pytest.mark.slow
+class TestEveryPage:
+    """One case per role."""
+
+    @pytest.mark.parametrize("role", [role.code for role in ROLES])
+    def test_every_back_office_page_is_chinese_for_every_role(
+        self, urls, db, client, role_user, role
+    ):
+        client.force_login(role_user(role))
+        problems = []
         for url in urls:
             response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
             if response.status_code >= 500:
-                problems.append(f"{role.code} {url}: {response.status_code}")
+                problems.append(f"{role} {url}: {response.status_code}")
                 continue
             if "text/html" not in response.get("Content-Type", ""):
                 continue
@@ -406,11 +417,10 @@ def test_every_back_office_page_is_chinese_for_every_role(client, role_user):
                 continue
             body = response.content.decode()
             problems += [
-                f"{role.code} {url} ({response.status_code}): {hit}"
+                f"{role} {url} ({response.status_code}): {hit}"
                 for hit in english_in(body)
             ]
-        client.logout()
-    assert problems == []
+        assert problems == []
 
 
 def test_the_english_detector_sees_what_a_person_sees():

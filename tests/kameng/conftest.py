@@ -1,0 +1,94 @@
+"""Rows shared by the cases of one class, and the order a parallel run starts in.
+
+The two walks over every page (tests/kameng/test_access_map.py, every visitor;
+tests/kameng/test_backoffice_chinese.py, every role) are split into one case per
+visitor or role so that pytest-xdist can hand them to different processes, but
+each case reads the same seeded shop. `shared_rows` lets a class seed it once per
+process: the class's cases each still run in their own transaction (a savepoint
+inside the shared one), so what one case writes (a POST, a session, a login) is
+rolled back before the next and no case sees another's writes; the seed itself
+is rolled back after the class's last case, so the module's other tests, and the
+next module, never see it.
+
+Cases marked `slow` are started first (`pytest_collection_modifyitems` below):
+pytest-xdist hands tests out in collection order, so a long case collected last
+would keep one process busy while the others sit idle at the end of the run.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.test import override_settings
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test marked `slow`, wherever it is, first (a stable sort: the rest,
+    and the slow ones among themselves, keep their order). Every xdist process
+    collects and sorts alike, as xdist requires."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+class SharedRows:
+    """Writes rows that outlive one test; see `shared_rows`."""
+
+    def __init__(self, blocker):
+        self._blocker = blocker
+
+    @contextmanager
+    def writing(self, **settings):
+        """Database access, and the settings the suite's autouse fixtures give
+        every test (tests/conftest.py: sandbox gateway and supplier on, login
+        lockout and rate limits off, plain static files, cold per-process
+        caches), which a class-scoped fixture runs before. `settings` are
+        overridden while writing only."""
+        from catalog.services.sale_cache import forget_all
+        from kameng.modules import forget_switches
+        from marketing.flash_sales import forget_sales
+
+        as_in_a_test = {
+            "PAYMENT_CHANNELS": {
+                **django_settings.PAYMENT_CHANNELS,
+                "sandbox": {
+                    **django_settings.PAYMENT_CHANNELS["sandbox"],
+                    "enabled": True,
+                },
+            },
+            "SANDBOX_SUPPLIER_ENABLED": True,
+            "AXES_ENABLED": False,
+            "RATELIMIT_ENABLE": False,
+            "STORAGES": {
+                **django_settings.STORAGES,
+                "staticfiles": {
+                    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+                },
+            },
+        }
+        with self._blocker.unblock(), override_settings(**as_in_a_test, **settings):
+            forget_all()
+            forget_sales()
+            forget_switches()
+            yield
+        forget_all()
+        forget_sales()
+        forget_switches()
+
+
+@pytest.fixture(scope="class")
+def shared_rows(django_db_setup, django_db_blocker):
+    """A transaction open for the whole class: rows written through
+    `shared_rows.writing()` are seen by each of the class's tests and rolled
+    back after the last one. Each test still needs `db` (its own savepoint)."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer._from_testcase = True  # as TestCase's own: durable blocks may nest
+        outer.__enter__()
+    try:
+        yield SharedRows(django_db_blocker)
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
