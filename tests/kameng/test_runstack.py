@@ -3,7 +3,11 @@
 listed by them (its shop page opens) and /healthz sees the worker; Ctrl-C stops
 all three. Once on the embedded default (SQLite, filesystem broker), once on the
 full stack (PostgreSQL + Redis). The beat intervals are shortened through
-BEAT_INTERVAL_CAP_SECONDS so the tests wait seconds, not minutes."""
+BEAT_INTERVAL_CAP_SECONDS so the tests wait seconds, not minutes.
+
+Most of each stack test is the fresh clone's `migrate` (about 32 s of CPU on
+SQLite, every migration from the first), which is what they check; both are
+marked `slow` so a parallel run starts them first (tests/kameng/conftest.py)."""
 
 from __future__ import annotations
 
@@ -195,6 +199,7 @@ def run_and_list_a_scheduled_product(stack: Stack) -> dict:
     return report
 
 
+@pytest.mark.slow
 def test_the_embedded_stack_runs_scheduled_work(tmp_path):
     stack = Stack(tmp_path)
     try:
@@ -233,6 +238,7 @@ def stack_database():
         admin.execute(drop)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_the_full_stack_runs_scheduled_work(tmp_path, stack_database):
