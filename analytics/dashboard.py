@@ -413,20 +413,11 @@ def visitor_rows(period: Period):
 
 
 def viewed_in(period: Period) -> Q:
-    """Orders whose buyer viewed a product in the period (hashed semi-joins)."""
-    start, end = shop_window(period)
-    return Q(
-        buyer_id__in=ProductView.objects.filter(
-            created_at__gte=start, created_at__lt=end
-        ).values("user_id")
-    ) | Q(
-        buyer_id__in=BehaviourDay.objects.filter(
-            day__gte=period.since,
-            day__lte=period.until,
-            user__isnull=False,
-            kind=BehaviourDay.Kind.VIEW,
-        ).values("user_id")
-    )
+    """Orders whose buyer viewed a product in the period: one semi-join with
+    the union of the viewers (two IN lists ORed were a subplan PostgreSQL
+    cannot hash once the views outgrow work_mem, and scanned them again for
+    every order: hours at 10,000,000 orders)."""
+    return Q(buyer_id__in=viewer_rows(period))
 
 
 @dataclass(frozen=True)
