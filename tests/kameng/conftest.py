@@ -10,9 +10,10 @@ rolled back before the next and no case sees another's writes; the seed itself
 is rolled back after the class's last case, so the module's other tests, and the
 next module, never see it.
 
-Cases marked `slow` are started first (`pytest_collection_modifyitems` below):
-pytest-xdist hands tests out in collection order, so a long case collected last
-would keep one process busy while the others sit idle at the end of the run.
+Tests marked `slow` (and not transactional) are started first
+(`pytest_collection_modifyitems` below): pytest-xdist hands tests out in
+collection order, so a long case collected last would keep one process busy
+while the others sit idle at the end of the run.
 """
 
 from __future__ import annotations
@@ -29,7 +30,23 @@ def pytest_collection_modifyitems(config, items):
     """Every test marked `slow`, wherever it is, first (a stable sort: the rest,
     and the slow ones among themselves, keep their order). Every xdist process
     collects and sorts alike, as xdist requires."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    items.sort(key=lambda item: not _starts_early(item))
+
+
+def _starts_early(item) -> bool:
+    """Marked `slow`, and not transactional: pytest-django runs transactional
+    tests after the others (they empty the tables after them, rows the
+    migrations wrote included), and that order stays."""
+    if item.get_closest_marker("slow") is None:
+        return False
+    names = getattr(item, "fixturenames", ())
+    if "transactional_db" in names or "live_server" in names:
+        return False
+    marker = item.get_closest_marker("django_db")
+    if marker is None:
+        return True
+    transaction = marker.kwargs.get("transaction", bool(marker.args and marker.args[0]))
+    return not (transaction or marker.kwargs.get("reset_sequences"))
 
 
 class SharedRows:
