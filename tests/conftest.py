@@ -74,7 +74,12 @@ def _eager_celery():
 
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
-    """Pages render without a collectstatic manifest, whatever DEBUG says."""
+    """Pages render without a collectstatic manifest, whatever DEBUG says. And
+    WhiteNoise looks a static file up when asked (autorefresh) instead of
+    scanning staticfiles/ whenever a test client loads the middleware: once a
+    bench's collectstatic has filled it, that scan cost 0.2-0.3 s per client,
+    and a collectstatic running beside it made the scan fail (FileNotFoundError)."""
+    settings.WHITENOISE_AUTOREFRESH = True
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {
@@ -174,3 +179,12 @@ def _modules_switched_on_afresh():
     from kameng.modules import forget_switches
 
     forget_switches()
+
+
+@pytest.fixture(autouse=True)
+def _buyer_figures_counted_afresh():
+    """The home page's buyer figures are cached for a minute across requests
+    (users.selectors); each test counts its own database's buyers."""
+    from users.selectors import forget_buyer_figures
+
+    forget_buyer_figures()
