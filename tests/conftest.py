@@ -179,3 +179,12 @@ def _modules_switched_on_afresh():
     from kameng.modules import forget_switches
 
     forget_switches()
+
+
+@pytest.fixture(autouse=True)
+def _buyer_figures_counted_afresh():
+    """The home page's buyer figures are cached for a minute across requests
+    (users.selectors); each test counts its own database's buyers."""
+    from users.selectors import forget_buyer_figures
+
+    forget_buyer_figures()

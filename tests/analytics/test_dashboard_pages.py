@@ -189,14 +189,40 @@ def test_the_home_counts_active_buyers_and_names_sku_counts_as_skus(
     BuyerStats.objects.create(
         user=lapsed, last_order_at=timezone.now() - timedelta(days=31)
     )
-    client.force_login(role_user("operations"))
-    response = client.get("/admin/")
-    figures = {
-        str(figure["label"]): figure["value"]
-        for section in response.context["kameng_sections"]
-        for figure in section["figures"]
-    }
+    operations = role_user("operations")
+    # A buyer who became staff is neither a buyer nor an active one.
+    BuyerStats.objects.create(user=operations, last_order_at=timezone.now())
+    client.force_login(operations)
+    figures = home_figures(client)
     assert figures["买家"] == 3  # the fixture's buyer and these two
     assert figures["活跃买家（近 30 天付款）"] == 1
     assert "卡密 SKU 数" in figures and "卡密" not in figures
     assert figures["库存卡密"] == 0
+
+
+def home_figures(client) -> dict:
+    response = client.get("/admin/")
+    return {
+        str(figure["label"]): figure["value"]
+        for section in response.context["kameng_sections"]
+        for figure in section["figures"]
+    }
+
+
+def test_the_home_buyer_figures_are_counted_once_a_minute_for_everyone(
+    client, role_user, sales
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from users import selectors
+
+    client.force_login(role_user("operations"))
+    assert home_figures(client)["买家"] == 1
+    make_buyer()
+    client.force_login(role_user("marketing"))
+    with CaptureQueriesContext(connection) as seen:
+        assert home_figures(client)["买家"] == 1  # the count of a moment ago
+    assert not [q for q in seen.captured_queries if "users_buyerstats" in q["sql"]]
+    selectors.forget_buyer_figures()  # as the cache does a minute later
+    assert home_figures(client)["买家"] == 2
