@@ -38,6 +38,7 @@ from analytics.models import SalesRollup
 from analytics.rollups import mark_rollups_current, rebuild_rollups
 from bench.history import generate
 from bench.registry import benchmark, percentile
+from kameng import modules
 from orders.models import Order
 from users.models import User
 
@@ -58,7 +59,9 @@ def render_home(user) -> tuple[float, float, int]:
     request = RequestFactory().get("/admin/", {"period": "30d"})
     request.user = user
     request.session = SessionStore()
-    with CaptureQueriesContext(connection) as captured:
+    # As kameng.middleware does for every request: the module switches are
+    # read once per request, not once per menu entry that asks.
+    with CaptureQueriesContext(connection) as captured, modules.request_scope():
         began = time.perf_counter()
         response = admin.site.index(request)
         response.render()

@@ -70,7 +70,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "unfold",
+    "kameng.admin_site.UnfoldConfig",  # unfold, with the site of kameng.admin_site
     "unfold.contrib.filters",
     "unfold.contrib.forms",
     "unfold.contrib.guardian",
