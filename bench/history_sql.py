@@ -45,8 +45,8 @@ BuyerStats only.
 During the load the session skips foreign-key triggers
 (session_replication_role = replica, when the role may; every id is made
 from the ranges just inserted) and, from `DROP_INDEXES_FROM` orders on, the
-orders' secondary indexes are dropped and built again afterwards (one sorted
-build each instead of ten million random inserts).
+secondary indexes of orders, views and logins are dropped and built again
+afterwards (one sorted build each instead of ten million random inserts).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -459,6 +460,26 @@ class PostgresHistory:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_nestloop = on")
 
+    @contextmanager
+    def indexes_built_after(self, *models):
+        """From DROP_INDEXES_FROM orders on, the tables' secondary indexes are
+        dropped for the load and built again after it: one sorted build each
+        instead of a random insert into every index per row (the views' and
+        logins' user indexes were most of their load)."""
+        dropped = []
+        if self.orders >= DROP_INDEXES_FROM:
+            dropped = [index for model in models for index in secondary_indexes(model)]
+            with connection.cursor() as cursor:
+                for name, _definition in dropped:
+                    cursor.execute(f'DROP INDEX "{name}"')
+        yield
+        if dropped:
+            with connection.cursor() as cursor:
+                for _name, definition in dropped:
+                    cursor.execute(definition)
+            tables = " and ".join(model._meta.db_table for model in models)
+            self.log(f"{len(dropped)} indexes of {tables} built")
+
     def window_orders(self, first_order: int) -> tuple[int, int]:
         window_start = self.now - timedelta(days=min(self.days, BEHAVIOUR_DAYS))
         with connection.cursor() as cursor:
@@ -482,7 +503,6 @@ class PostgresHistory:
             ensure_catalog,
         )
 
-        dropped: list[tuple[str, str]] = []
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
@@ -495,20 +515,11 @@ class PostgresHistory:
             self.load_buyers(first_buyer)
             _reset_sequence(User)
             self.log(f"buyers: {self.buyers}")
-            if self.orders >= DROP_INDEXES_FROM:
-                dropped = secondary_indexes(Order)
-                with connection.cursor() as cursor:
-                    for name, _definition in dropped:
-                        cursor.execute(f'DROP INDEX "{name}"')
             first_order = _next_id(Order)
-            self.load_orders(first_order, first_buyer, skus)
-            _reset_sequence(Order)
-            self.log(f"orders: {self.orders}")
-            if dropped:
-                with connection.cursor() as cursor:
-                    for _name, definition in dropped:
-                        cursor.execute(definition)
-                self.log(f"orders' {len(dropped)} indexes built")
+            with self.indexes_built_after(Order):
+                self.load_orders(first_order, first_buyer, skus)
+                _reset_sequence(Order)
+                self.log(f"orders: {self.orders}")
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {table(Order)}")
             low, high = self.window_orders(first_order)
@@ -517,35 +528,36 @@ class PostgresHistory:
                 "first_order": low,
                 "last_order": high,
             }
-            self.behaviour(
-                model=ProductView,
-                count=self.views,
-                expressions={
-                    "user": "{who}",
-                    "product_id": "{what}",
-                    "created_at": "{when}",
-                },
-                lead_minutes=30,
-                **common,
-            )
-            self.behaviour(
-                model=LoginEvent,
-                count=self.logins,
-                expressions={
-                    "user": "{who}",
-                    "username": f"'h{self.run}-' || lpad({{who}}::text, 10, '0')",
-                    "success": "true",
-                    "area": "'shop'",
-                    "ip": "('10.' || floor(random() * 256)::int || '.' || "
-                    "floor(random() * 256)::int || '.' || "
-                    "(1 + floor(random() * 254)::int))::inet",
-                    "user_agent": "'Mozilla/5.0 (模拟)'",
-                    "created_at": "{when}",
-                },
-                lead_minutes=120,
-                **common,
-            )
-            self.log(f"logins and views: {self.logins + self.views}")
+            with self.indexes_built_after(ProductView, LoginEvent):
+                self.behaviour(
+                    model=ProductView,
+                    count=self.views,
+                    expressions={
+                        "user": "{who}",
+                        "product_id": "{what}",
+                        "created_at": "{when}",
+                    },
+                    lead_minutes=30,
+                    **common,
+                )
+                self.behaviour(
+                    model=LoginEvent,
+                    count=self.logins,
+                    expressions={
+                        "user": "{who}",
+                        "username": f"'h{self.run}-' || lpad({{who}}::text, 10, '0')",
+                        "success": "true",
+                        "area": "'shop'",
+                        "ip": "('10.' || floor(random() * 256)::int || '.' || "
+                        "floor(random() * 256)::int || '.' || "
+                        "(1 + floor(random() * 254)::int))::inet",
+                        "user_agent": "'Mozilla/5.0 (模拟)'",
+                        "created_at": "{when}",
+                    },
+                    lead_minutes=120,
+                    **common,
+                )
+                self.log(f"logins and views: {self.logins + self.views}")
             buyers = range(first_buyer, first_buyer + self.buyers)
             with connection.cursor() as cursor:
                 # Every order of the run is read: one pass over the table and a

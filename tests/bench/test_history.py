@@ -114,6 +114,24 @@ def test_postgres_history_is_made_in_the_database_and_its_rollups_add_up():
     assert rolled == {"orders": paid.count(), **counted}
 
 
+@pytest.mark.postgres
+def test_a_large_load_builds_the_indexes_it_dropped_again(monkeypatch):
+    """From DROP_INDEXES_FROM orders on, the secondary indexes of orders, views
+    and logins are dropped for the load: afterwards every one is back."""
+    from bench import history_sql
+    from users.models import LoginEvent
+
+    tables = (Order, ProductView, LoginEvent)
+    before = {m: history_sql.secondary_indexes(m) for m in tables}
+    assert all(before.values())
+    monkeypatch.setattr(history_sql, "DROP_INDEXES_FROM", 100)
+    out = StringIO()
+    call_command("generate_history", buyers=50, orders=300, days=20, stdout=out)
+    assert {m: history_sql.secondary_indexes(m) for m in tables} == before
+    assert "indexes of" in out.getvalue()
+    assert ProductView.objects.count() == 150
+
+
 def test_generate_history_refuses_bad_shares():
     with pytest.raises(CommandError, match="unpaid-share"):
         call_command("generate_history", buyers=1, orders=1, unpaid_share=0.9)
