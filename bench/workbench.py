@@ -34,6 +34,7 @@ from decimal import Decimal
 
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
+from django.db.models import Min
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -152,14 +153,20 @@ def _fixture_sku() -> Sku:
     return sku
 
 
-def load_bench_orders(orders: int, stdout) -> float:
-    """Load `orders` bench orders unless exactly that many are there; seconds."""
+def load_bench_orders(orders: int, stdout, *, before_others: bool = False) -> float:
+    """Load `orders` bench orders unless exactly that many are there; seconds.
+    `before_others`: the newest is a day older than every other order (a
+    generated history), so a date range can select bench orders alone."""
     if _bench_orders() == orders:
         stdout.write(f"reusing {orders} bench orders")
         return 0.0
     _drop_orders(stdout)
     sku = _fixture_sku()
     newest = timezone.now()
+    if before_others:
+        oldest = Order.objects.aggregate(oldest=Min("created_at"))["oldest"]
+        if oldest is not None:
+            newest = min(newest, oldest - timedelta(days=1))
     step = SPAN_DAYS * 86400 / orders
     started = time.perf_counter()
     sealed = _sealed_values()
@@ -240,11 +247,12 @@ def _queries(user, query: dict, per_page: int) -> int:
 
 def export_window(rows: int) -> tuple[str, str]:
     """A date range of whole days whose delivered bench orders are at least
-    `rows` (newest first, up to the day of the `rows`-th one)."""
-    newest = timezone.localtime(timezone.now()).date()
+    `rows` (newest first, from the day of the `rows`-th one to the newest's)."""
     bench = Order.objects.filter(
         order_no__gte=PREFIX, order_no__lt=PREFIX + "~", status="delivered"
     ).order_by("-created_at", "-id")
+    last = bench.values_list("created_at", flat=True).first() or timezone.now()
+    newest = timezone.localtime(last).date()
     edge = bench.values_list("created_at", flat=True)[rows - 1 : rows].first()
     if edge is None:
         start = newest - timedelta(days=SPAN_DAYS + 1)
