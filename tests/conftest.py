@@ -126,10 +126,9 @@ def _sandbox_gateway_on(settings):
 def _quick_password_hashing(settings):
     """Argon2 at its cheapest (tests/hashers.py): a user a test creates costs
     about a millisecond instead of 0.4 s."""
-    settings.PASSWORD_HASHERS = [
-        "tests.hashers.QuickArgon2PasswordHasher",
-        *settings.PASSWORD_HASHERS[1:],
-    ]
+    from tests.hashers import quick_hashers
+
+    settings.PASSWORD_HASHERS = quick_hashers(settings.PASSWORD_HASHERS)
 
 
 @pytest.fixture(autouse=True)

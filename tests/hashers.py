@@ -13,3 +13,8 @@ class QuickArgon2PasswordHasher(Argon2PasswordHasher):
     time_cost = 1
     memory_cost = 64  # KiB
     parallelism = 1
+
+
+def quick_hashers(hashers: list[str]) -> list[str]:
+    """PASSWORD_HASHERS with this one first, in place of production's Argon2."""
+    return ["tests.hashers.QuickArgon2PasswordHasher", *hashers[1:]]

@@ -25,6 +25,8 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.test import override_settings
 
+from tests.hashers import quick_hashers
+
 
 def pytest_collection_modifyitems(config, items):
     """Every test marked `slow`, wherever it is, first (a stable sort: the rest,
@@ -59,12 +61,13 @@ class SharedRows:
     def writing(self, **settings):
         """Database access, and the settings the suite's autouse fixtures give
         every test (tests/conftest.py: sandbox gateway and supplier on, login
-        lockout and rate limits off, plain static files, cold per-process
-        caches), which a class-scoped fixture runs before. `settings` are
-        overridden while writing only."""
+        lockout and rate limits off, quick password hashing, plain static
+        files, cold per-process caches), which a class-scoped fixture runs
+        before. `settings` are overridden while writing only."""
         from catalog.services.sale_cache import forget_all
         from kameng.modules import forget_switches
         from marketing.flash_sales import forget_sales
+        from users.selectors import forget_buyer_figures
 
         as_in_a_test = {
             "PAYMENT_CHANNELS": {
@@ -76,6 +79,7 @@ class SharedRows:
             },
             "SANDBOX_SUPPLIER_ENABLED": True,
             "AXES_ENABLED": False,
+            "PASSWORD_HASHERS": quick_hashers(django_settings.PASSWORD_HASHERS),
             "RATELIMIT_ENABLE": False,
             "STORAGES": {
                 **django_settings.STORAGES,
@@ -88,10 +92,12 @@ class SharedRows:
             forget_all()
             forget_sales()
             forget_switches()
+            forget_buyer_figures()
             yield
         forget_all()
         forget_sales()
         forget_switches()
+        forget_buyer_figures()
 
 
 @pytest.fixture(scope="class")
