@@ -294,7 +294,9 @@ class ModuleGateMixin:
 
 
 class ModelAdmin(ModuleGateMixin, StrictQueryMixin, UnfoldModelAdmin):
-    pass
+    # A URL typed without a scheme (a supplier's API endpoint or callback) is
+    # taken as https, never as plain http (Django 6's default; 5.2 warns).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class PasswordHashHiddenMixin:

@@ -108,3 +108,16 @@ def test_a_relation_picker_searches_past_a_nul_in_its_term(admin_client):
     )
     assert response.status_code == 200
     assert response.json()["results"] == []
+
+
+def test_a_url_typed_without_a_scheme_is_taken_as_https():
+    from catalog.models import Supplier
+
+    model_admin = admin.site._registry[Supplier]
+    endpoint = model_admin.formfield_for_dbfield(
+        Supplier._meta.get_field("endpoint"), request=None
+    )
+    assert (
+        endpoint.clean("api.supplier.example/v1") == "https://api.supplier.example/v1"
+    )
+    assert endpoint.clean("http://10.0.0.5/api") == "http://10.0.0.5/api"
