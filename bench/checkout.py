@@ -21,7 +21,6 @@ import re
 import runpy
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +33,15 @@ from django.db.models import Count, Sum
 
 from bench.browser import Browser
 from bench.ceiling import sales_per_second
-from bench.processes import ROOT, free_port, require_full_stack, start, stop, wait_http
+from bench.processes import (
+    ROOT,
+    free_port,
+    production_env,
+    require_full_stack,
+    start,
+    stop,
+    wait_http,
+)
 from bench.registry import benchmark, percentile
 from catalog.models import CardBatch, CardCode, Category, Product, Sku
 from kameng import crypto
@@ -176,28 +183,12 @@ def checkout(
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     probe_dir = Path(tempfile.mkdtemp(prefix="kameng-bench-"))
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
-        "ALLOWED_HOSTS": "127.0.0.1",
+    env = production_env(
         # What other apps do about a sale (order_paid) goes to a real worker,
         # as in production; its CPU is reported apart from gunicorn's.
-        "KAMENG_CELERY_EAGER": "false",
-        "CELERY_QUEUE": f"bench-checkout-{os.getpid()}",
-        # Plain HTTP on the loopback: in production the proxy terminates TLS.
-        "SECURE_SSL_REDIRECT": "false",
-        # Every buyer here shares one address: the limits still count (their
-        # cost is in the figures) but never refuse.
-        "RATE_LIMIT_CHECKOUT": "1000000/m",
-        "RATE_LIMIT_LOGIN": "1000000/m",
-        "KAMENG_BENCH_PROBE_DIR": str(probe_dir),
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
+        KAMENG_CELERY_EAGER="false",
+        CELERY_QUEUE=f"bench-checkout-{os.getpid()}",
+        KAMENG_BENCH_PROBE_DIR=str(probe_dir),
     )
     web = start(
         [

@@ -33,7 +33,7 @@ from django.db import connection
 from django.test import Client
 
 from bench.checkout import _checkout_fixture
-from bench.processes import ROOT, require_full_stack
+from bench.processes import ROOT, production_env, require_full_stack
 from bench.registry import benchmark
 
 CHILD_MARK = "KAMENG_BENCH_CHECKOUT_CPU_CHILD"
@@ -41,24 +41,10 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def _in_child(argv: list[str]) -> dict:
-    env = {
-        **os.environ,
-        CHILD_MARK: "1",
-        "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
-        "KAMENG_CELERY_EAGER": "false",
-        "CELERY_QUEUE": f"bench-checkout-cpu-{os.getpid()}",
-        "SECURE_SSL_REDIRECT": "false",
-        "RATE_LIMIT_CHECKOUT": "1000000/m",
-        "RATE_LIMIT_LOGIN": "1000000/m",
-        "ALLOWED_HOSTS": "127.0.0.1",
-    }
-    # Pages link static files by their manifest names when DEBUG is off.
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
+    env = production_env(
+        **{CHILD_MARK: "1"},
+        KAMENG_CELERY_EAGER="false",
+        CELERY_QUEUE=f"bench-checkout-cpu-{os.getpid()}",
     )
     done = subprocess.run(
         [sys.executable, "manage.py", "bench", "checkout_cpu", *argv],

@@ -20,11 +20,9 @@ Postgres: the figures are what one small machine does with everything on it.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,7 +41,15 @@ from django.utils import timezone
 
 from bench.browser import Browser
 from bench.checkout import _per_purchase, _probe
-from bench.processes import ROOT, free_port, require_full_stack, start, stop, wait_http
+from bench.processes import (
+    ROOT,
+    free_port,
+    production_env,
+    require_full_stack,
+    start,
+    stop,
+    wait_http,
+)
 from bench.registry import benchmark, percentile
 from catalog.models import CardBatch, CardCode, Category, Product, Sku
 from kameng import crypto
@@ -186,22 +192,8 @@ def flash_sale(
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     probe_dir = Path(tempfile.mkdtemp(prefix="kameng-bench-"))
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "KAMENG_CELERY_EAGER": "true",
-        "SECURE_SSL_REDIRECT": "false",
-        "RATE_LIMIT_CHECKOUT": "1000000/m",
-        "RATE_LIMIT_LOGIN": "1000000/m",
-        "KAMENG_BENCH_PROBE_DIR": str(probe_dir),
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
+    env = production_env(
+        KAMENG_CELERY_EAGER="true", KAMENG_BENCH_PROBE_DIR=str(probe_dir)
     )
     web = start(
         [
