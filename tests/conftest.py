@@ -73,19 +73,12 @@ def _eager_celery():
 
 
 @pytest.fixture(autouse=True)
-def _plain_static_storage(settings):
-    """Pages render without a collectstatic manifest, whatever DEBUG says. And
-    WhiteNoise looks a static file up when asked (autorefresh) instead of
-    scanning staticfiles/ whenever a test client loads the middleware: once a
-    bench's collectstatic has filled it, that scan cost 0.2-0.3 s per client,
-    and a collectstatic running beside it made the scan fail (FileNotFoundError)."""
-    settings.WHITENOISE_AUTOREFRESH = True
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
+def _suite_settings(settings):
+    """The settings every test runs with (tests/suite.py says why each)."""
+    from tests.suite import suite_settings
+
+    for name, value in suite_settings().items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture
@@ -108,42 +101,6 @@ def role_user(db):
         return user
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _sandbox_gateway_on(settings):
-    """The sandbox payment gateway and supplier are off by default outside DEBUG
-    (anyone could pay with the one; the other fakes deliveries); the tests use
-    them, as the demo does."""
-    settings.PAYMENT_CHANNELS = {
-        **settings.PAYMENT_CHANNELS,
-        "sandbox": {**settings.PAYMENT_CHANNELS["sandbox"], "enabled": True},
-    }
-    settings.SANDBOX_SUPPLIER_ENABLED = True
-
-
-@pytest.fixture(autouse=True)
-def _quick_password_hashing(settings):
-    """Argon2 at its cheapest (tests/hashers.py): a user a test creates costs
-    about a millisecond instead of 0.4 s."""
-    from tests.hashers import quick_hashers
-
-    settings.PASSWORD_HASHERS = quick_hashers(settings.PASSWORD_HASHERS)
-
-
-@pytest.fixture(autouse=True)
-def _login_lockout_off(settings):
-    """django-axes refuses authenticate() calls without a request, which is how
-    Client.login() and services' tests log in; the lockout tests
-    (tests/kameng/test_login_lockout.py) switch it back on."""
-    settings.AXES_ENABLED = False
-
-
-@pytest.fixture(autouse=True)
-def _rate_limits_off(settings):
-    """Tests post to logins and the shop far faster than a person; the rate
-    limit tests (tests/kameng/test_rate_limits.py) switch the limits back on."""
-    settings.RATELIMIT_ENABLE = False
 
 
 @pytest.fixture(autouse=True)
@@ -170,30 +127,10 @@ def _force_login_passes_two_factor(request, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _cold_sale_cache():
-    """Each test starts with an empty per-process sale cache: a test database
-    rolled back reuses SKU ids and versions (SQLite), which a running shop never
-    does (catalog.services.sale_cache)."""
-    from catalog.services.sale_cache import forget_all
-    from marketing.flash_sales import forget_sales
+def _cold_process_caches():
+    """Each test starts without what another test's database left in this
+    process's caches (tests/suite.py: sale, flash sale, module switches,
+    buyer figures)."""
+    from tests.suite import forget_process_caches
 
-    forget_all()
-    forget_sales()  # the flash sales' per-SKU cache, stamped the same way
-
-
-@pytest.fixture(autouse=True)
-def _modules_switched_on_afresh():
-    """Each test reads the module switches from its own database: the cache of
-    a test that switched a module off (and rolled back) is dropped."""
-    from kameng.modules import forget_switches
-
-    forget_switches()
-
-
-@pytest.fixture(autouse=True)
-def _buyer_figures_counted_afresh():
-    """The home page's buyer figures are cached for a minute across requests
-    (users.selectors); each test counts its own database's buyers."""
-    from users.selectors import forget_buyer_figures
-
-    forget_buyer_figures()
+    forget_process_caches()

@@ -21,11 +21,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import transaction
 from django.test import override_settings
 
-from tests.hashers import quick_hashers
+from tests.suite import forget_process_caches, suite_settings
 
 
 def pytest_collection_modifyitems(config, items):
@@ -59,45 +58,16 @@ class SharedRows:
 
     @contextmanager
     def writing(self, **settings):
-        """Database access, and the settings the suite's autouse fixtures give
-        every test (tests/conftest.py: sandbox gateway and supplier on, login
-        lockout and rate limits off, quick password hashing, plain static
-        files, cold per-process caches), which a class-scoped fixture runs
-        before. `settings` are overridden while writing only."""
-        from catalog.services.sale_cache import forget_all
-        from kameng.modules import forget_switches
-        from marketing.flash_sales import forget_sales
-        from users.selectors import forget_buyer_figures
-
-        as_in_a_test = {
-            "PAYMENT_CHANNELS": {
-                **django_settings.PAYMENT_CHANNELS,
-                "sandbox": {
-                    **django_settings.PAYMENT_CHANNELS["sandbox"],
-                    "enabled": True,
-                },
-            },
-            "SANDBOX_SUPPLIER_ENABLED": True,
-            "AXES_ENABLED": False,
-            "PASSWORD_HASHERS": quick_hashers(django_settings.PASSWORD_HASHERS),
-            "RATELIMIT_ENABLE": False,
-            "STORAGES": {
-                **django_settings.STORAGES,
-                "staticfiles": {
-                    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-                },
-            },
-        }
-        with self._blocker.unblock(), override_settings(**as_in_a_test, **settings):
-            forget_all()
-            forget_sales()
-            forget_switches()
-            forget_buyer_figures()
+        """Database access, under the settings and with the cold per-process
+        caches every test gets (tests/suite.py), which a class-scoped fixture
+        runs before. `settings` are overridden while writing only."""
+        with (
+            self._blocker.unblock(),
+            override_settings(**{**suite_settings(), **settings}),
+        ):
+            forget_process_caches()
             yield
-        forget_all()
-        forget_sales()
-        forget_switches()
-        forget_buyer_figures()
+        forget_process_caches()
 
 
 @pytest.fixture(scope="class")
