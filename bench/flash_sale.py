@@ -56,6 +56,7 @@ from kameng import crypto
 from marketing.flash_sales import save_flash_sale
 from marketing.models import FlashSale, FlashSaleBuyer, FlashSaleClaim
 from orders.models import Order
+from users import backends
 from users.models import LedgerEntry, User, Wallet
 from users.services import credit_wallet
 
@@ -135,7 +136,7 @@ def _logged_in(base_url: str, user) -> Browser:
     the first page sets its CSRF cookie."""
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = backends.PATH
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     browser = Browser(base_url)

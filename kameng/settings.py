@@ -111,7 +111,8 @@ MIDDLEWARE = [
     "kameng.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, renaming sessions made under Django's ModelBackend (users.backends).
+    "users.middleware.AuthenticationMiddleware",
     # Audit trail: the client's address for kameng.audit.record.
     "kameng.middleware.AuditScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -208,7 +209,8 @@ AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
     # First: refuses a login from a locked-out address before any password check.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, the request's user read by a compiled query.
+    "users.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 _VALIDATORS = "django.contrib.auth.password_validation."

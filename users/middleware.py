@@ -19,13 +19,14 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import BACKEND_SESSION_KEY, logout
+from django.contrib.auth import middleware as auth_middleware
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from users import two_factor
+from users import backends, two_factor
 
 STARTED_KEY = "kameng_staff_started"
 SEEN_KEY = "kameng_staff_seen"
@@ -62,6 +63,19 @@ def staff_session_expired(session, now) -> bool:
     idle = timedelta(minutes=settings.STAFF_SESSION_IDLE_MINUTES).total_seconds()
     lifetime = timedelta(hours=settings.STAFF_SESSION_MAX_HOURS).total_seconds()
     return current - seen > idle or current - started > lifetime
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, and a session opened under Django's ModelBackend is renamed to
+    ours (users.backends) before its user is read, so the backend's change
+    logs nobody out. Once SESSION_COOKIE_AGE has passed since the change no
+    such session is left and the rename can go."""
+
+    def process_request(self, request):
+        session = request.session
+        if session.get(BACKEND_SESSION_KEY) == backends.DJANGO_MODEL_BACKEND:
+            session[BACKEND_SESSION_KEY] = backends.PATH
+        super().process_request(request)
 
 
 class StaffSessionMiddleware:

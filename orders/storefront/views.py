@@ -6,8 +6,6 @@ gateway call happens here: paying by gateway only redirects the buyer.
 
 from __future__ import annotations
 
-import functools
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -28,6 +26,7 @@ from catalog.services.pricing import quote_price
 from catalog.services.sale_cache import sale_entry
 from catalog.stock import StockState, sku_stock_state
 from kameng.client_address import client_address
+from kameng.compiled import CompiledRead
 from kameng.exceptions import DomainError
 from kameng.parsing import parse_ascii_int
 from marketing.models import PointsReview
@@ -70,6 +69,7 @@ from orders.storefront.forms import (
 from orders.storefront.points import points_option
 from orders.storefront.referral import capture_invite, invite_context, remembers_device
 from orders.storefront.vouchers import topup_bonus_context
+from users import backends
 from users.selectors import is_favourite
 from users.services import get_or_create_wallet, register_buyer
 from users.tracking import record_product_view, record_search
@@ -376,28 +376,20 @@ def _order_page_orders():
     )
 
 
-_ORDER_NO_MARK = "\x00order_no"
-
-
-@functools.cache
-def _order_page_sql(vendor: str) -> tuple[str, tuple, int]:
-    """The order page's query as the ORM compiles it, once per process: the
-    compile cost half of reading the order (issue 12). The order number's
-    place among the parameters is found by a mark no order number can be."""
-    orders = _order_page_orders().filter(order_no=_ORDER_NO_MARK)
-    sql, params = orders.query.sql_with_params()
-    return f"{sql} LIMIT 2", tuple(params), params.index(_ORDER_NO_MARK)
+# `_order_page_orders().filter(order_no=…)`, compiled once per process: the
+# compile cost half of reading the order (issue 12). The mark is an order
+# number no order can have.
+_ORDER_FOR_PAGE = CompiledRead(
+    Order, lambda order_no: _order_page_orders().filter(order_no=order_no), "\x00no"
+)
 
 
 def _order_for_page(order_no: str) -> Order:
-    """`get_object_or_404(_order_page_orders(), order_no=order_no)`, from the
-    compiled query."""
-    sql, params, at = _order_page_sql(connection.vendor)
-    params = (*params[:at], order_no, *params[at + 1 :])
-    found = list(Order.objects.raw(sql, params))
-    if len(found) != 1:  # order_no is unique: none
+    """`get_object_or_404(_order_page_orders(), order_no=order_no)`."""
+    order = _ORDER_FOR_PAGE.first(order_no)
+    if order is None:
         raise Http404
-    return found[0]
+    return order
 
 
 def order_detail(request, order_no: str):
@@ -618,7 +610,7 @@ def signup(request):
             form.add_error(exc.extra.get("field"), exc.message)
         else:
             capture_invite(request, invitee=user)  # referral: who invited whom
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=backends.PATH)
             messages.success(request, _("Welcome! Your account is ready."))
             return redirect("shop:home")
     return render(
