@@ -204,6 +204,16 @@ else:
         }
     }
 
+# Template fragments that are the same for everyone who sees them (the shop's
+# header links per language, modules and level: templates/shop/base.html), kept
+# in each process's memory: they change only with a deploy or a key they vary
+# on (issue 12).
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "kameng-fragments",
+    "OPTIONS": {"MAX_ENTRIES": 1000},
+}
+
 # Auth ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [

@@ -9,6 +9,7 @@ prefix and emptied when a test swaps the URLconf.
 """
 
 from django import template
+from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import get_script_prefix, reverse
@@ -28,7 +29,15 @@ def fixed_url(name: str) -> str:
         return url
 
 
+@register.simple_tag
+def script_prefix() -> str:
+    """`{% script_prefix as prefix %}`: what every fixed_url of this request
+    starts with, for a fragment cached with such links to vary on."""
+    return get_script_prefix()
+
+
 @receiver(setting_changed)
 def _forget(*, setting, **kwargs):
     if setting == "ROOT_URLCONF":
         _reversed.clear()
+        caches["fragments"].clear()  # fragments cached with such links

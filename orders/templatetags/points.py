@@ -47,7 +47,9 @@ def order_review(context, order):
     if not can_review(order, buyer=buyer):
         return {}
     return {
-        "form": ReviewForm(),
+        # the unbound form's fields as declared: an instance would deep-copy
+        # them (and their choices) only to be read (issue 12)
+        "fields": ReviewForm.base_fields,
         "order": order,
         "csrf_token": context.get("csrf_token"),
     }

@@ -70,3 +70,37 @@ def test_the_shop_header_links_follow_the_script_prefix(bought):
     assert 'href="/kameng/shop/orders/"' in page
     assert 'href="/kameng/shop/wallet/"' in page
     assert 'href="/shop/orders/"' not in page
+
+
+def test_the_cached_header_follows_the_language_the_modules_and_the_login(
+    bought, django_capture_on_commit_callbacks
+):
+    """The header's links are rendered once per process for each language,
+    set of modules, level badge and login state; each page still shows its own."""
+    from kameng.modules import switch_module
+
+    client, order, _ = bought
+    path = f"/shop/orders/{order.order_no}/"
+    page = client.get(path).content.decode()
+    assert "我的优惠券" in page and "退出登录" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        switch_module(code="coupons", enabled=False, actor=None)
+    page = client.get(path).content.decode()
+    assert "我的优惠券" not in page and "我的订单" in page
+    client.cookies["django_language"] = "en"
+    page = client.get(path).content.decode()
+    assert "My orders" in page and "我的订单" not in page
+    assert "My coupons" not in page
+    del client.cookies["django_language"]
+    anonymous = client.__class__().get("/shop/").content.decode()
+    assert "我的订单" not in anonymous and "退出登录" not in anonymous
+    assert "登录" in anonymous
+    # each page's log-out form carries its own CSRF token, never a cached one
+    tokens = {
+        re.search(
+            r'name="csrfmiddlewaretoken" value="([^"]+)"',
+            client.get(p).content.decode(),
+        ).group(1)
+        for p in (path, "/shop/wallet/")
+    }
+    assert len(tokens) == 2
