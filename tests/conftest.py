@@ -58,7 +58,7 @@ def _in_memory_cache_and_broker():
     locmem = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     previous = celery_app.conf.broker_url
     celery_app.conf.broker_url = "memory://"
-    with override_settings(CACHES={"default": locmem}):
+    with override_settings(CACHES={**settings.CACHES, "default": locmem}):
         yield
     celery_app.conf.broker_url = previous
 
