@@ -1,6 +1,7 @@
 """Every benchmark, registered on import: `manage.py bench` loads this module."""
 
 from bench import (
+    announce_paid,
     audit_seal,
     checkout,
     checkout_cpu,
@@ -22,6 +23,7 @@ from bench.registry import REGISTRY
 
 __all__ = [
     "REGISTRY",
+    "announce_paid",
     "audit_seal",
     "checkout",
     "checkout_cpu",

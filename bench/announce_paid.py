@@ -1,0 +1,181 @@
+"""Benchmark: what the worker spends announcing one sale (order_paid).
+
+    python manage.py bench announce_paid [--orders 300] [--campaign on|off]
+                                         [--profile]
+
+After every sale the Celery worker runs `orders.transitions.announce(
+events.order_paid, kwargs)`: growth and the member level (users.levels), the
+category count, the first-order coupon, referral and points (marketing). One
+buyer with history buys card codes with the wallet (orders.checkout.
+buy_with_wallet; the announcement's Celery message goes to a queue of this
+bench's own, emptied afterwards, so no worker sees it), then each order's
+announcement is run here, timed with the CPU clock and its SQL statements
+counted. `--campaign on` switches the first-order coupon campaign on (a
+template of the bench's own), as a shop that runs it; `off` leaves it off.
+
+Runs with DEBUG off, as the worker does (a DEBUG=true environment is run again
+in a child process with DEBUG=false). `--profile` prints the cProfile (CPU
+clock) of the measured announcements; the CPU figures then include the
+profiler's overhead.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import json
+import os
+import pstats
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import connection
+
+from bench.checkout import _checkout_fixture
+from bench.processes import ROOT, require_full_stack
+from bench.registry import benchmark
+from kameng import events
+from marketing.campaigns import ensure_campaigns, save_campaign
+from marketing.models import CouponCampaign, CouponTemplate
+from orders.checkout import buy_with_wallet
+from orders.transitions import announce
+
+CHILD_MARK = "KAMENG_BENCH_ANNOUNCE_PAID_CHILD"
+TEMPLATE_NAME = "Bench first order"
+
+
+def _in_child(argv: list[str]) -> dict:
+    # No page is rendered: production_env's collectstatic is not needed.
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        CHILD_MARK: "1",
+        "KAMENG_CELERY_EAGER": "false",
+        "CELERY_QUEUE": f"bench-announce-paid-{os.getpid()}",
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "bench", "announce_paid", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise CommandError(done.stderr[-3000:])
+    lines = done.stdout.rstrip().splitlines()
+    sys.stdout.write("\n".join(lines[:-1]) + ("\n" if lines[:-1] else ""))
+    figures = json.loads(lines[-1])
+    figures.pop("bench", None)
+    return figures
+
+
+class _Counter:
+    def __init__(self):
+        self.statements = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements += 1
+        return execute(sql, params, many, context)
+
+
+def _purge_queue() -> None:
+    from kameng.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+def _set_campaign(state: str) -> None:
+    """The first-order campaign on with the bench's template, or off."""
+    ensure_campaigns()
+    campaign = CouponCampaign.objects.get(kind=CouponCampaign.Kind.FIRST_ORDER)
+    if state == "on":
+        template, _created = CouponTemplate.objects.get_or_create(
+            name=TEMPLATE_NAME,
+            defaults={
+                "kind": CouponTemplate.Kind.NO_THRESHOLD,
+                "amount": Decimal("1.00"),
+                "valid_days": 30,
+            },
+        )
+        campaign.template = template
+    campaign.enabled = state == "on"
+    save_campaign(campaign=campaign)
+
+
+@benchmark(
+    "announce_paid",
+    help="CPU ms and SQL statements per order_paid announcement in the worker "
+    "(growth, category count, first-order coupon, referral, points), DEBUG off.",
+    arguments=[
+        ("--orders", {"type": int, "default": 300}),
+        ("--warmup", {"type": int, "default": 20}),
+        ("--campaign", {"choices": ["on", "off"], "default": "on"}),
+        ("--profile", {"action": "store_true"}),
+        ("--top", {"type": int, "default": 40}),
+    ],
+)
+def announce_paid(*, orders, warmup, campaign, profile, top, stdout) -> dict:
+    require_full_stack()
+    if settings.DEBUG or not os.environ.get(CHILD_MARK):
+        argv = [
+            f"--orders={orders}",
+            f"--warmup={warmup}",
+            f"--campaign={campaign}",
+            f"--top={top}",
+        ]
+        return _in_child(argv + (["--profile"] if profile else []))
+    _set_campaign(campaign)
+    sku, (buyer,) = _checkout_fixture(buyers=1, codes=orders + warmup + 10)
+    category_id = sku.product.category_id
+    announcements = []
+    try:
+        for _n in range(warmup + orders):
+            order = buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+            announcements.append(
+                {
+                    "order_id": order.pk,
+                    "buyer_id": buyer.pk,
+                    "amount": order.amount,
+                    "payment_method": order.payment_method,
+                    "category_id": category_id,
+                }
+            )
+    finally:
+        _purge_queue()
+    counter = _Counter()
+    profiler = cProfile.Profile(time.process_time)  # CPU, not waits
+    spent = 0.0
+    statements = 0
+    with connection.execute_wrapper(counter):
+        for n, kwargs in enumerate(announcements):
+            measured = n >= warmup
+            counted = counter.statements
+            if measured and profile:
+                profiler.enable()
+            begun = time.process_time()
+            announce(events.order_paid, kwargs)
+            if measured:
+                spent += time.process_time() - begun
+                statements += counter.statements - counted
+            if measured and profile:
+                profiler.disable()
+    if profile:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(top)
+        stats.sort_stats("cumulative").print_stats(top)
+        stdout.write(out.getvalue())
+    return {
+        "orders": orders,
+        "campaign": campaign,
+        "debug": settings.DEBUG,
+        "profiled": profile,
+        "cpu_ms_per_announcement": round(spent * 1000 / orders, 3),
+        "statements_per_announcement": round(statements / orders, 2),
+    }
