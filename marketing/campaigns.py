@@ -29,9 +29,11 @@ from django.db.models import Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from kameng.compiled import CompiledRead
 from kameng.exceptions import DomainError
 from kameng.migrating import is_last_post_migrate
 from kameng.modules import is_enabled
+from kameng.process_cache import Stamped
 from marketing.issuing import MODULE, issue_in_chunks
 from marketing.models import Coupon, CouponCampaign
 from marketing.segments import buyers
@@ -55,15 +57,32 @@ def ensure_campaigns_after_migrate(sender, **kwargs) -> None:
         ensure_campaigns()
 
 
+def _read_active() -> dict[str, CouponCampaign]:
+    return {
+        campaign.kind: campaign
+        for campaign in CouponCampaign.objects.select_related("template").filter(
+            enabled=True, template__active=True
+        )
+    }
+
+
+# Every paid order asks for the first-order campaign: the campaigns that are
+# on are kept per process, read again after a campaign or a coupon template
+# is saved or deleted (marketing.signals) or `campaigns_changed()`.
+ACTIVE = Stamped("marketing:coupon-campaigns", _read_active)
+
+
+def campaigns_changed() -> None:
+    """Campaigns or templates changed without the ORM's save (an update())."""
+    ACTIVE.changed()
+
+
 def active_campaign(kind: str) -> CouponCampaign | None:
-    """The campaign if it is on, has an active template and the module is on."""
+    """The campaign if it is on, has an active template and the module is on.
+    This process's copy, template loaded: read it, never save it."""
     if not is_enabled(MODULE):
         return None
-    return (
-        CouponCampaign.objects.select_related("template")
-        .filter(kind=kind, enabled=True, template__active=True)
-        .first()
-    )
+    return ACTIVE.get().get(kind)
 
 
 @transaction.atomic
@@ -107,6 +126,18 @@ def give_signup_gift(*, user_id: int) -> int:
     )
 
 
+# The buyer's paid-order count alone, compiled once per process: on most
+# orders it is not 1 and the first-order reward stops there. The mark is a
+# user id no one has.
+_PAID_ORDERS = CompiledRead(
+    BuyerStats,
+    lambda user_id: BuyerStats.objects.filter(user_id=user_id).only(
+        "user_id", "order_count"
+    ),
+    -7_021_944_219,
+)
+
+
 def give_first_order_reward(*, buyer_id: int) -> int:
     """On order_paid. The buyer's paid-order count is users' (BuyerStats, moved
     by users' receiver of the same signal, which runs first: users is
@@ -115,6 +146,9 @@ def give_first_order_reward(*, buyer_id: int) -> int:
     campaign = active_campaign(K.FIRST_ORDER)
     if campaign is None:
         return 0
+    stats = _PAID_ORDERS.first(buyer_id)
+    if stats is None or stats.order_count != 1:
+        return 0  # what `first` below would find: nobody
     first = buyers().filter(pk=buyer_id, stats__order_count=1)
     return _issue(
         campaign, first, source=Coupon.Source.FIRST_ORDER, issue_key="first_order"

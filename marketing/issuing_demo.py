@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from marketing.campaigns import ensure_campaigns
+from marketing.campaigns import campaigns_changed, ensure_campaigns
 from marketing.models import CouponCampaign, CouponTemplate, RedeemCodeBatch
 from marketing.redeem_codes import create_redeem_batch
 from users.models import User
@@ -28,6 +28,7 @@ def seed_coupon_issuing() -> None:
             CouponCampaign.objects.filter(kind=kind, template=None).update(
                 enabled=True, template=template
             )
+    campaigns_changed()
     template = CouponTemplate.objects.filter(name="无门槛减3元").first()
     if (
         template is not None

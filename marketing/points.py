@@ -35,6 +35,7 @@ on their pages, like staff notes on the order page).
 
 from __future__ import annotations
 
+import copy
 import datetime
 import logging
 import uuid
@@ -44,8 +45,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
 from celery import shared_task
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -58,8 +60,10 @@ from catalog.services.pricing import (
     register_price_step,
 )
 from kameng import audit, events
+from kameng.compiled import CompiledRead
 from kameng.exceptions import DomainError
 from kameng.modules import Module, is_enabled, register_module
+from kameng.process_cache import Stamped
 from marketing.benefits import (
     CANCELLED,
     REFUNDED,
@@ -121,24 +125,42 @@ class PointsRefused(DomainError):
 # --- settings ----------------------------------------------------------------------
 
 
-def current_settings() -> PointsSettings:
+@dataclass(frozen=True)
+class PointsRules:
+    settings: PointsSettings  # this process's copy: never saved
+    level_rates: Mapping[int, Decimal]  # member level id -> points per yuan
+
+
+def _read_rules() -> PointsRules:
     found = PointsSettings.objects.filter(pk=1).first()
     if found is None:
         found, _created = PointsSettings.objects.get_or_create(pk=1)
-    return found
+    rates = dict(PointsLevelRate.objects.values_list("level_id", "earn_per_yuan"))
+    return PointsRules(settings=found, level_rates=rates)
+
+
+# Every sale, checkout quote and check-in reads the rules: kept per process,
+# read again after the settings or a level's rate are saved or deleted (the
+# receivers at the end of this module).
+RULES = Stamped("marketing:points-rules", _read_rules)
+
+
+def current_settings() -> PointsSettings:
+    """The points rules (one row, made when missing); a copy of this process's,
+    so a caller may change and save it."""
+    return copy.copy(RULES.get().settings)
 
 
 def earn_rate(*, member_level_id: int | None, rules: PointsSettings) -> Decimal:
     """Points per yuan of paid spend for a buyer of this level."""
-    if member_level_id is not None:
-        rate = (
-            PointsLevelRate.objects.filter(level_id=member_level_id)
-            .values_list("earn_per_yuan", flat=True)
-            .first()
-        )
-        if rate is not None:
-            return rate
-    return rules.earn_per_yuan
+    return _level_rate(RULES.get(), member_level_id, rules)
+
+
+def _level_rate(
+    rules: PointsRules, member_level_id: int | None, settings: PointsSettings
+) -> Decimal:
+    rate = rules.level_rates.get(member_level_id)
+    return settings.earn_per_yuan if rate is None else rate
 
 
 def expiry_for(earned_at: datetime.datetime, rules: PointsSettings):
@@ -175,11 +197,37 @@ def balance_of(buyer) -> int:
     return found or 0
 
 
+# An existing account locked in one statement the ORM compiled once per
+# process (each sale's points paid its compile, issue 12); the mark is a buyer
+# id no one has. The second one also reads the buyer's member level (the
+# earn rate's), the account alone locked.
+_NO_BUYER = -7_021_944_213
+_LOCKED = CompiledRead(
+    PointsAccount,
+    lambda buyer_id: PointsAccount.objects.select_for_update().filter(
+        buyer_id=buyer_id
+    ),
+    _NO_BUYER,
+)
+_LOCKED_WITH_LEVEL = CompiledRead(
+    PointsAccount,
+    lambda buyer_id: (
+        PointsAccount.objects.select_for_update(of=("self",))
+        .annotate(buyer_level_id=F("buyer__member_level"))
+        .filter(buyer_id=buyer_id)
+    ),
+    _NO_BUYER,
+)
+
+
 def _locked_account(buyer_id: int) -> PointsAccount:
     """The buyer's account, created if needed, row-locked for this transaction:
     every write to one account waits for the one before."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("points are written inside a transaction")
+    found = _LOCKED.first(buyer_id)
+    if found is not None:
+        return found
     try:
         with transaction.atomic():
             PointsAccount.objects.get_or_create(buyer_id=buyer_id)
@@ -231,11 +279,12 @@ def _write(
     first=None,
 ) -> PointsEntry:
     """One entry on a locked account. A reference already written for this
-    kind returns that entry and changes nothing (idempotent)."""
-    if reference:
-        done = PointsEntry.objects.filter(
-            account=account, kind=kind, reference=reference
-        ).first()
+    kind returns that entry and changes nothing (idempotent): a negative
+    entry asks first (it consumes buckets before it is written), a positive
+    one is inserted unless the reference's row exists (one statement)."""
+    earns = isinstance(amount, int) and not isinstance(amount, bool) and amount > 0
+    if reference and not earns:
+        done = _written(account, kind=kind, reference=reference)
         if done is not None:
             return done
     if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
@@ -258,16 +307,78 @@ def _write(
         note=note[:255],
         actor=actor if getattr(actor, "pk", None) else None,
     )
-    if amount > 0:
+    if earns:
         entry.earned_at = at
-        entry.expires_at = expiry_for(at, rules or current_settings())
+        entry.expires_at = expiry_for(at, rules or RULES.get().settings)
         entry.remaining = amount
+        if not _insert_once(entry):
+            return _written(account, kind=kind, reference=reference)
     else:
         _consume(account, -amount, first=first)
-    entry.save()
-    account.balance += amount
-    account.save(update_fields=["balance", "updated_at"])
+        entry.save()
+    _set_balance(account, account.balance + amount)
     return entry
+
+
+def _written(account: PointsAccount, *, kind: str, reference: str):
+    return PointsEntry.objects.filter(
+        account=account, kind=kind, reference=reference
+    ).first()
+
+
+# The ledger's two writes of every earn, hand-written (names from model
+# metadata): the ORM's save() built and compiled them at more CPU than the
+# database took (issue 12). Both vendors know ON CONFLICT and RETURNING.
+_ENTRY_FIELDS = tuple(
+    field for field in PointsEntry._meta.concrete_fields if not field.primary_key
+)
+_LEDGER_SQL: dict[str, tuple[str, str]] = {}  # per vendor
+
+
+def _ledger_sql() -> tuple[str, str]:
+    found = _LEDGER_SQL.get(connection.vendor)
+    if found is None:
+        quote = connection.ops.quote_name
+        entries, accounts = PointsEntry._meta, PointsAccount._meta
+        columns = ", ".join(quote(field.column) for field in _ENTRY_FIELDS)
+        values = ", ".join(["%s"] * len(_ENTRY_FIELDS))
+        balance = quote(accounts.get_field("balance").column)
+        updated = quote(accounts.get_field("updated_at").column)
+        found = _LEDGER_SQL[connection.vendor] = (
+            # a reference's second row hits marketing_points_once_per_reference
+            f"INSERT INTO {quote(entries.db_table)} ({columns}) VALUES ({values}) "
+            f"ON CONFLICT DO NOTHING RETURNING {quote(entries.pk.column)}",
+            f"UPDATE {quote(accounts.db_table)} SET {balance} = %s, {updated} = %s "
+            f"WHERE {quote(accounts.pk.column)} = %s",
+        )
+    return found
+
+
+def _insert_once(entry: PointsEntry) -> bool:
+    """entry.save(), unless its reference is already written (False)."""
+    values = [
+        field.get_db_prep_save(field.pre_save(entry, True), connection)
+        for field in _ENTRY_FIELDS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_ledger_sql()[0], values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    entry.pk = row[0]
+    entry._state.adding, entry._state.db = False, connection.alias
+    return True
+
+
+def _set_balance(account: PointsAccount, balance: int) -> None:
+    """account.save(update_fields=["balance", "updated_at"])."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ledger_sql()[1],
+            [balance, connection.ops.adapt_datetimefield_value(now), account.pk],
+        )
+    account.balance, account.updated_at = balance, now
 
 
 # --- earning -----------------------------------------------------------------------
@@ -287,26 +398,33 @@ def earn_for_order(
     payment_method: str = "",
     at: datetime.datetime | None = None,
 ) -> PointsEntry | None:
-    """Points for a paid order, once per order (order_paid may come twice)."""
+    """Points for a paid order, once per order (order_paid may come twice).
+    A buyer with an account: locked with their level read in one statement."""
     if buyer_id is None or payment_method == "points" or not is_enabled(CODE):
         return None
-    rules = current_settings()
-    level_id = (
-        User.objects.filter(pk=buyer_id)
-        .values_list("member_level_id", flat=True)
-        .first()
-    )
-    points = points_for_spend(amount, earn_rate(member_level_id=level_id, rules=rules))
+    rules = RULES.get()
+    account = _LOCKED_WITH_LEVEL.first(buyer_id)
+    if account is not None:
+        level_id = account.buyer_level_id
+    else:
+        level_id = (
+            User.objects.filter(pk=buyer_id)
+            .values_list("member_level_id", flat=True)
+            .first()
+        )
+    rate = _level_rate(rules, level_id, rules.settings)
+    points = points_for_spend(amount, rate)
     if points <= 0:
         return None
-    account = _locked_account(buyer_id)
+    if account is None:
+        account = _locked_account(buyer_id)
     return _write(
         account,
         amount=points,
         kind=K.EARN_PURCHASE,
         reference=f"order:{order_id}",
         order_id=order_id,
-        rules=rules,
+        rules=rules.settings,
         at=at,
     )
 
@@ -864,6 +982,14 @@ register_price_step(points_price_step, position=50)
 register_benefit(
     Benefit(module=CODE, layers=(CODE,), claim=claim_points, release=release_points)
 )
+
+
+@receiver(post_save, sender=PointsSettings, dispatch_uid="marketing.points.rules")
+@receiver(post_delete, sender=PointsSettings, dispatch_uid="marketing.points.gone")
+@receiver(post_save, sender=PointsLevelRate, dispatch_uid="marketing.points.rate")
+@receiver(post_delete, sender=PointsLevelRate, dispatch_uid="marketing.points.rm")
+def forget_rules(sender, **kwargs):
+    RULES.changed()
 
 
 @receiver(events.order_paid, dispatch_uid="marketing.points.earn_on_paid")

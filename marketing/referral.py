@@ -41,6 +41,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kameng import audit
+from kameng.compiled import CompiledRead
 from kameng.exceptions import DomainError
 from kameng.fields import contact_match
 from kameng.masking import mask_other
@@ -426,7 +427,19 @@ def issue_coupon_reward(template, *, user: User, reference: str) -> bool:
     return bool(issued)
 
 
-@transaction.atomic
+# Whether the buyer has a referral still waiting for its first order: most
+# paid orders are by buyers nobody invited, or not their first, and need no
+# more than this (one indexed row at most; the ORM compiled it once per
+# process). The mark is a buyer id no one has.
+_WAITING_FOR_FIRST_ORDER = CompiledRead(
+    Referral,
+    lambda buyer_id: Referral.objects.filter(
+        invitee_id=buyer_id, first_order_id__isnull=True
+    ).only("id"),
+    -7_021_944_217,
+)
+
+
 def note_paid_order(
     *, buyer_id: int | None, order_id: int, amount: Decimal | None = None
 ) -> list[ReferralReward]:
@@ -436,6 +449,15 @@ def note_paid_order(
     changes nothing."""
     if buyer_id is None or not module_on():
         return []
+    if _WAITING_FOR_FIRST_ORDER.first(buyer_id) is None:
+        return []  # not invited, or the first order already recorded
+    return _record_first_order(buyer_id=buyer_id, order_id=order_id, amount=amount)
+
+
+@transaction.atomic
+def _record_first_order(
+    *, buyer_id: int, order_id: int, amount: Decimal | None
+) -> list[ReferralReward]:
     referral = (
         Referral.objects.select_for_update()
         .select_related("inviter", "invitee")

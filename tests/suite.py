@@ -52,8 +52,10 @@ def forget_process_caches() -> None:
     on SQLite, which a running shop never does) and the flash sales' per-SKU
     cache stamped the same way; the module switches (a test that switched a
     module off and rolled back); the home page's buyer figures (cached for a
-    minute across requests)."""
+    minute across requests); the configuration kept per process
+    (kameng.process_cache: levels, points rules, campaigns)."""
     from catalog.services.sale_cache import forget_all
+    from kameng import process_cache
     from kameng.modules import forget_switches
     from marketing.flash_sales import forget_sales
     from users.selectors import forget_buyer_figures
@@ -62,3 +64,4 @@ def forget_process_caches() -> None:
     forget_sales()
     forget_switches()
     forget_buyer_figures()
+    process_cache.forget_all()

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
+from kameng.process_cache import Stamped
 from users.models import ZERO, BuyerStats, LevelChange, MemberLevel, User
 
 
@@ -33,9 +33,19 @@ class BuyerFigures:
     gateway_payments: int = 0
 
 
+def _read_levels() -> tuple[MemberLevel, ...]:
+    return tuple(MemberLevel.objects.order_by("growth_threshold", "rank", "id"))
+
+
+# Every payment compares the buyer's growth with the levels: kept per process,
+# read again after any level is saved or deleted (users.signals).
+LEVELS = Stamped("users:member-levels", _read_levels)
+
+
 def ordered_levels() -> list[MemberLevel]:
-    """Levels from the lowest threshold up (rank breaks ties)."""
-    return list(MemberLevel.objects.order_by("growth_threshold", "rank", "id"))
+    """Levels from the lowest threshold up (rank breaks ties). The levels are
+    this process's copies: read them, never save them."""
+    return list(LEVELS.get())
 
 
 def level_for(growth: Decimal, levels: list[MemberLevel]) -> MemberLevel | None:
@@ -66,29 +76,56 @@ def _locked_stats(user_id: int) -> BuyerStats:
     return BuyerStats.objects.select_for_update().get(user_id=user_id)
 
 
-def _change_level(
-    *, user: User, to: MemberLevel | None, growth: Decimal, reason: str
+def _record_level_change(
+    *,
+    user_id: int,
+    from_level_id: int | None,
+    to: MemberLevel | None,
+    growth: Decimal,
+    reason: str,
 ) -> LevelChange:
     change = LevelChange.objects.create(
-        user=user,
-        from_level_id=user.member_level_id,
-        to_level=to,
+        user_id=user_id,
+        from_level_id=from_level_id,
+        to_level_id=getattr(to, "pk", None),
         growth=growth,
         reason=reason,
     )
-    User.objects.filter(pk=user.pk).update(member_level=to)
+    User.objects.filter(pk=user_id).update(member_level_id=getattr(to, "pk", None))
+    return change
+
+
+def _change_level(
+    *, user: User, to: MemberLevel | None, growth: Decimal, reason: str
+) -> LevelChange:
+    change = _record_level_change(
+        user_id=user.pk,
+        from_level_id=user.member_level_id,
+        to=to,
+        growth=growth,
+        reason=reason,
+    )
     user.member_level = to
     return change
 
 
-def _upgrade_at_once(*, user: User, stats: BuyerStats, reason: str) -> None:
+def _upgrade_at_once(
+    *, user_id: int, level_id: int | None, growth: Decimal, reason: str
+) -> bool:
+    """Up to the highest level `growth` reaches, if it is above the buyer's
+    (user and figures locked by the caller); a grace period under way ends."""
     levels = ordered_levels()
-    target = level_for(stats.growth, levels)
-    if _position(target, levels) > _position(user.member_level, levels):
-        _change_level(user=user, to=target, growth=stats.growth, reason=reason)
-        if stats.below_level_since is not None:
-            stats.below_level_since = None
-            stats.save(update_fields=["below_level_since"])
+    target = level_for(growth, levels)
+    by_id = {level.pk: level for level in levels}
+    if _position(target, levels) <= _position(by_id.get(level_id), levels):
+        return False
+    _record_level_change(
+        user_id=user_id, from_level_id=level_id, to=target, growth=growth, reason=reason
+    )
+    BuyerStats.objects.filter(user_id=user_id, below_level_since__isnull=False).update(
+        below_level_since=None
+    )
+    return True
 
 
 @transaction.atomic
@@ -104,32 +141,113 @@ def grow(
     stats = _locked_stats(user.pk)
     stats.growth = max(ZERO, stats.growth + amount)
     stats.save(update_fields=["growth"])
-    if amount > 0:
-        _upgrade_at_once(user=user, stats=stats, reason=reason)
+    if amount > 0 and _upgrade_at_once(
+        user_id=user.pk,
+        level_id=user.member_level_id,
+        growth=stats.growth,
+        reason=reason,
+    ):
+        stats.below_level_since = None
     return stats
+
+
+# record_payment's two statements, hand-written (names from model metadata):
+# on every sale the ORM's building and compiling of them cost more CPU than
+# the database's answer (issue 12). Both vendors know RETURNING (SQLite 3.35+).
+def _quoted(model, name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+_SQL: dict[tuple, str] = {}  # per vendor: one process may test both
+
+
+def _sql(build, *args) -> str:
+    key = (connection.vendor, build.__name__, *args)
+    sql = _SQL.get(key)
+    if sql is None:
+        sql = _SQL[key] = build(*args)
+    return sql
+
+
+def _lock_user_sql() -> str:
+    """The buyer's level, the user row locked (first, as every level change
+    locks it: user, then figures)."""
+    sql = (
+        f"SELECT {_quoted(User, 'member_level')} FROM "
+        f"{connection.ops.quote_name(User._meta.db_table)} "
+        f"WHERE {_quoted(User, 'id')} = %s"
+    )
+    return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+
+
+PAYMENT_COUNTERS = {"wallet": "wallet_payments", "gateway": "gateway_payments"}
+
+
+def _add_payment_sql(counter: str | None) -> str:
+    """One paid order added to the buyer's figures (the row locked until
+    commit); returns the growth after it."""
+    table = connection.ops.quote_name(BuyerStats._meta.db_table)
+    moved = [
+        f"{_quoted(BuyerStats, name)} = {_quoted(BuyerStats, name)} + %s"
+        for name in ("total_spent", "growth", "order_count")
+    ]
+    if counter is not None:
+        name = _quoted(BuyerStats, counter)
+        moved.append(f"{name} = {name} + 1")
+    moved.append(f"{_quoted(BuyerStats, 'last_order_at')} = %s")
+    return (
+        f"UPDATE {table} SET {', '.join(moved)} "
+        f"WHERE {_quoted(BuyerStats, 'user')} = %s "
+        f"RETURNING {_quoted(BuyerStats, 'growth')}"
+    )
+
+
+def _as_decimal(value) -> Decimal:
+    # PostgreSQL answers a Decimal; SQLite, whose decimals are numbers, an int
+    # or a float (two decimal places, well within a float's digits).
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 @transaction.atomic
 def record_payment(
     *, user_id: int, amount: Decimal, payment_method: str = "", at=None
-) -> BuyerStats:
-    """A paid order: spend, order count, last order, payment method, growth."""
-    user = User.objects.select_for_update().get(pk=user_id)
-    _locked_stats(user_id)
-    counter = {"wallet": "wallet_payments", "gateway": "gateway_payments"}
-    extra = {}
-    if payment_method in counter:
-        extra[counter[payment_method]] = F(counter[payment_method]) + 1
-    BuyerStats.objects.filter(user_id=user_id).update(
-        total_spent=F("total_spent") + amount,
-        growth=F("growth") + amount,
-        order_count=F("order_count") + 1,
-        last_order_at=at or timezone.now(),
-        **extra,
+) -> Decimal:
+    """A paid order: spend, order count, last order, payment method, growth;
+    a level the growth now reaches at once. Returns the growth after it.
+
+    Two statements for a buyer with figures: the user row locked (reading
+    its level), then the figures moved in one UPDATE that returns the growth
+    (and locks them); the levels are this process's (ordered_levels)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_lock_user_sql), [user_id])
+        row = cursor.fetchone()
+        if row is None:
+            raise User.DoesNotExist(f"no user {user_id}")
+        level_id = row[0]
+        counter = PAYMENT_COUNTERS.get(payment_method)
+        params = [
+            amount,
+            amount,
+            1,
+            connection.ops.adapt_datetimefield_value(at or timezone.now()),
+            user_id,
+        ]
+        cursor.execute(_sql(_add_payment_sql, counter), params)
+        moved = cursor.fetchone()
+        if moved is None:  # the buyer's first figures
+            _locked_stats(user_id)
+            cursor.execute(_sql(_add_payment_sql, counter), params)
+            moved = cursor.fetchone()
+    growth = _as_decimal(moved[0])
+    _upgrade_at_once(
+        user_id=user_id,
+        level_id=level_id,
+        growth=growth,
+        reason=LevelChange.Reason.PAYMENT,
     )
-    stats = BuyerStats.objects.get(user_id=user_id)
-    _upgrade_at_once(user=user, stats=stats, reason=LevelChange.Reason.PAYMENT)
-    return stats
+    return growth
 
 
 @transaction.atomic

@@ -2,10 +2,12 @@
 login signals. One line each: a service call."""
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from kameng import events
 from users import levels, middleware, tracking
+from users.models import MemberLevel
 
 
 @receiver(events.order_paid, dispatch_uid="users.grow_on_paid")
@@ -16,6 +18,12 @@ def grow_on_paid(sender, order_id, buyer_id=None, amount=None, **kwargs):
             amount=amount,
             payment_method=kwargs.get("payment_method", ""),
         )
+
+
+@receiver(post_save, sender=MemberLevel, dispatch_uid="users.levels_saved")
+@receiver(post_delete, sender=MemberLevel, dispatch_uid="users.level_deleted")
+def forget_levels(sender, **kwargs):
+    levels.LEVELS.changed()
 
 
 @receiver(events.order_refunded, dispatch_uid="users.take_back_on_refund")
