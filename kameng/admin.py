@@ -44,6 +44,7 @@ TASK_TITLES = {
     "orders.settle_pending_payments": _("Settle pending gateway payments"),
     "orders.cancel_unpaid_orders": _("Cancel unpaid orders"),
     "orders.sweep_fulfilments": _("Top-up sweeper"),
+    "orders.drain_paid_announcements": _("Paid-order announcement sweeper"),
     "catalog.sweep_card_batches": _("Card batch sweeper"),
     "catalog.sweep_import_files": _("Import file sweeper"),
     "users.review_member_levels": _("Member level review"),

@@ -80,6 +80,13 @@ SCHEDULE: list[Entry] = [
         "suppliers about orders still processing.",
     ),
     Entry(
+        name="orders: paid-order announcements",
+        task="orders.drain_paid_announcements",
+        schedule=Every(seconds=60),
+        description="Announces paid orders a lost wake-up left in the outbox "
+        "(growth, points, first-order coupon, referral, category counts).",
+    ),
+    Entry(
         name="catalog: card batch sweeper",
         task="catalog.sweep_card_batches",
         schedule=Every(seconds=300),

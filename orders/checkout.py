@@ -24,7 +24,7 @@ from orders.fulfilment import check_stock_after_sale, deliver_on_payment
 from orders.models import Order, new_order_no
 from orders.risk import refuse_if_blacklisted
 from orders.sale_sql import NeedsReview, StaleCatalog, sell_codes
-from orders.transitions import send_after_commit, transition_order
+from orders.transitions import send_after_commit, transition_order, wake_after_commit
 from users.models import LedgerEntry
 from users.services import debit_wallet
 
@@ -259,17 +259,12 @@ def _buy_codes(*, sku: Sku, quantity: int, buyer) -> Order:
                     price_breakdown=quote.as_dict(),
                     at=now,
                 )
-                # After commit, in the ORM path's order.
+                # After commit, in the ORM path's order. sell_codes wrote
+                # order_paid's outbox row (with buyer, amount, method and
+                # category): only the worker's wake-up is left.
                 check_stock_after_sale(sku=entry.sku, stock=sale.stock)
                 send_after_commit(events.order_delivered, order_id=sale.order.pk)
-                send_after_commit(
-                    events.order_paid,
-                    order_id=sale.order.pk,
-                    buyer_id=buyer.pk,
-                    amount=sale.order.amount,
-                    payment_method=sale.order.payment_method,
-                    category_id=entry.sku.product.category_id,
-                )
+                wake_after_commit(events.order_paid)
             return sale.order
         except StaleCatalog:
             entry, fresh = fresh_entry(sku.pk), True

@@ -1081,3 +1081,41 @@ class CoPurchase(models.Model):
 
     def __str__(self):
         return f"{self.product_id} + {self.other_id} ({self.buyers})"
+
+
+class PaidAnnouncement(models.Model):
+    """kameng.events.order_paid still to be announced (a transactional outbox).
+
+    Written in the sale's transaction (orders.transitions.send_after_commit; on
+    PostgreSQL by orders.sale_sql's third statement), so it commits or rolls
+    back with the sale; the worker's drain (orders.paid_outbox) claims rows
+    with a lease, sends the signal and deletes them. The fields are the
+    signal's payload: ids, not relations (no foreign-key check on the hot
+    path, and a message outlives nothing it names)."""
+
+    order_id = models.BigIntegerField(_("order id"))
+    buyer_id = models.BigIntegerField(_("buyer id"), null=True, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    payment_method = models.CharField(_("payment method"), max_length=12, blank=True)
+    category_id = models.BigIntegerField(_("category id"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    # A drain's lease: until then no other drain takes the row; past it (the
+    # drain died) the row is claimed again.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+
+    # The signal's keyword arguments, each a field of the same name.
+    PAYLOAD = ("order_id", "buyer_id", "amount", "payment_method", "category_id")
+
+    class Meta:
+        verbose_name = _("paid-order announcement")
+        verbose_name_plural = _("paid-order announcements")
+        # No secondary index: the drain walks the primary key in order (oldest
+        # first) and the table holds only what is not yet announced; the rows
+        # a live drain holds, the only ones it skips, are at most a few batches.
+
+    def __str__(self):
+        return f"order_paid {self.order_id}"
+
+    def payload(self) -> dict:
+        """The signal's keyword arguments, as the callers send them."""
+        return {name: getattr(self, name) for name in self.PAYLOAD}

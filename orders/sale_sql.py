@@ -12,9 +12,11 @@ the same rules and are tested against the same cases:
    UPDATE SKIP LOCKED) RETURNING`: two buyers never get the same code and never
    wait for each other (catalog.services.codes.PICK_AVAILABLE_SQL);
 3. the order (delivered, with its price breakdown), its two OrderEvent rows
-   (pending_payment → paid → delivered, checked against the transition table)
-   and the ledger row in one statement; a drawn order number already taken
-   inserts nothing and is drawn again;
+   (pending_payment → paid → delivered, checked against the transition table),
+   the ledger row and order_paid's outbox row (PaidAnnouncement, as
+   orders.transitions.write_paid_announcement writes it on the ORM path) in one
+   statement; a drawn order number already taken inserts nothing and is drawn
+   again;
 4. last, the counters: the SKU's stock and the daily sales upsert. The SKU row
    lock is the one every buyer of the SKU queues for, so it is held the shortest.
    The statement returns the SKU's `sale_version`: a sale quoted from an out of
@@ -23,8 +25,8 @@ the same rules and are tested against the same cases:
    edit has always been quoted after it.
 
 Table and column names come from model metadata. The after-commit signals
-(order_paid, order_delivered, the stock check) are the caller's, as on the ORM
-path.
+(order_delivered, the stock check, order_paid's wake-up: its row is already
+written here) are the caller's, as on the ORM path.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from django.utils.translation import gettext as _
 from catalog.models import CardCode, Sku, SkuSalesDay
 from catalog.services.codes import PICK_AVAILABLE_SQL
 from orders.exceptions import IllegalTransition, SoldOut
-from orders.models import Order, OrderEvent, new_order_no
+from orders.models import Order, OrderEvent, PaidAnnouncement, new_order_no
 from orders.transitions import ALLOWED
 from users.exceptions import InsufficientBalance
 from users.models import LedgerEntry, RiskFlag, Wallet
@@ -77,7 +79,7 @@ def _insert_list(model: type[Model], given: set[str]) -> tuple[str, list]:
     return ", ".join(f.column for f in others), others
 
 
-W, OR, E, L, C, K, D = (
+W, OR, E, L, C, K, D, P = (
     _columns(Wallet),
     _columns(Order),
     _columns(OrderEvent),
@@ -85,6 +87,7 @@ W, OR, E, L, C, K, D = (
     _columns(CardCode),
     _columns(Sku),
     _columns(SkuSalesDay),
+    _columns(PaidAnnouncement),
 )
 
 # 1. The debit, only when the balance covers it; returns the wallet, the balance
@@ -115,10 +118,11 @@ RENAME_CODES = (
     f"WHERE {C['id']} = ANY(%s)"
 )
 
-# 3. The order, its two events and the ledger row. A card sale has no contact
-#    and no recharge account: empty stays '' in those encrypted columns, and the
-#    account and the blind indexes take their defaults through their own fields
-#    (kameng.fields, issue 15), so nothing here encrypts by hand.
+# 3. The order, its two events, the ledger row and order_paid's outbox row. A
+#    card sale has no contact and no recharge account: empty stays '' in those
+#    encrypted columns, and the account and the blind indexes take their
+#    defaults through their own fields (kameng.fields, issue 15), so nothing
+#    here encrypts by hand.
 _ORDER_FIELDS = {
     "order_no": "%s",
     "buyer": "%s",
@@ -150,9 +154,20 @@ _LEDGER_FIELDS = (
     "actor",
     "created_at",
 )
+# order_paid's payload (PaidAnnouncement.PAYLOAD), unclaimed.
+_PAID_FIELDS = (
+    "order_id",
+    "buyer_id",
+    "amount",
+    "payment_method",
+    "category_id",
+    "created_at",
+    "claimed_until",
+)
 _order_more, ORDER_DEFAULTS = _insert_list(Order, set(_ORDER_FIELDS))
 _event_more, EVENT_DEFAULTS = _insert_list(OrderEvent, set(_EVENT_FIELDS))
 _ledger_more, LEDGER_DEFAULTS = _insert_list(LedgerEntry, set(_LEDGER_FIELDS))
+_paid_more, PAID_DEFAULTS = _insert_list(PaidAnnouncement, set(_PAID_FIELDS))
 
 
 def _more(columns: str) -> str:
@@ -177,7 +192,11 @@ RECORD_SALE = (
     f"l AS (INSERT INTO {LedgerEntry._meta.db_table} "
     f"({', '.join(L[name] for name in _LEDGER_FIELDS)}{_more(_ledger_more)}) "
     f"SELECT %s, %s, %s, '{LedgerEntry.Kind.PURCHASE}', %s, '', %s, %s"
-    f"{_params(len(LEDGER_DEFAULTS))} FROM o) "
+    f"{_params(len(LEDGER_DEFAULTS))} FROM o), "
+    f"p AS (INSERT INTO {PaidAnnouncement._meta.db_table} "
+    f"({', '.join(P[name] for name in _PAID_FIELDS)}{_more(_paid_more)}) "
+    f"SELECT o.id, %s, %s, '{Order.PaymentMethod.WALLET}', %s, %s, NULL"
+    f"{_params(len(PAID_DEFAULTS))} FROM o) "
     f"SELECT id FROM o"
 )
 
@@ -302,6 +321,11 @@ def sell_codes(
                     buyer.pk,
                     now,
                     *_defaults(LEDGER_DEFAULTS),
+                    buyer.pk,
+                    amount,
+                    sku.product.category_id,
+                    now,
+                    *_defaults(PAID_DEFAULTS),
                 ],
             )
             row = cursor.fetchone()

@@ -11,8 +11,8 @@ from orders.models import CannedReply
 from orders.payments.tasks import queue_gateway_refund
 from orders.refunds import gateway_refund_due
 from orders.suggest import replies_changed
-from orders.tasks import queue_fulfilment_step, queue_paid_announcement
-from orders.transitions import DEFERRED
+from orders.tasks import poke_paid_drain, queue_fulfilment_step
+from orders.transitions import DEFERRED, Deferral, write_paid_announcement
 
 
 @receiver(events.supplier_callback)
@@ -38,5 +38,8 @@ def rebuild_support_index(sender, **kwargs):
     replies_changed()
 
 
-# What other apps do about a sale runs in the worker, not in the buyer's request.
-DEFERRED[events.order_paid] = queue_paid_announcement
+# What other apps do about a sale runs in the worker, not in the buyer's request:
+# an outbox row in the sale's transaction, a drain woken after commit.
+DEFERRED[events.order_paid] = Deferral(
+    write=write_paid_announcement, wake=poke_paid_drain
+)

@@ -1,20 +1,26 @@
-"""Celery tasks of top-up fulfilment: thin, idempotent, each calls a service.
-Payment tasks are in orders.payments.tasks."""
+"""Celery tasks of orders (top-up fulfilment, order_paid's outbox drain and its
+wake-up, the nightly and sweeping jobs): thin, idempotent, each calls a
+service. Payment tasks are in orders.payments.tasks."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import transaction
 
 from kameng import events
 from orders.fulfilment import advance_fulfilment, due_fulfilments
 from orders.group_buy import refund_expired_groups
+from orders.paid_outbox import drain_paid_announcements
 from orders.recommendations import compute_co_purchases
 from orders.risk import recount_all
 from orders.transitions import announce
 from orders.workbench import export_in_language, sweep_order_exports
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="orders.advance_fulfilment", ignore_result=True, acks_late=True)
@@ -41,14 +47,51 @@ def recount_risk_flags_task() -> int:
 
 @shared_task(name="orders.announce_paid", ignore_result=True)
 def announce_paid_task(kwargs: dict) -> None:
-    """After a sale, in the worker: kameng.events.order_paid to the other apps
-    (growth, category counts, first-order coupon, referral, points)."""
+    """Before the outbox, each sale queued this; kept so that messages queued
+    before a deploy are still consumed. Nothing queues it any more."""
     announce(events.order_paid, {**kwargs, "amount": Decimal(kwargs["amount"])})
 
 
-def queue_paid_announcement(signal, kwargs: dict) -> None:
-    """orders.transitions.DEFERRED's deferrer for order_paid (after commit)."""
-    announce_paid_task.delay({**kwargs, "amount": str(kwargs["amount"])})
+# Set while a drain is queued and has not started: the sales meanwhile queue
+# nothing more. Its timeout matters only when a publish was lost (the beat
+# sweep drains every minute anyway).
+POKE_KEY = "orders:paid-drain-poke"
+POKE_TIMEOUT = 60
+
+
+def poke_paid_drain() -> None:
+    """order_paid's wake-up after a sale's commit (the Deferral's wake): one
+    cache round trip, and a drain queued only when none is waiting.
+
+    No row is left behind: a failed add means the key is there, so a drain
+    was queued by the poke that set it and has not yet deleted it; it deletes
+    the key before it claims, so its claim runs after this sale's add, which
+    ran after this sale's commit: it sees the row. A publish that fails gives
+    the key back at once, so the next sale queues again (a sale that found the
+    key meanwhile waits for that one or the sweep); a publish lost after it was
+    made (a process killed between commit and publish, a lost message) keeps
+    the key for POKE_TIMEOUT; the beat sweep drains every minute regardless."""
+    if not cache.add(POKE_KEY, 1, timeout=POKE_TIMEOUT):
+        return
+    try:
+        drain_paid_announcements_task.delay()
+    except Exception:
+        cache.delete(POKE_KEY)
+        raise
+
+
+@shared_task(name="orders.drain_paid_announcements", ignore_result=True)
+def drain_paid_announcements_task() -> int:
+    """After sales (poke_paid_drain) and every minute (beat): announce
+    order_paid for what the outbox holds (orders.paid_outbox)."""
+    try:
+        cache.delete(POKE_KEY)  # first: see poke_paid_drain
+    except Exception:  # the cache is down: drain anyway, beat sweeps after
+        logger.exception("could not clear %s", POKE_KEY)
+    drained = drain_paid_announcements()
+    if drained.more:  # stopped at its bound with more waiting: another drain
+        poke_paid_drain()
+    return drained.announced
 
 
 def queue_fulfilment_step(*, order_id: int) -> None:

@@ -2,13 +2,17 @@
 signals sent after commit, and abnormal-order tickets.
 
 One transition table (ALLOWED), one function that applies it (transition_order)
-and writes the timeline row. Signals leave only after commit, with ids. Every
-other orders module builds on these; this one imports none of them.
+and writes the timeline row. Signals leave only after commit, with ids; a
+deferred one (order_paid) leaves an outbox row in the transaction instead, which
+the worker announces (orders.paid_outbox). Every other orders module builds on
+these; this one imports none of them.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -17,7 +21,13 @@ from django.utils.translation import gettext as _
 from marketing import benefits
 from marketing.benefits import release_benefits
 from orders.exceptions import IllegalTransition
-from orders.models import Order, OrderEvent, Ticket, TicketMessage
+from orders.models import (
+    Order,
+    OrderEvent,
+    PaidAnnouncement,
+    Ticket,
+    TicketMessage,
+)
 
 logger = logging.getLogger(__name__)
 S = Order.Status
@@ -104,24 +114,48 @@ def send_after_commit(signal, **kwargs) -> None:
     turns a committed sale into an error page (paid work has its outbox row, and
     the sweepers re-enqueue what a lost message left behind).
 
-    A signal in DEFERRED is handed to its deferrer instead (orders.signals
-    queues it for the worker): the sale's answer does not wait for what other
-    apps do about it (growth, segments, coupons, points, referral)."""
-    deferrer = DEFERRED.get(signal)
-    if deferrer is not None:
-        transaction.on_commit(lambda: deferrer(signal, kwargs), robust=True)
+    A signal in DEFERRED (order_paid) goes through its outbox instead: its row
+    is written now, in the caller's transaction, so it commits or rolls back
+    with the sale, and after commit the worker is woken to announce it
+    (orders.paid_outbox). The sale's answer does not wait for what other apps
+    do about it (growth, segments, coupons, points, referral), and a lost
+    wake-up loses nothing: the beat sweep drains what is left."""
+    deferral = DEFERRED.get(signal)
+    if deferral is not None:
+        deferral.write(kwargs)
+        wake_after_commit(signal)
         return
     transaction.on_commit(lambda: signal.send(sender=Order, **kwargs), robust=True)
 
 
-# signal → deferrer(signal, kwargs); filled by orders.signals (which may queue
-# tasks: this module may not).
+def wake_after_commit(signal) -> None:
+    """After commit, wake the worker for a DEFERRED signal whose outbox row the
+    caller's transaction already holds (send_after_commit wrote it, or
+    orders.sale_sql's statement did)."""
+    transaction.on_commit(DEFERRED[signal].wake, robust=True)
+
+
+@dataclass(frozen=True)
+class Deferral:
+    write: Callable[[dict], None]  # in the caller's transaction: the outbox row
+    wake: Callable[[], None]  # after commit: have the worker drain the outbox
+
+
+# signal → Deferral; filled by orders.signals (whose wake queues a task: this
+# module may not).
 DEFERRED: dict = {}
 
 
+def write_paid_announcement(kwargs: dict) -> None:
+    """order_paid's outbox row (PaidAnnouncement), with the signal's payload:
+    order_id, buyer_id, amount, payment_method, category_id. orders.sale_sql
+    writes the same row in its third statement."""
+    PaidAnnouncement.objects.create(created_at=timezone.now(), **kwargs)
+
+
 def announce(signal, kwargs: dict) -> None:
-    """Send a deferred signal now (in the worker); a failing receiver is logged,
-    the others still run."""
+    """Send a deferred signal now (in the worker, orders.paid_outbox); a failing
+    receiver is logged, the others still run."""
     for receiver, result in signal.send_robust(sender=Order, **kwargs):
         if isinstance(result, Exception):
             logger.error(
