@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kameng import events
@@ -229,6 +231,32 @@ def test_the_shop_shows_the_buyers_level_badge(client, levels):
     paid(buyer, "300.00")
     page = client.get("/shop/").content.decode()
     assert "白银会员" in page and 'fill="#9ca3af"' in page
+
+
+def test_the_badge_costs_no_query_and_follows_an_edit(
+    client, levels, django_capture_on_commit_callbacks
+):
+    """The header reads the level from the process's copy of the levels, read
+    again after a level is saved (the back office saves through the model)."""
+    silver = levels["silver"]
+    silver.badge_text = "白银会员"
+    with django_capture_on_commit_callbacks(execute=True):  # as the admin commits
+        silver.save()
+    plain, member = make_buyer(), make_buyer()
+    User.objects.filter(pk=member.pk).update(member_level=silver)
+    counts = []
+    for buyer in (plain, member):
+        client.force_login(buyer)
+        client.get("/shop/orders/")  # warm: levels, module switches
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get("/shop/orders/").content.decode()
+        counts.append(len(captured))
+    assert "白银会员" in page
+    assert counts[0] == counts[1]  # the leveled buyer's badge: no query of its own
+    silver.badge_text = "银卡会员"
+    with django_capture_on_commit_callbacks(execute=True):
+        silver.save()
+    assert "银卡会员" in client.get("/shop/wallet/").content.decode()
 
 
 def test_a_badge_colour_must_be_a_hex_colour(levels):
