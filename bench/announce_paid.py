@@ -1,7 +1,7 @@
 """Benchmark: what the worker spends announcing one sale (order_paid).
 
     python manage.py bench announce_paid [--orders 300] [--campaign on|off]
-                                         [--profile]
+                             [--wrap none|transaction|scope] [--profile]
 
 After every sale the Celery worker runs `orders.transitions.announce(
 events.order_paid, kwargs)`: growth and the member level (users.levels), the
@@ -12,6 +12,9 @@ bench's own, emptied afterwards, so no worker sees it), then each order's
 announcement is run here, timed with the CPU clock and its SQL statements
 counted. `--campaign on` switches the first-order coupon campaign on (a
 template of the bench's own), as a shop that runs it; `off` leaves it off.
+`--wrap transaction` runs each announcement in one transaction, as the
+outbox's drain does (each receiver's atomic block is then a savepoint);
+`scope` also opens kameng.process_cache.scope() around it.
 
 Runs with DEBUG off, as the worker does (a DEBUG=true environment is run again
 in a child process with DEBUG=false). `--profile` prints the cProfile (CPU
@@ -29,16 +32,18 @@ import pstats
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
 
 from bench.checkout import _checkout_fixture
 from bench.processes import ROOT, require_full_stack
 from bench.registry import benchmark
 from kameng import events
+from kameng.process_cache import scope
 from marketing.campaigns import ensure_campaigns, save_campaign
 from marketing.models import CouponCampaign, CouponTemplate
 from orders.checkout import buy_with_wallet
@@ -108,6 +113,19 @@ def _set_campaign(state: str) -> None:
     save_campaign(campaign=campaign)
 
 
+@contextmanager
+def _wrapped(wrap: str):
+    if wrap == "none":
+        yield
+        return
+    with transaction.atomic():
+        if wrap == "scope":
+            with scope():
+                yield
+        else:
+            yield
+
+
 @benchmark(
     "announce_paid",
     help="CPU ms and SQL statements per order_paid announcement in the worker "
@@ -116,17 +134,22 @@ def _set_campaign(state: str) -> None:
         ("--orders", {"type": int, "default": 300}),
         ("--warmup", {"type": int, "default": 20}),
         ("--campaign", {"choices": ["on", "off"], "default": "on"}),
+        # how the worker wraps each announcement: nothing (the task sends it),
+        # one transaction (the outbox's drain), or that and a scope in which
+        # stamps and module switches are read once (kameng.process_cache)
+        ("--wrap", {"choices": ["none", "transaction", "scope"], "default": "none"}),
         ("--profile", {"action": "store_true"}),
         ("--top", {"type": int, "default": 40}),
     ],
 )
-def announce_paid(*, orders, warmup, campaign, profile, top, stdout) -> dict:
+def announce_paid(*, orders, warmup, campaign, wrap, profile, top, stdout) -> dict:
     require_full_stack()
     if settings.DEBUG or not os.environ.get(CHILD_MARK):
         argv = [
             f"--orders={orders}",
             f"--warmup={warmup}",
             f"--campaign={campaign}",
+            f"--wrap={wrap}",
             f"--top={top}",
         ]
         return _in_child(argv + (["--profile"] if profile else []))
@@ -159,7 +182,8 @@ def announce_paid(*, orders, warmup, campaign, profile, top, stdout) -> dict:
             if measured and profile:
                 profiler.enable()
             begun = time.process_time()
-            announce(events.order_paid, kwargs)
+            with _wrapped(wrap):
+                announce(events.order_paid, kwargs)
             if measured:
                 spent += time.process_time() - begun
                 statements += counter.statements - counted
@@ -174,6 +198,7 @@ def announce_paid(*, orders, warmup, campaign, profile, top, stdout) -> dict:
     return {
         "orders": orders,
         "campaign": campaign,
+        "wrap": wrap,
         "debug": settings.DEBUG,
         "profiled": profile,
         "cpu_ms_per_announcement": round(spent * 1000 / orders, 3),

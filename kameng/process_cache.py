@@ -20,16 +20,25 @@ what was read; at worst it is read again once more than needed.
 
 An edit that bypasses the ORM's signals (a queryset's `update()`, psql) must
 call `.changed()` itself, or the processes keep the old value.
+
+Inside `scope()` (one announcement, one task) every token is read once, all
+of them in the first round trip, and the module switches once
+(kameng.modules.request_scope): an edit made meanwhile elsewhere is seen by
+the next scope.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Generic, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
+
+from kameng.modules import request_scope
 
 T = TypeVar("T")
 
@@ -38,6 +47,19 @@ PENDING = "pending:"
 PENDING_SECONDS = 300  # longer than any edit's transaction
 
 _registry: dict[str, Stamped] = {}
+# The tokens read in the current scope (None: no scope open).
+_scoped: ContextVar[dict | None] = ContextVar("kameng_stamps", default=None)
+
+
+@contextmanager
+def scope() -> Iterator[None]:
+    """Tokens and module switches read once within it (see the module)."""
+    token = _scoped.set({})
+    try:
+        with request_scope():
+            yield
+    finally:
+        _scoped.reset(token)
 
 
 class Stamped(Generic[T]):
@@ -65,7 +87,19 @@ class Stamped(Generic[T]):
         return value
 
     def _stamp(self) -> str:
-        stamp = cache.get(self.key)
+        memo = _scoped.get()
+        if memo is None:
+            return self._read_stamp(cache.get(self.key))
+        if not memo:  # the scope's first read: every token in one round trip
+            keys = [each.key for each in _registry.values()]
+            memo.update(dict.fromkeys(keys))
+            memo.update(cache.get_many(keys))
+        stamp = memo.get(self.key)
+        if stamp is None:
+            stamp = memo[self.key] = self._read_stamp(None)
+        return stamp
+
+    def _read_stamp(self, stamp: str | None) -> str:
         if stamp is None:  # first reader, or the cache lost it: a new token
             token = uuid.uuid4().hex
             stamp = token if cache.add(self.key, token, None) else cache.get(self.key)
@@ -75,12 +109,18 @@ class Stamped(Generic[T]):
         """What `load` reads is being changed in the current transaction (or
         was just changed, outside one): every process reads it again."""
         self._entry = None
-        cache.set(self.key, PENDING + uuid.uuid4().hex, PENDING_SECONDS)
+        self._set(PENDING + uuid.uuid4().hex, PENDING_SECONDS)
         transaction.on_commit(self._renew, robust=True)
 
     def _renew(self) -> None:
         self._entry = None
-        cache.set(self.key, uuid.uuid4().hex, None)
+        self._set(uuid.uuid4().hex, None)
+
+    def _set(self, stamp: str, timeout: int | None) -> None:
+        cache.set(self.key, stamp, timeout)
+        memo = _scoped.get()
+        if memo:  # the scope that changed it sees its change
+            memo[self.key] = stamp
 
     def forget(self) -> None:
         """Drop this process's value and the shared token (tests, whose

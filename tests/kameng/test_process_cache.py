@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
-from kameng.process_cache import PENDING, Stamped
+from kameng.process_cache import PENDING, Stamped, scope
 
 pytestmark = pytest.mark.django_db
 _names = itertools.count()
@@ -101,3 +101,49 @@ def test_a_name_is_registered_once(stamped):
     value, _source = stamped
     with pytest.raises(ValueError):
         Stamped(value.name, lambda: None)
+
+
+class Recording:
+    """The cache as kameng.process_cache sees it, each call written down."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            self.calls.append(name)
+            return getattr(cache, name)(*args, **kwargs)
+
+        return call
+
+
+def test_a_scope_reads_every_token_once(stamped, monkeypatch):
+    value, source = stamped
+    assert value.get() == "old"
+    recording = Recording()
+    monkeypatch.setattr("kameng.process_cache.cache", recording)
+    with scope():
+        assert [value.get() for _ in range(3)] == ["old"] * 3
+    assert recording.calls == ["get_many"]
+    assert source.loads == 1
+
+
+def test_a_scope_sees_its_own_change_and_the_next_scope_anothers(
+    stamped, django_capture_on_commit_callbacks
+):
+    value, source = stamped
+    with scope():
+        assert value.get() == "old"
+        source.value = "mine"
+        with django_capture_on_commit_callbacks(execute=True):
+            value.changed()
+        assert value.get() == "mine"
+    with scope():
+        assert value.get() == "mine"
+        kept = value._entry
+        source.value = "another's"
+        with django_capture_on_commit_callbacks(execute=True):
+            value.changed()  # as if in another process, during this scope
+        value._entry = kept
+    with scope():
+        assert value.get() == "another's"
