@@ -22,11 +22,14 @@ and after commit wakes a drain (orders.tasks.poke_paid_drain). A drain:
 3. claims again while full batches come back, up to MAX_BATCHES; then it says
    there is more, and the task wakes another drain.
 
-A receiver that raises is logged and the others still run (announce, as
-before). A receiver whose writes run in an atomic block of their own (a
-savepoint here) undoes only those when it fails; one whose failed write breaks
-the row's transaction has it all rolled back, and the row is then announced
-the old way (announce_claimed).
+Each row's receivers run in a kameng.process_cache.scope(): the settings they
+keep per process are checked in one cache round trip and the module switches
+read once per row (an edit is seen by the next row). A receiver that raises is
+logged and the others still run (announce, as before). A receiver whose
+writes run in an atomic block of their own (a savepoint here) undoes only
+those when it fails; one whose failed write breaks the row's transaction has
+it all rolled back, and the row is then announced the old way
+(announce_claimed).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kameng import events
+from kameng.process_cache import scope
 from orders.models import PaidAnnouncement
 from orders.transitions import announce
 
@@ -106,7 +110,8 @@ def announce_claimed(row: PaidAnnouncement) -> bool:
     with transaction.atomic():
         if not _delete_claimed(row):
             return False
-        announce(events.order_paid, row.payload())
+        with scope():
+            announce(events.order_paid, row.payload())
         if not transaction.get_rollback():
             return True
     # A receiver's failed write outside an atomic block of its own broke the
@@ -117,7 +122,8 @@ def announce_claimed(row: PaidAnnouncement) -> bool:
     logger.error("order_paid for order %s rolled back; sent again", row.order_id)
     if not _delete_claimed(row):
         return False
-    announce(events.order_paid, row.payload())
+    with scope():
+        announce(events.order_paid, row.payload())
     return True
 
 
