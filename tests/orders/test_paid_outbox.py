@@ -286,6 +286,69 @@ def test_a_failing_receiver_is_logged_and_the_row_still_goes(
 
 
 @pytest.mark.django_db
+def test_a_receiver_that_breaks_the_transaction_is_undone_and_sent_again_once(
+    claim_path, sale_path, published, django_capture_on_commit_callbacks
+):
+    """A failed write outside an atomic block of the receiver's own spoils the
+    row's transaction: growth, already counted in it, rolls back with it, and
+    the row is sent again outside one; growth counts the order once."""
+    calls = []
+
+    def breaks_once(sender, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # order_id NULL: an IntegrityError, no savepoint
+            PaidAnnouncement.objects.create(amount=1, created_at=timezone.now())
+
+    events.order_paid.connect(breaks_once, weak=False, dispatch_uid="test-breaks")
+    try:
+        sku, buyer = sale()
+        with django_capture_on_commit_callbacks(execute=True):
+            buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+        assert drain_paid_announcements().announced == 1
+    finally:
+        events.order_paid.disconnect(dispatch_uid="test-breaks")
+    assert len(calls) == 2
+    assert not PaidAnnouncement.objects.exists()
+    assert order_count(buyer) == 1
+
+
+@pytest.mark.django_db
+def test_a_drain_killed_mid_batch_leaves_the_rest_to_the_next_after_its_lease(
+    claim_path, sale_path, published, django_capture_on_commit_callbacks
+):
+    sku = make_sku(price=Decimal("1.00"))
+    stock_codes(sku, 3)
+    buyer = make_buyer(Decimal("5.00"))
+    for _sale in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+    calls = []
+
+    def killed_on_the_second(sender, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("the worker is killed")
+
+    events.order_paid.connect(
+        killed_on_the_second, weak=False, dispatch_uid="test-killed"
+    )
+    try:
+        with pytest.raises(SystemExit):
+            drain_paid_announcements()
+        assert order_count(buyer) == 1  # the second order's growth rolled back
+        assert PaidAnnouncement.objects.count() == 2
+        assert drain_paid_announcements().announced == 0  # still leased
+        PaidAnnouncement.objects.update(
+            claimed_until=timezone.now() - timedelta(hours=1)
+        )
+        assert drain_paid_announcements().announced == 2
+    finally:
+        events.order_paid.disconnect(dispatch_uid="test-killed")
+    assert order_count(buyer) == 3
+    assert not PaidAnnouncement.objects.exists()
+
+
+@pytest.mark.django_db
 def test_messages_queued_before_the_outbox_are_still_consumed(announced):
     """orders.announce_paid (one message per sale) may be in the queue at deploy."""
     task = celery_app.tasks["orders.announce_paid"]
