@@ -28,7 +28,7 @@ from orders.paid_outbox import (
     claim_paid_announcements,
     drain_paid_announcements,
 )
-from orders.tasks import POKE_KEY, drain_paid_announcements_task
+from orders.tasks import GATHER_SECONDS, POKE_KEY, drain_paid_announcements_task
 from tests.catalog.factories import make_sku
 from tests.orders.factories import make_buyer, stock_codes
 from users.models import BuyerStats
@@ -66,9 +66,14 @@ def claim_path(request, monkeypatch):
 
 @pytest.fixture
 def published(monkeypatch):
-    """The drains queued, not run (as if no worker were there yet)."""
+    """The drains queued, not run (as if no worker were there yet): each one's
+    countdown, the half second in which a burst's sales gather."""
     log = []
-    monkeypatch.setattr(drain_paid_announcements_task, "delay", lambda: log.append(1))
+
+    def queue(countdown=None, **options):
+        log.append(countdown)
+
+    monkeypatch.setattr(drain_paid_announcements_task, "apply_async", queue)
     return log
 
 
@@ -130,7 +135,7 @@ def test_a_sale_leaves_one_row_which_the_drain_announces(
         "category_id": sku.product.category_id,
     }
     assert row.claimed_until is None
-    assert published == [1]
+    assert published == [GATHER_SECONDS]
     assert order_count(buyer) == 0  # nothing announced yet
 
     assert drain_paid_announcements_task() == 1
@@ -168,10 +173,10 @@ def test_a_rolled_back_sale_leaves_no_row(sale_path, published):
 def test_a_failed_publish_leaves_the_row_for_the_beat_sweep(
     sale_path, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def broker_down():
+    def broker_down(**options):
         raise ConnectionError("redis is restarting")
 
-    monkeypatch.setattr(drain_paid_announcements_task, "delay", broker_down)
+    monkeypatch.setattr(drain_paid_announcements_task, "apply_async", broker_down)
     sku, buyer = sale()
     with django_capture_on_commit_callbacks(execute=True):
         order = buy_with_wallet(sku=sku, quantity=1, buyer=buyer)  # no error page
@@ -197,14 +202,15 @@ def test_a_burst_of_sales_queues_one_drain(
     for buyer in buyers:
         with django_capture_on_commit_callbacks(execute=True):
             buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
-    assert published == [1]  # one drain queued for five sales
+    assert published == [GATHER_SECONDS]  # one drain queued for five sales
     assert PaidAnnouncement.objects.count() == 5
 
     assert drain_paid_announcements_task() == 5
     assert [order_count(buyer) for buyer in buyers] == [1] * 5
     with django_capture_on_commit_callbacks(execute=True):
         buy_with_wallet(sku=sku, quantity=1, buyer=buyers[0])
-    assert published == [1, 1]  # the drain started: the next sale queues again
+    # the drain started: the next sale queues again
+    assert published == [GATHER_SECONDS, GATHER_SECONDS]
 
 
 @pytest.mark.django_db
@@ -229,7 +235,7 @@ def test_a_drain_at_its_bound_queues_another(published, announced, monkeypatch):
     )
     outbox_rows(3)
     assert drain_paid_announcements_task() == 2
-    assert published == [1]
+    assert published == [GATHER_SECONDS]
     assert PaidAnnouncement.objects.count() == 1
 
 
