@@ -26,21 +26,22 @@ from __future__ import annotations
 
 import cProfile
 import io
-import json
 import os
 import pstats
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.management.base import CommandError
 from django.db import connection, transaction
 
 from bench.checkout import _checkout_fixture
-from bench.processes import ROOT, require_full_stack
+from bench.processes import (
+    StatementCounter,
+    purge_own_queue,
+    require_full_stack,
+    run_child_bench,
+)
 from bench.registry import benchmark
 from kameng import events
 from kameng.process_cache import scope
@@ -63,36 +64,7 @@ def _in_child(argv: list[str]) -> dict:
         "KAMENG_CELERY_EAGER": "false",
         "CELERY_QUEUE": f"bench-announce-paid-{os.getpid()}",
     }
-    done = subprocess.run(
-        [sys.executable, "manage.py", "bench", "announce_paid", *argv],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        raise CommandError(done.stderr[-3000:])
-    lines = done.stdout.rstrip().splitlines()
-    sys.stdout.write("\n".join(lines[:-1]) + ("\n" if lines[:-1] else ""))
-    figures = json.loads(lines[-1])
-    figures.pop("bench", None)
-    return figures
-
-
-class _Counter:
-    def __init__(self):
-        self.statements = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.statements += 1
-        return execute(sql, params, many, context)
-
-
-def _purge_queue() -> None:
-    from kameng.celery import app
-
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+    return run_child_bench("announce_paid", argv, env)
 
 
 def _set_campaign(state: str) -> None:
@@ -170,8 +142,8 @@ def announce_paid(*, orders, warmup, campaign, wrap, profile, top, stdout) -> di
                 }
             )
     finally:
-        _purge_queue()
-    counter = _Counter()
+        purge_own_queue()
+    counter = StatementCounter()
     profiler = cProfile.Profile(time.process_time)  # CPU, not waits
     spent = 0.0
     statements = 0

@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import cProfile
 import io
-import json
 import os
 import pstats
 import re
-import subprocess
-import sys
 import time
 from urllib.parse import urlencode
 
@@ -34,7 +31,13 @@ from django.db import connection
 from django.test import Client
 
 from bench.checkout import _checkout_fixture
-from bench.processes import ROOT, production_env, require_full_stack
+from bench.processes import (
+    StatementCounter,
+    production_env,
+    purge_own_queue,
+    require_full_stack,
+    run_child_bench,
+)
 from bench.registry import benchmark
 from orders.models import Order, PaidAnnouncement
 
@@ -48,39 +51,14 @@ def _in_child(argv: list[str]) -> dict:
         KAMENG_CELERY_EAGER="false",
         CELERY_QUEUE=f"bench-checkout-cpu-{os.getpid()}",
     )
-    done = subprocess.run(
-        [sys.executable, "manage.py", "bench", "checkout_cpu", *argv],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        raise CommandError(done.stderr[-3000:])
-    lines = done.stdout.rstrip().splitlines()
-    sys.stdout.write("\n".join(lines[:-1]) + ("\n" if lines[:-1] else ""))
-    figures = json.loads(lines[-1])
-    figures.pop("bench", None)
-    return figures
-
-
-class _Counter:
-    def __init__(self):
-        self.statements = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.statements += 1
-        return execute(sql, params, many, context)
+    return run_child_bench("checkout_cpu", argv, env)
 
 
 def _forget_announcements(sku) -> None:
     """No worker runs here: the queue's messages (the announcements' wake-ups)
     are purged and the sales' announcements dropped, or the next bench's worker
     would announce them all inside its measured window."""
-    from kameng.celery import app
-
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+    purge_own_queue()
     PaidAnnouncement.objects.filter(
         order_id__in=Order.objects.filter(sku=sku).values("pk")
     ).delete()
@@ -122,7 +100,7 @@ def checkout_cpu(*, purchases, warmup, profile, top, stdout) -> dict:
         },
     )
     path = f"/shop/p/{sku.product_id}/?sku={sku.pk}"
-    counter = _Counter()
+    counter = StatementCounter()
     profiler = cProfile.Profile(time.process_time)  # CPU, not waits
     spent = {"post": 0.0, "page": 0.0}
     statements = {"post": 0, "page": 0}

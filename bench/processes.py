@@ -4,6 +4,7 @@ children too."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -45,6 +46,46 @@ def production_env(**extra: str) -> dict:
         check=True,
     )
     return env
+
+
+def run_child_bench(name: str, argv: list[str], env: dict) -> dict:
+    """`manage.py bench NAME argv` in a child process with `env` (an in-process
+    bench whose measure must run with DEBUG off): the child's output is passed
+    on, the figures of its last line returned."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "bench", name, *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise CommandError(done.stderr[-3000:])
+    lines = done.stdout.rstrip().splitlines()
+    sys.stdout.write("\n".join(lines[:-1]) + ("\n" if lines[:-1] else ""))
+    figures = json.loads(lines[-1])
+    figures.pop("bench", None)
+    return figures
+
+
+class StatementCounter:
+    """`connection.execute_wrapper(counter)`: counts the statements run."""
+
+    def __init__(self):
+        self.statements = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements += 1
+        return execute(sql, params, many, context)
+
+
+def purge_own_queue() -> None:
+    """Empty this process's Celery queue (a bench's own, CELERY_QUEUE): what an
+    in-process bench queued and no worker will run."""
+    from kameng.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
 def require_full_stack() -> None:
