@@ -10,12 +10,10 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from django.db import connection
 
 from bench.ceiling import conninfo
 from catalog.models import CardCode, LevelPrice, Product, Sku, SkuSalesDay
 from kameng import events
-from orders import checkout
 from orders.checkout import buy_with_wallet
 from orders.exceptions import CheckoutRefused, SoldOut
 from orders.models import Order, OrderEvent
@@ -25,17 +23,6 @@ from users.exceptions import InsufficientBalance
 from users.models import LedgerEntry, MemberLevel, RiskFlag
 
 S = Order.Status
-
-
-@pytest.fixture(params=["sql", "orm"])
-def sale_path(request, monkeypatch):
-    """Which path buy_with_wallet takes for card codes in this test."""
-    if request.param == "sql":
-        if connection.vendor != "postgresql":
-            pytest.skip("the hand-written sale needs PostgreSQL")
-    else:
-        monkeypatch.setattr(checkout, "SQL_SALE_VENDORS", set())
-    return request.param
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from django.utils import timezone
 from kameng import events
 from kameng.beat import SCHEDULE, Every
 from kameng.celery import app as celery_app
-from orders import checkout, paid_outbox, tasks
+from orders import paid_outbox, tasks
 from orders.checkout import buy_with_wallet
 from orders.models import Order, PaidAnnouncement
 from orders.paid_outbox import (
@@ -40,28 +40,6 @@ def no_poke():
     cache.delete(POKE_KEY)
     yield
     cache.delete(POKE_KEY)
-
-
-@pytest.fixture(params=["sql", "orm"])
-def sale_path(request, monkeypatch):
-    """Which path buy_with_wallet takes for card codes in this test."""
-    if request.param == "sql":
-        if connection.vendor != "postgresql":
-            pytest.skip("the hand-written sale needs PostgreSQL")
-    else:
-        monkeypatch.setattr(checkout, "SQL_SALE_VENDORS", set())
-    return request.param
-
-
-@pytest.fixture(params=["sql", "orm"])
-def claim_path(request, monkeypatch):
-    """Which of the drain's claims runs in this test."""
-    if request.param == "sql":
-        if connection.vendor != "postgresql":
-            pytest.skip("the claim in one statement needs PostgreSQL")
-    else:
-        monkeypatch.setattr(paid_outbox, "SQL_CLAIM_VENDORS", set())
-    return request.param
 
 
 @pytest.fixture
