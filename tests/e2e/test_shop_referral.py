@@ -19,6 +19,11 @@ def test_buyer_shares_the_invite_link_and_sees_the_friend(
 ):
     inviter = make_buyer(password=PASSWORD)
     page, watcher = new_page(viewport)
+    # as a browser asks the buyer once: without it headless Chromium may
+    # leave the copy's promise unsettled when the page is not focused
+    page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=live_server.url
+    )
     shots = screenshot_dir / viewport
 
     page.goto(live_server.url + "/shop/login/")
@@ -30,6 +35,7 @@ def test_buyer_shares_the_invite_link_and_sees_the_friend(
     assert "/shop/i/" in link
     page.get_by_test_id("invite-copy").click()
     expect(page.get_by_test_id("invite-copy")).to_have_text("已复制")
+    assert page.evaluate("navigator.clipboard.readText()") == link
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= VIEWPORTS[viewport]["viewport"]["width"]
     screenshot(page, f"{shots}-invite.png")
