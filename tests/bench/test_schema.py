@@ -22,17 +22,19 @@ def test_every_statement_of_every_benchmark_fits_the_schema():
 
 def test_the_statements_cover_the_tables_they_load():
     inserted = {name for name, _columns in schema.INSERTS}
-    assert inserted == {
+    built_at_import = {
         "catalog_cardcode",  # inventory monitor and sale pool data sets
         "catalog_skusalesday",
         "catalog_suppliercall",
         "orders_order",  # the checkout ceiling
         "orders_orderevent",
         "users_ledgerentry",
-        "users_loginevent",  # generate_history on PostgreSQL (bench.history_sql)
-        "users_productview",
-        "users_user",
     }
+    # generate_history on PostgreSQL (bench.history_sql) builds its INSERTs
+    # from the live schema while it loads: recorded only once a load has run
+    # in this process (a PostgreSQL test of it, earlier or not at all).
+    built_by_a_load = {"users_loginevent", "users_productview", "users_user"}
+    assert built_at_import <= inserted <= built_at_import | built_by_a_load
 
 
 def test_a_missing_table_or_column_is_reported():
