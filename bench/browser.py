@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import time
+from email.message import Message
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
@@ -35,10 +36,10 @@ class Browser:
     def csrf(self) -> str:
         return self.cookies["csrftoken"]
 
-    def get(self, path: str) -> tuple[int, dict, str]:
+    def get(self, path: str) -> tuple[int, Message, str]:
         return self._send("GET", path, None, {})
 
-    def post(self, path: str, data: dict) -> tuple[int, dict, str]:
+    def post(self, path: str, data: dict) -> tuple[int, Message, str]:
         body = urlencode({**data, "csrfmiddlewaretoken": self.csrf()})
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
@@ -46,7 +47,7 @@ class Browser:
         }
         return self._send("POST", path, body, headers)
 
-    def _send(self, method, path, body, headers) -> tuple[int, dict, str]:
+    def _send(self, method, path, body, headers) -> tuple[int, Message, str]:
         if time.monotonic() - self.used > self.IDLE_SECONDS:
             self.connection.close()  # the server has dropped it (or is about to)
         if self.cookies:
@@ -60,4 +61,4 @@ class Browser:
         if response.will_close:
             self.connection.close()  # reconnects on the next request
         self.used = time.monotonic()
-        return response.status, dict(response.headers), text
+        return response.status, response.headers, text
