@@ -23,6 +23,19 @@ def worker_banner(request):
     }
 
 
+def backlog_banner(request):
+    """`kameng_stale_backlogs` for the back-office banner: work the worker has
+    left waiting too long (kameng.health.BACKLOGS), read only by the template
+    that shows it, and only for staff."""
+
+    def check():
+        from kameng.health import stale_backlogs
+
+        return stale_backlogs()
+
+    return {"kameng_stale_backlogs": SimpleLazyObject(check)}
+
+
 def audit_alert(request):
     """`kameng_audit_alert`: the latest audit verification, when it found
     problems (the super admin's banner); read only by the template that shows it

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -126,12 +128,56 @@ def check_worker(*, broker_ok: bool) -> dict:
     return _timed(run)
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """Work that waits for the worker, as its app reads it: how many rows wait
+    (counted up to a cap: `more` past it) and how long the oldest has waited.
+    Stale past `stale_after_s`; `alert` is the back office's sentence then."""
+
+    waiting: int
+    more: bool
+    oldest_age_s: int | None
+    stale_after_s: int
+    alert: str = ""
+
+    @property
+    def stale(self) -> bool:
+        return self.oldest_age_s is not None and self.oldest_age_s > self.stale_after_s
+
+    def as_json(self) -> dict:
+        return {
+            "waiting": self.waiting,
+            "more": self.more,
+            "oldest_age_s": self.oldest_age_s,
+            "stale": self.stale,
+        }
+
+
+# name -> how its app reads it; the apps register theirs when ready (kameng
+# sits below them and imports none).
+BACKLOGS: dict[str, Callable[[], Backlog]] = {}
+
+
+def register_backlog(name: str, read: Callable[[], Backlog]) -> None:
+    BACKLOGS[name] = read
+
+
+def stale_backlogs() -> list[Backlog]:
+    """For the back-office banner: the backlogs whose oldest row waited too long."""
+    return [backlog for read in BACKLOGS.values() if (backlog := read()).stale]
+
+
 def health_report() -> dict:
     database = check_database()
     broker = check_broker()
     worker = check_worker(broker_ok=broker["ok"])
     components = {"database": database, "broker": broker, "worker": worker}
-    return {
+    report = {
         "status": "ok" if all(c["ok"] for c in components.values()) else "error",
         **components,
     }
+    if database["ok"]:
+        # Figures, not verdicts: a load balancer reading the status must not
+        # take the web process out because the worker is behind.
+        report["backlogs"] = {name: read().as_json() for name, read in BACKLOGS.items()}
+    return report

@@ -143,6 +143,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kameng.context_processors.worker_banner",
+                "kameng.context_processors.backlog_banner",
                 "kameng.context_processors.audit_alert",
                 "kameng.context_processors.modules",
             ],
@@ -416,6 +417,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A worker that has not been heard from for this long is reported as missing.
 WORKER_STALE_AFTER_SECONDS = env.int("WORKER_STALE_AFTER_SECONDS", default=180)
+# A paid order's announcement (growth, points, rewards) waiting longer than this
+# is shown to staff: past a drain's lease (5 min) and beat's sweep (1 min).
+PAID_OUTBOX_STALE_AFTER_SECONDS = env.int(
+    "PAID_OUTBOX_STALE_AFTER_SECONDS", default=900
+)
 # When set, periodic tasks created by the beat sync run at least this often (the
 # stack tests use 2 s). Existing entries keep their timing.
 BEAT_INTERVAL_CAP_SECONDS = env.int("BEAT_INTERVAL_CAP_SECONDS", default=0)

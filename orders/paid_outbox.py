@@ -38,11 +38,14 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kameng import events
+from kameng.health import Backlog
 from kameng.process_cache import scope
 from orders.models import PaidAnnouncement
 from orders.transitions import announce
@@ -153,3 +156,41 @@ def drain_paid_announcements(
         if len(rows) < batch:
             return Drained(announced=announced, more=False)
     return Drained(announced=announced, more=True)
+
+
+BACKLOG_COUNT_CAP = 10_000  # counted up to this: never a full COUNT
+
+
+def backlog() -> Backlog:
+    """What the outbox holds now (kameng.health: /healthz's figures, the back
+    office's banner when the oldest row waited past
+    PAID_OUTBOX_STALE_AFTER_SECONDS): the oldest row by primary key, in a
+    table that holds only what is pending, and when there is one, the rows
+    counted up to a cap."""
+    rows = PaidAnnouncement.objects.order_by("id")
+    oldest = rows.values_list("created_at", flat=True).first()
+    stale_after = settings.PAID_OUTBOX_STALE_AFTER_SECONDS
+    if oldest is None:  # every page of the back office asks: one read
+        return Backlog(
+            waiting=0, more=False, oldest_age_s=None, stale_after_s=stale_after
+        )
+    waiting = rows[: BACKLOG_COUNT_CAP + 1].count()
+    age = int((timezone.now() - oldest).total_seconds())
+    more = waiting > BACKLOG_COUNT_CAP
+    waiting = min(waiting, BACKLOG_COUNT_CAP)
+    return Backlog(
+        waiting=waiting,
+        more=more,
+        oldest_age_s=age,
+        stale_after_s=stale_after,
+        alert=gettext(
+            "%(count)s paid orders are waiting for what follows a payment "
+            "(growth, points, invitation rewards, first-order coupons), the "
+            "oldest for %(minutes)s minutes. Check that a Celery worker is "
+            "running and read its log."
+        )
+        % {
+            "count": f"{waiting}+" if more else waiting,
+            "minutes": max(1, age // 60),
+        },
+    )
