@@ -8,6 +8,7 @@ also records one when it starts). With Redis, a worker answering a ping counts t
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from kameng.celery import app
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "kameng:worker-heartbeat"
 
@@ -162,9 +165,22 @@ def register_backlog(name: str, read: Callable[[], Backlog]) -> None:
     BACKLOGS[name] = read
 
 
+def _read_backlogs() -> dict[str, Backlog | None]:
+    """Each registered backlog; None for one whose read failed (logged): a
+    figure must never take /healthz or a back-office page down with it."""
+    found = {}
+    for name, read in BACKLOGS.items():
+        try:
+            found[name] = read()
+        except DatabaseError:
+            logger.exception("backlog %s could not be read", name)
+            found[name] = None
+    return found
+
+
 def stale_backlogs() -> list[Backlog]:
     """For the back-office banner: the backlogs whose oldest row waited too long."""
-    return [backlog for read in BACKLOGS.values() if (backlog := read()).stale]
+    return [b for b in _read_backlogs().values() if b is not None and b.stale]
 
 
 def health_report() -> dict:
@@ -179,5 +195,10 @@ def health_report() -> dict:
     if database["ok"]:
         # Figures, not verdicts: a load balancer reading the status must not
         # take the web process out because the worker is behind.
-        report["backlogs"] = {name: read().as_json() for name, read in BACKLOGS.items()}
+        report["backlogs"] = {
+            name: {"error": "could not be read"}
+            if backlog is None
+            else backlog.as_json()
+            for name, backlog in _read_backlogs().items()
+        }
     return report

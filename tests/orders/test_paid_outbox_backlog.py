@@ -7,9 +7,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import DatabaseError
 from django.test import Client
 from django.utils import timezone
 
+from kameng.health import BACKLOGS
 from orders import paid_outbox
 from orders.models import PaidAnnouncement
 
@@ -86,3 +88,22 @@ def test_no_banner_while_the_outbox_keeps_up(role_user, settings):
     client = Client()
     client.force_login(role_user("operations"))
     assert BANNER not in client.get("/admin/").content.decode()
+
+
+def test_an_unreadable_outbox_leaves_healthz_and_the_back_office_up(
+    role_user, monkeypatch
+):
+    def unreadable():
+        raise DatabaseError("relation orders_paidannouncement does not exist")
+
+    monkeypatch.setitem(BACKLOGS, "paid_announcements", unreadable)
+    client = Client()
+    client.force_login(role_user("operations"))
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["backlogs"]["paid_announcements"] == {
+        "error": "could not be read"
+    }
+    page = client.get("/admin/")
+    assert page.status_code == 200
+    assert BANNER not in page.content.decode()
