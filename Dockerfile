@@ -1,4 +1,4 @@
-# Kameng image: the same image runs the web process (gunicorn, the default command),
+# Kameng image: the same image runs the web process (granian, the default command),
 # the Celery worker and Celery beat; docker-compose.yml chooses the command.
 FROM python:3.11-slim-bookworm
 
@@ -25,7 +25,7 @@ RUN apt-get update \
         gettext \
     && rm -rf /var/lib/apt/lists/*
 
-# A writable home: gunicorn puts its control socket in ~/.gunicorn, fontconfig its cache.
+# A writable home: fontconfig keeps its cache there.
 RUN groupadd --system --gid 1000 kameng \
     && useradd --system --uid 1000 --gid kameng --create-home --home-dir /home/kameng \
         --shell /usr/sbin/nologin kameng
@@ -56,5 +56,5 @@ USER kameng
 
 EXPOSE 8000
 
-# Workers, threads, bind and logs come from gunicorn.conf.py (read from /app).
-CMD ["gunicorn", "kameng.wsgi:application"]
+# Workers, threads and bind: kameng/serve.py (WEB_CONCURRENCY, WEB_THREADS, WEB_BIND).
+CMD ["python", "-m", "kameng.serve"]

@@ -19,7 +19,7 @@ class Browser:
     two seconds for the client's FIN (RFC 9112 section 9.6), so each leaked socket
     stalls a whole worker: that, not Kameng, is what a urllib client measures."""
 
-    IDLE_SECONDS = 1.0  # well under gunicorn's keep-alive (gunicorn.conf.py)
+    IDLE_SECONDS = 1.0  # well under a server's keep-alive
 
     def __init__(self, base_url: str):
         address = urlsplit(base_url)

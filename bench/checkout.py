@@ -3,14 +3,15 @@
     python manage.py bench checkout [--buyers 32] [--seconds 20] [--codes 30000]
 
 Needs the full stack (Postgres, Redis). Logged-in buyers (bench.browser) buy one
-code each over and over through gunicorn; then bench.ceiling runs the same
+code each over and over through the web process (kameng.serve, as production
+serves); then bench.ceiling runs the same
 transaction as plain SQL. Reports orders/s, p50/p99, the ratio of the two and the
 integrity of what was sold (one code per order, wallets equal to their ledgers).
 
 Throughput moves with whatever else the machine runs; what one purchase (the buy
-POST and the order page) costs does not, so it is reported too: gunicorn CPU ms,
-SQL statements (counted in the workers, bench.gunicorn_probe; BEGIN/COMMIT not
-included) and Postgres CPU ms (the server processes serving gunicorn's
+POST and the order page) costs does not, so it is reported too: the web
+workers' CPU ms, SQL statements (counted in the workers, bench.web_probe;
+BEGIN/COMMIT not included) and Postgres CPU ms (the server processes serving the web's
 connections), each per purchase over the measured window, read from /proc.
 """
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import runpy
 import shutil
 import statistics
 import sys
@@ -35,17 +35,18 @@ from django.db.models import Count, Sum
 from bench.browser import Browser
 from bench.ceiling import sales_per_second
 from bench.processes import (
-    ROOT,
     free_port,
     production_env,
     require_full_stack,
     start,
     stop,
     wait_http,
+    web_command,
 )
 from bench.registry import benchmark, percentile
 from catalog.models import CardBatch, CardCode, Category, Product, Sku
 from kameng import crypto
+from kameng.serve import options as serve_options
 from orders.models import Order
 from orders.tasks import POKE_KEY
 from users.models import LedgerEntry, User, Wallet
@@ -125,7 +126,8 @@ def cpu_ms(pid: int) -> float:
 
 def _probe(folder: Path) -> dict:
     """Workers' statement totals and CPU, and the CPU of the Postgres server
-    processes of this database's other connections (gunicorn's), now."""
+    processes of this database's other connections (the web's and the
+    worker's), now."""
     workers = {}
     for path in folder.iterdir():
         text = path.read_text().strip()
@@ -150,7 +152,7 @@ def _per_purchase(before: dict, after: dict, purchases: int) -> dict:
     if not purchases:
         return {}
     return {
-        "gunicorn_cpu_ms_per_purchase": round(delta("worker_cpu") / purchases, 2),
+        "web_cpu_ms_per_purchase": round(delta("worker_cpu") / purchases, 2),
         "sql_statements_per_purchase": round(delta("statements") / purchases, 2),
         "postgres_cpu_ms_per_purchase": round(delta("postgres_cpu") / purchases, 2),
     }
@@ -158,15 +160,15 @@ def _per_purchase(before: dict, after: dict, purchases: int) -> dict:
 
 @benchmark(
     "checkout",
-    help="Card checkout over HTTP (gunicorn, 32 buyers) vs the same transaction "
+    help="Card checkout over HTTP (kameng.serve, 32 buyers) vs the same transaction "
     "as plain SQL (8 connections): orders/s, p50/p99, ratio, integrity.",
     arguments=[
         ("--buyers", {"type": int, "default": 32}),
         ("--seconds", {"type": float, "default": 20.0}),
         ("--codes", {"type": int, "default": 30000}),
-        # Default: gunicorn.conf.py's, as production runs.
-        ("--gunicorn-workers", {"type": int, "default": None}),
-        ("--gunicorn-threads", {"type": int, "default": None}),
+        # Default: kameng.serve's, as production runs.
+        ("--web-workers", {"type": int, "default": None}),
+        ("--web-threads", {"type": int, "default": None}),
         ("--ceiling-connections", {"type": int, "default": 8}),
     ],
 )
@@ -175,8 +177,8 @@ def checkout(
     buyers,
     seconds,
     codes,
-    gunicorn_workers,
-    gunicorn_threads,
+    web_workers,
+    web_threads,
     ceiling_connections,
     stdout,
 ) -> dict:
@@ -192,26 +194,18 @@ def checkout(
     probe_dir = Path(tempfile.mkdtemp(prefix="kameng-bench-"))
     env = production_env(
         # What other apps do about a sale (order_paid) goes to a real worker,
-        # as in production; its CPU is reported apart from gunicorn's.
+        # as in production; its CPU is reported apart from the web's.
         KAMENG_CELERY_EAGER="false",
         CELERY_QUEUE=f"bench-checkout-{os.getpid()}",
         KAMENG_BENCH_PROBE_DIR=str(probe_dir),
     )
     web = start(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "kameng.wsgi:application",
-            "--config",
-            str(ROOT / "bench" / "gunicorn_probe.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            *(["--workers", str(gunicorn_workers)] if gunicorn_workers else []),
-            *(["--threads", str(gunicorn_threads)] if gunicorn_threads else []),
-        ],
+        web_command(
+            port,
+            app="bench.web_probe:application",
+            workers=web_workers,
+            threads=web_threads,
+        ),
         env,
     )
     worker = start(
@@ -310,12 +304,12 @@ def checkout(
     double_sold = (
         sold.values("order_ref").annotate(n=Count("id")).filter(n__gt=1).count()
     )
-    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    served = serve_options([])
     figures = {
         "buyers": buyers,
         "seconds": seconds,
-        "gunicorn_workers": gunicorn_workers or conf["workers"],
-        "gunicorn_threads": gunicorn_threads or conf["threads"],
+        "web_workers": web_workers or served.workers,
+        "web_threads": web_threads or served.threads,
         "http_orders": len(timings),
         "http_failures": len(failures),
         "http_orders_per_s": round(http_rate, 1),
@@ -329,7 +323,7 @@ def checkout(
         "integrity_wallets_off_ledger": len(mismatched),
         "target_ratio": 0.30,  # issue 12 (stretch 0.45)
         "target_p99_ms": 400 if buyers > 4 else 60,
-        "target_gunicorn_cpu_ms_per_purchase": 5,
+        "target_web_cpu_ms_per_purchase": 5,
     }
     if failures:
         stdout.write("first failures: " + "; ".join(failures[:3]))

@@ -5,7 +5,8 @@
 Needs the full stack (Postgres, Redis). A fresh card SKU with more codes than
 units goes on a flash sale of `units` units (per-buyer cap `per_buyer`); each of
 `buyers` logged-in buyers (one thread and one keep-alive connection each,
-bench.browser) buys one unit at a time through gunicorn, again and again, until
+bench.browser) buys one unit at a time through the web process (kameng.serve),
+again and again, until
 the shop says 已抢光 (or the buyer's limit). Then it checks what was sold:
 exactly `units` units sold and delivered (the sale's counter, the claims, the
 delivered orders, the sold codes), the most one buyer holds against the cap,
@@ -14,7 +15,7 @@ it says so (and counts coupons marked used by two orders, if the coupon tables
 exist). Prints orders/s (from the first purchase to the sell-out) and p50/p99
 of a purchase (the buy POST and the order page) and of a refusal.
 
-On this 2-core machine the 200 client threads share the cores with gunicorn and
+On this 2-core machine the 200 client threads share the cores with the web and
 Postgres: the figures are what one small machine does with everything on it.
 """
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 import re
 import shutil
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -42,13 +42,13 @@ from django.utils import timezone
 from bench.browser import Browser
 from bench.checkout import _per_purchase, _probe
 from bench.processes import (
-    ROOT,
     free_port,
     production_env,
     require_full_stack,
     start,
     stop,
     wait_http,
+    web_command,
 )
 from bench.registry import benchmark, percentile
 from catalog.models import CardBatch, CardCode, Category, Product, Sku
@@ -175,19 +175,17 @@ def _coupons_check(order_ids: list[int]) -> dict:
 
 @benchmark(
     "flash_sale",
-    help="A flash sale over HTTP (gunicorn): 1,000 units, 200 buyers trying until "
+    help="A flash sale over HTTP (kameng.serve): 1,000 units, 200 buyers trying until "
     "sold out; exactly the units sold, none over the per-buyer cap, orders/s, p99.",
     arguments=[
         ("--units", {"type": int, "default": 1000}),
         ("--buyers", {"type": int, "default": 200}),
         ("--per-buyer", {"type": int, "default": 8}),
-        ("--gunicorn-workers", {"type": int, "default": None}),
-        ("--gunicorn-threads", {"type": int, "default": None}),
+        ("--web-workers", {"type": int, "default": None}),
+        ("--web-threads", {"type": int, "default": None}),
     ],
 )
-def flash_sale(
-    *, units, buyers, per_buyer, gunicorn_workers, gunicorn_threads, stdout
-) -> dict:
+def flash_sale(*, units, buyers, per_buyer, web_workers, web_threads, stdout) -> dict:
     require_full_stack()
     sku, sale, people = _fixture(units=units, buyers=buyers, per_buyer=per_buyer)
     port = free_port()
@@ -197,20 +195,12 @@ def flash_sale(
         KAMENG_CELERY_EAGER="true", KAMENG_BENCH_PROBE_DIR=str(probe_dir)
     )
     web = start(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "kameng.wsgi:application",
-            "--config",
-            str(ROOT / "bench" / "gunicorn_probe.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            *(["--workers", str(gunicorn_workers)] if gunicorn_workers else []),
-            *(["--threads", str(gunicorn_threads)] if gunicorn_threads else []),
-        ],
+        web_command(
+            port,
+            app="bench.web_probe:application",
+            workers=web_workers,
+            threads=web_threads,
+        ),
         env,
     )
     bought: list[float] = []

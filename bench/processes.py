@@ -1,6 +1,6 @@
-"""Starting and stopping the processes a full-stack benchmark measures (gunicorn,
-a Celery worker), each in its own process group so that stopping one stops its
-children too."""
+"""Starting and stopping the processes a full-stack benchmark measures (the web
+process as production starts it, a Celery worker), each in its own process
+group so that stopping one stops its children too."""
 
 from __future__ import annotations
 
@@ -107,6 +107,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def web_command(
+    port: int,
+    *,
+    app: str = "kameng.wsgi:application",
+    workers: int | None = None,
+    threads: int | None = None,
+) -> list[str]:
+    """The web process as production starts it (kameng.serve), on the loopback;
+    workers and threads default to production's (kameng.serve.options)."""
+    return [
+        sys.executable,
+        "-m",
+        "kameng.serve",
+        "--app",
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        *(["--workers", str(workers)] if workers else []),
+        *(["--threads", str(threads)] if threads else []),
+    ]
 
 
 def start(args: list[str], env: dict) -> subprocess.Popen:

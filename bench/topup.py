@@ -2,7 +2,7 @@
 
     python manage.py bench topup [--orders 200] [--rate 10] [--latency-ms 100]
 
-Needs the full stack (Postgres, Redis): gunicorn serves the sandbox supplier with
+Needs the full stack (Postgres, Redis): the web process serves the sandbox supplier with
 the given latency, a Celery worker delivers, and buyers pay at a steady rate below
 the stack's capacity. Reports paid → delivered p50/p95/max.
 """
@@ -18,7 +18,14 @@ from decimal import Decimal
 
 from django.db import connection
 
-from bench.processes import free_port, require_full_stack, start, stop, wait_http
+from bench.processes import (
+    free_port,
+    require_full_stack,
+    start,
+    stop,
+    wait_http,
+    web_command,
+)
 from bench.registry import benchmark, percentile
 from catalog.models import (
     Category,
@@ -124,21 +131,7 @@ def topup(*, orders, concurrency, rate, latency_ms, worker_concurrency, stdout) 
     }
     env.pop("KAMENG_CELERY_EAGER", None)
     sku, buyers = _topup_fixture(base_url=base_url, latency_ms=latency_ms, buyers=32)
-    web = start(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "kameng.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "4",
-            "--threads",
-            "4",
-        ],
-        env,
-    )
+    web = start(web_command(port, workers=4, threads=4), env)
     worker = start(
         [
             sys.executable,

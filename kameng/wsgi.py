@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn (`gunicorn kameng.wsgi`)."""
+"""WSGI entry point: `python -m kameng.serve` serves it (granian)."""
 
 import os
 

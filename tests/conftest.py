@@ -19,7 +19,7 @@ CHROMIUM = os.environ.get("KAMENG_CHROMIUM", "/usr/bin/chromium")
 
 # In a parallel run (pytest-xdist), settings gave this process its own Redis
 # database (kameng.config.per_test_worker). Processes the tests start (a Celery
-# worker, gunicorn, manage.py) inherit that database as it is, not rewritten again.
+# worker, web server, manage.py) inherit that database as it is, not rewritten again.
 if os.environ.pop("PYTEST_XDIST_WORKER", None) and settings.REDIS_URL:
     os.environ["REDIS_URL"] = settings.REDIS_URL
 

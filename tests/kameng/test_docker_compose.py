@@ -73,8 +73,9 @@ def check_words(words: list[str]) -> None:
         program = step[0]
         if program == "python" and step[1] == "manage.py":
             assert step[2] in get_commands(), f"no management command {step[2]}"
-        elif program == "gunicorn":
-            module, _, attribute = step[1].partition(":")
+        elif program == "python" and step[1:3] == ["-m", "kameng.serve"]:
+            served = importlib.import_module("kameng.serve").options(step[3:])
+            module, _, attribute = served.app.partition(":")
             assert hasattr(importlib.import_module(module), attribute)
         elif program == "celery":
             assert step[1:3] == ["-A", "kameng"]
