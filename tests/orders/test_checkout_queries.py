@@ -2,11 +2,15 @@
 of the buy POST and of the order page it leads to, on PostgreSQL (the hand-
 written sale) and on any database (the ORM path)."""
 
+import re
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
+from catalog.models import CardCode
+from kameng import crypto
+from orders.models import Order
 from tests.catalog.factories import make_sku
 from tests.orders.factories import make_buyer, stock_codes
 
@@ -15,9 +19,9 @@ from tests.orders.factories import make_buyer, stock_codes
 # buyer's growth runs in the worker after commit); the ORM path: more, its
 # outbox row an INSERT of its own. The buyer's coupons are not listed on the POST.
 BUY_POST_MAX = {"postgresql": 8, "other": 23}
-# user, the order with what it has (notes, refunds, tickets, reissues, a
-# review), the codes
-ORDER_PAGE_MAX = 3
+# user; the order with what it has (notes, refunds, tickets, reissues, a
+# review) and its codes' ciphertexts
+ORDER_PAGE_MAX = 2
 
 
 def _vendor() -> str:
@@ -52,3 +56,23 @@ def test_the_order_page_is_a_few_queries(buying, django_assert_max_num_queries):
         page = client.get(location)
     assert page.status_code == 200
     assert b'data-testid="codes"' in page.content
+
+
+@pytest.mark.django_db
+def test_the_page_lists_the_codes_sold_in_the_order_they_were_taken(client):
+    sku = make_sku(price=Decimal("1.00"), max_quantity=5)
+    texts = stock_codes(sku, 6)
+    client.force_login(make_buyer(Decimal("10.00")))
+    bought = client.post(
+        f"/shop/p/{sku.product_id}/?sku={sku.pk}",
+        {"quantity": "3", "payment": "wallet"},
+    )
+    order = Order.objects.get(order_no=bought["Location"].split("/")[-2])
+    taken = [
+        crypto.decrypt(CardCode.objects.get(pk=pk).secret)
+        for pk in order.delivery["code_ids"]
+    ]
+    page = client.get(bought["Location"]).content.decode()
+    shown = re.findall(r"<li><code>([^<]+)</code></li>", page)
+    assert shown == taken
+    assert len(set(shown)) == 3 and set(shown) <= set(texts)
