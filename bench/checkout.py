@@ -11,8 +11,10 @@ integrity of what was sold (one code per order, wallets equal to their ledgers).
 Throughput moves with whatever else the machine runs; what one purchase (the buy
 POST and the order page) costs does not, so it is reported too: the web
 workers' CPU ms, SQL statements (counted in the workers, bench.web_probe;
-BEGIN/COMMIT not included) and Postgres CPU ms (the server processes serving the web's
-connections), each per purchase over the measured window, read from /proc.
+BEGIN/COMMIT not included), Postgres CPU ms (the server processes serving the
+web's and the worker's connections), the Celery worker's CPU ms and the
+benchmark's own (its buyers' threads, on the same cores), each per purchase
+over the measured window.
 """
 
 from __future__ import annotations
@@ -268,6 +270,7 @@ def checkout(
 
         before = _probe(probe_dir)
         worker_before = cpu_ms(worker.pid)
+        client_before = time.process_time()
         started = time.monotonic()
         threads = [threading.Thread(target=shop, args=(s,)) for s in sessions]
         for thread in threads:
@@ -275,7 +278,11 @@ def checkout(
         for thread in threads:
             thread.join()
         http_rate = len(timings) / (time.monotonic() - started)
+        client_ms = (time.process_time() - client_before) * 1000
         costs = _per_purchase(before, _probe(probe_dir), len(timings))
+        if timings:
+            # the buyers' own threads share the cores with what they measure
+            costs["client_cpu_ms_per_purchase"] = round(client_ms / len(timings), 2)
         time.sleep(2)  # the worker's last announcements of the window
         if timings:
             costs["celery_worker_cpu_ms_per_purchase"] = round(
