@@ -3,7 +3,7 @@
 Not an app and not part of the shop: nothing under kameng/, users/, catalog/,
 marketing/, orders/ or analytics/ imports it. It drives the shop from outside, as
 a load generator would: the HTTP client (browser.py), starting and stopping
-gunicorn and Celery (processes.py), the plain-SQL ceiling of a card sale
+the web process and Celery (processes.py), the plain-SQL ceiling of a card sale
 (ceiling.py, built from model metadata), and one module per benchmark.
 
 - registry.py  `@benchmark`, REGISTRY

@@ -7,7 +7,7 @@ One logged-in buyer buys one code over and over through Django's test client
 wake-up as in production: a Celery queue of its own, emptied afterwards with
 the rows, since no worker runs) and opens the order page each time. Reports
 CPU ms and SQL statements per purchase for the buy POST and the order page apart.
-`bench checkout` measures the same through gunicorn under load, where the
+`bench checkout` measures the same through the web server under load, where the
 machine's other work swamps the figures; this one is for comparing two trees.
 
 Runs with DEBUG off, as production does (a DEBUG=true environment is run again
