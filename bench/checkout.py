@@ -4,9 +4,9 @@
 
 Needs the full stack (Postgres, Redis). Logged-in buyers (bench.browser) buy one
 code each over and over through the web process (kameng.serve, as production
-serves); then bench.ceiling runs the same
-transaction as plain SQL. Reports orders/s, p50/p99, the ratio of the two and the
-integrity of what was sold (one code per order, wallets equal to their ledgers).
+serves it); then bench.ceiling runs the same transaction as plain SQL. Reports
+orders/s, p50/p99, the ratio of the two and the integrity of what was sold (one
+code per order, wallets equal to their ledgers).
 
 Throughput moves with whatever else the machine runs; what one purchase (the buy
 POST and the order page) costs does not, so it is reported too: the web

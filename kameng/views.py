@@ -23,9 +23,10 @@ def healthz(request):
     """Machine-readable health for load balancers and monitoring: 200 or 503.
     Anyone learns up or down; components, host names and errors only staff and
     holders of the health token."""
-    report = health_report()
+    detailed = sees_health_detail(request)
+    report = health_report(figures=detailed)
     status = 200 if report["status"] == "ok" else 503
-    if not sees_health_detail(request):
+    if not detailed:
         report = {"status": report["status"]}
     return JsonResponse(report, status=status)
 
