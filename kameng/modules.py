@@ -92,15 +92,29 @@ def _switched_off() -> frozenset[str]:
     memo = _request_switches.get()
     if memo is not None and "off" in memo:
         return memo["off"]
-    off = cache.get(CACHE_KEY)
-    if off is None:
-        off = frozenset(
-            ModuleSwitch.objects.filter(enabled=False).values_list("code", flat=True)
-        )
-        cache.set(CACHE_KEY, off, None)
+    off = _loaded(cache.get(CACHE_KEY))
     if memo is not None:
         memo["off"] = off
     return off
+
+
+def _loaded(cached: frozenset[str] | None) -> frozenset[str]:
+    """The switched-off codes: the cache's value, or the database's (cached)."""
+    if cached is not None:
+        return cached
+    off = frozenset(
+        ModuleSwitch.objects.filter(enabled=False).values_list("code", flat=True)
+    )
+    cache.set(CACHE_KEY, off, None)
+    return off
+
+
+def prime_scope(cached: frozenset[str] | None) -> None:
+    """Inside request_scope(): the switches as the caller read CACHE_KEY along
+    with its own keys (kameng.process_cache.scope: one round trip for both)."""
+    memo = _request_switches.get()
+    if memo is not None and "off" not in memo:
+        memo["off"] = _loaded(cached)
 
 
 def is_enabled(code: str) -> bool:

@@ -21,10 +21,9 @@ what was read; at worst it is read again once more than needed.
 An edit that bypasses the ORM's signals (a queryset's `update()`, psql) must
 call `.changed()` itself, or the processes keep the old value.
 
-Inside `scope()` (one announcement, one task) every token is read once, all
-of them in the first round trip, and the module switches once
-(kameng.modules.request_scope): an edit made meanwhile elsewhere is seen by
-the next scope.
+Inside `scope()` (one announcement, one task) every token and the module
+switches (kameng.modules.request_scope) are read once, all in one round trip
+as the scope opens: an edit made meanwhile elsewhere is seen by the next scope.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from typing import Generic, TypeVar
 from django.core.cache import cache
 from django.db import transaction
 
-from kameng.modules import request_scope
+from kameng import modules
 
 T = TypeVar("T")
 
@@ -56,10 +55,21 @@ def scope() -> Iterator[None]:
     """Tokens and module switches read once within it (see the module)."""
     token = _scoped.set({})
     try:
-        with request_scope():
+        with modules.request_scope():
+            _read_scope()
             yield
     finally:
         _scoped.reset(token)
+
+
+def _read_scope() -> None:
+    """Every token and the module switches, in one cache round trip."""
+    keys = [each.key for each in _registry.values()]
+    found = cache.get_many([*keys, modules.CACHE_KEY])
+    modules.prime_scope(found.pop(modules.CACHE_KEY, None))
+    memo = _scoped.get()
+    memo.update(dict.fromkeys(keys))
+    memo.update(found)
 
 
 class Stamped(Generic[T]):
@@ -90,10 +100,6 @@ class Stamped(Generic[T]):
         memo = _scoped.get()
         if memo is None:
             return self._read_stamp(cache.get(self.key))
-        if not memo:  # the scope's first read: every token in one round trip
-            keys = [each.key for each in _registry.values()]
-            memo.update(dict.fromkeys(keys))
-            memo.update(cache.get_many(keys))
         stamp = memo.get(self.key)
         if stamp is None:
             stamp = memo[self.key] = self._read_stamp(None)

@@ -61,6 +61,7 @@ from catalog.services.pricing import (
 )
 from kameng import audit, events
 from kameng.compiled import CompiledRead
+from kameng.db import joins_transaction
 from kameng.exceptions import DomainError
 from kameng.modules import Module, is_enabled, register_module
 from kameng.process_cache import Stamped
@@ -389,7 +390,7 @@ def points_for_spend(amount: Decimal, rate: Decimal) -> int:
     return int((Decimal(amount) * rate).to_integral_value(rounding=ROUND_FLOOR))
 
 
-@transaction.atomic
+@joins_transaction  # the outbox's drain rolls the row back if this fails
 def earn_for_order(
     *,
     order_id: int,

@@ -25,11 +25,13 @@ and after commit wakes a drain (orders.tasks.poke_paid_drain). A drain:
 Each row's receivers run in a kameng.process_cache.scope(): the settings they
 keep per process are checked in one cache round trip and the module switches
 read once per row (an edit is seen by the next row). A receiver that raises is
-logged and the others still run (announce, as before). A receiver whose
-writes run in an atomic block of their own (a savepoint here) undoes only
-those when it fails; one whose failed write breaks the row's transaction has
-it all rolled back, and the row is then announced the old way
-(announce_claimed).
+logged and the others still run (announce, as before). The hot receivers
+(growth, points) join the row's transaction without a savepoint of their own
+(kameng.db.joins_transaction: four round trips fewer per row, issue 12), so a
+failed one may have written half of its work: any receiver that fails, or a
+failed write that breaks the transaction, has the row's whole transaction
+rolled back, and the row is then announced the old way, each receiver in its
+own transactions (announce_claimed): every effect once, never half of one.
 """
 
 from __future__ import annotations
@@ -114,10 +116,11 @@ def announce_claimed(row: PaidAnnouncement) -> bool:
         if not _delete_claimed(row):
             return False
         with scope():
-            announce(events.order_paid, row.payload())
-        if not transaction.get_rollback():
+            failed = announce(events.order_paid, row.payload())
+        if not failed and not transaction.get_rollback():
             return True
-    # A receiver's failed write outside an atomic block of its own broke the
+        transaction.set_rollback(True)
+    # A receiver failed, perhaps halfway through its writes, or broke the
     # transaction: all of it rolled back, the deletion too. Announce it as the
     # task before the outbox did rather than again after every lease: the row
     # deleted first, then each receiver in its own transactions, a failing one

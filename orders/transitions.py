@@ -153,11 +153,13 @@ def write_paid_announcement(kwargs: dict) -> None:
     PaidAnnouncement.objects.create(created_at=timezone.now(), **kwargs)
 
 
-def announce(signal, kwargs: dict) -> None:
+def announce(signal, kwargs: dict) -> int:
     """Send a deferred signal now (in the worker, orders.paid_outbox); a failing
-    receiver is logged, the others still run."""
+    receiver is logged, the others still run. Returns how many failed."""
+    failed = 0
     for receiver, result in signal.send_robust(sender=Order, **kwargs):
         if isinstance(result, Exception):
+            failed += 1
             logger.error(
                 "receiver %s of %s failed for %s",
                 getattr(receiver, "__qualname__", receiver),
@@ -165,6 +167,7 @@ def announce(signal, kwargs: dict) -> None:
                 kwargs,
                 exc_info=result,
             )
+    return failed
 
 
 OPEN_TICKET_STATES = (

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kameng.db import joins_transaction
 from kameng.process_cache import Stamped
 from users.models import ZERO, BuyerStats, LevelChange, MemberLevel, User
 
@@ -177,6 +178,11 @@ def _lock_user_sql() -> str:
         f"{connection.ops.quote_name(User._meta.db_table)} "
         f"WHERE {_quoted(User, 'id')} = %s"
     )
+    # FOR NO KEY UPDATE: level changes still take turns (they all lock the row
+    # this way or stronger), but the buyer's next sale, whose order row names
+    # the user (a foreign key: FOR KEY SHARE), does not wait for it (issue 12).
+    if connection.features.has_select_for_no_key_update:
+        return sql + " FOR NO KEY UPDATE"
     return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
 
 
@@ -210,7 +216,7 @@ def _as_decimal(value) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-@transaction.atomic
+@joins_transaction  # the outbox's drain rolls the row back if this fails
 def record_payment(
     *, user_id: int, amount: Decimal, payment_method: str = "", at=None
 ) -> Decimal:

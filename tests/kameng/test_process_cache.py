@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
+from kameng import modules
 from kameng.process_cache import PENDING, Stamped, scope
 
 pytestmark = pytest.mark.django_db
@@ -117,13 +118,18 @@ class Recording:
         return call
 
 
-def test_a_scope_reads_every_token_once(stamped, monkeypatch):
+def test_a_scope_reads_every_token_and_the_switches_in_one_round_trip(
+    stamped, monkeypatch
+):
     value, source = stamped
     assert value.get() == "old"
+    assert modules.is_enabled("points")  # the switches are in the cache now
     recording = Recording()
     monkeypatch.setattr("kameng.process_cache.cache", recording)
+    monkeypatch.setattr("kameng.modules.cache", recording)
     with scope():
         assert [value.get() for _ in range(3)] == ["old"] * 3
+        assert [modules.is_enabled("points") for _ in range(3)] == [True] * 3
     assert recording.calls == ["get_many"]
     assert source.loads == 1
 

@@ -15,11 +15,13 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from kameng import events
 from kameng.beat import SCHEDULE, Every
 from kameng.celery import app as celery_app
+from kameng.db import joins_transaction
 from orders import paid_outbox, tasks
 from orders.checkout import buy_with_wallet
 from orders.models import Order, PaidAnnouncement
@@ -294,6 +296,35 @@ def test_a_receiver_that_breaks_the_transaction_is_undone_and_sent_again_once(
     assert len(calls) == 2
     assert not PaidAnnouncement.objects.exists()
     assert order_count(buyer) == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the drain outside one, as in the worker
+def test_a_receiver_failing_halfway_leaves_none_of_its_writes(
+    claim_path, sale_path, published, django_capture_on_commit_callbacks, caplog
+):
+    """Growth and points join the row's transaction without a savepoint: a
+    receiver that fails after writing has the whole row rolled back and sent
+    again, each receiver then in its own transaction; none of the failed
+    receiver's writes stay, and growth counts the order once."""
+
+    @joins_transaction
+    def halfway(sender, buyer_id=None, **kwargs):
+        BuyerStats.objects.filter(user_id=buyer_id).update(
+            order_count=F("order_count") + 100
+        )
+        raise ValueError("failed after a write")
+
+    events.order_paid.connect(halfway, weak=False, dispatch_uid="test-halfway")
+    try:
+        sku, buyer = sale()
+        with django_capture_on_commit_callbacks(execute=True):
+            buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+        assert drain_paid_announcements().announced == 1
+    finally:
+        events.order_paid.disconnect(dispatch_uid="test-halfway")
+    assert not PaidAnnouncement.objects.exists()
+    assert order_count(buyer) == 1
+    assert "rolled back; sent again" in caplog.text
 
 
 @pytest.mark.django_db
