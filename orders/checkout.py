@@ -22,7 +22,7 @@ from marketing.benefits import OrderRef, claim_benefits, involves_marketing
 from orders.exceptions import CheckoutRefused, IllegalTransition
 from orders.fulfilment import check_stock_after_sale, deliver_on_payment
 from orders.models import Order, new_order_no
-from orders.risk import refuse_if_blacklisted
+from orders.risk import blacklist_wanted, refuse_if_blacklisted
 from orders.sale_sql import NeedsReview, StaleCatalog, sell_codes
 from orders.transitions import send_after_commit, transition_order, wake_after_commit
 from users.models import LedgerEntry
@@ -179,11 +179,14 @@ def buy_with_wallet(
     if buyer is None:
         raise CheckoutRefused(_("Log in to pay with your balance."))
     if sells_by_sql(sku) and not options:
-        refuse_if_blacklisted(  # risk: the one blacklist check, one query
+        # risk: the one blacklist check, asked inside the sale's debit
+        blacklist = blacklist_wanted(
             buyer=buyer, contact="", ip=ip, recharge_account=recharge_account
         )
         try:
-            order = _buy_codes(sku=sku, quantity=quantity, buyer=buyer)
+            order = _buy_codes(
+                sku=sku, quantity=quantity, buyer=buyer, blacklist=blacklist
+            )
         except (NeedsReview, _NotByCodes):
             order = None  # held for review / no longer a card SKU: the ORM path
         if order is not None:
@@ -232,7 +235,7 @@ def _quote_codes(entry, *, buyer, quantity: int, at):
     return quote
 
 
-def _buy_codes(*, sku: Sku, quantity: int, buyer) -> Order:
+def _buy_codes(*, sku: Sku, quantity: int, buyer, blacklist) -> Order:
     """Quote from the sale cache and sell by sale_sql. The cache may be behind
     the database, never ahead of it: a sale that finds the SKU changed since
     (StaleCatalog) rolls back and is quoted again from a fresh entry, and so is
@@ -257,6 +260,7 @@ def _buy_codes(*, sku: Sku, quantity: int, buyer) -> Order:
                     unit_price=quote.unit_price,
                     amount=quote.total,
                     price_breakdown=quote.as_dict(),
+                    blacklist=blacklist,
                     at=now,
                 )
                 # After commit, in the ORM path's order. sell_codes wrote

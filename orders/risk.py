@@ -155,17 +155,19 @@ def _digests(kind: str, values: Iterable) -> list[str]:
     return sorted(found)
 
 
-def blacklist_hit(
+Wanted = list[tuple[str, list[str]]]  # (kind, the keyed digests of its values)
+
+
+def blacklist_wanted(
     *,
     buyer=None,
     contact: str = "",
     ip: str = "",
     recharge_account: dict | None = None,
-) -> BlacklistEntry | None:
-    """The active blacklist entry matching any of these, or None: one query on
-    the (kind, value_index) index, by the keyed digests of the normalised
-    values (the column itself holds tokens)."""
-    wanted: list[tuple[str, list[str]]] = []  # (kind, its digests)
+) -> Wanted:
+    """What a checkout looks up in the blacklist: each kind with the keyed
+    digests of its normalised values (the column itself holds tokens)."""
+    wanted: Wanted = []
     if buyer is not None and getattr(buyer, "username", ""):
         wanted.append(
             (Kind.ACCOUNT, [BlacklistEntry.digest(Kind.ACCOUNT, buyer.username)])
@@ -178,17 +180,36 @@ def blacklist_hit(
     accounts = (recharge_account or {}).values()
     if digests := _digests(Kind.RECHARGE_ACCOUNT, accounts):
         wanted.append((Kind.RECHARGE_ACCOUNT, digests))
+    return wanted
+
+
+def blacklist_hit(
+    *,
+    buyer=None,
+    contact: str = "",
+    ip: str = "",
+    recharge_account: dict | None = None,
+) -> BlacklistEntry | None:
+    """The active blacklist entry matching any of these, or None: one query on
+    the (kind, value_index) index."""
+    wanted = blacklist_wanted(
+        buyer=buyer, contact=contact, ip=ip, recharge_account=recharge_account
+    )
     if not wanted:
         return None
-    return _newest_active_entry(wanted)
+    sql, params = newest_active_entry_sql(wanted)
+    return next(iter(BlacklistEntry.objects.raw(sql, params)), None)
 
 
-def _newest_active_entry(wanted: list[tuple[str, list[str]]]) -> BlacklistEntry | None:
+def newest_active_entry_sql(
+    wanted: Wanted, *, only_kind: bool = False
+) -> tuple[str, list]:
     """The newest active entry of any (kind, digest) pair, as
     `BlacklistEntry.objects.filter(<pairs>, active=True).first()` reads it, in
     one hand-written statement (names from model metadata): every buy POST
     asks, and building and compiling the ORM's query cost more CPU than the
-    rest of the check (issue 12)."""
+    rest of the check (issue 12). `only_kind`: its kind alone (orders.sale_sql
+    asks it inside the wallet debit's statement)."""
     meta = BlacklistEntry._meta
     quote = connection.ops.quote_name
 
@@ -201,12 +222,13 @@ def _newest_active_entry(wanted: list[tuple[str, list[str]]]) -> BlacklistEntry 
         marks = ", ".join(["%s"] * len(digests))
         pairs.append(f"({kind} = %s AND {index} IN ({marks}))")
         params += [str(entry_kind), *digests]
+    selected = kind if only_kind else "*"
     sql = (
-        f"SELECT * FROM {quote(meta.db_table)} "
+        f"SELECT {selected} FROM {quote(meta.db_table)} "
         f"WHERE {column('active')} = %s AND ({' OR '.join(pairs)}) "
         f"ORDER BY {quote(meta.pk.column)} DESC LIMIT 1"
     )
-    return next(iter(BlacklistEntry.objects.raw(sql, [True, *params])), None)
+    return sql, [True, *params]
 
 
 BLACKLIST_MESSAGES = {
@@ -240,7 +262,13 @@ def refuse_if_blacklisted(
         buyer=buyer, contact=contact, ip=ip, recharge_account=recharge_account
     )
     if hit is not None:
-        raise CheckoutRefused(str(BLACKLIST_MESSAGES[hit.kind]), blacklist=hit.kind)
+        raise blacklist_refusal(hit.kind)
+
+
+def blacklist_refusal(kind: str) -> CheckoutRefused:
+    """What a buyer is told when an entry of `kind` blocks the checkout: what is
+    blocked, never the staff's reason."""
+    return CheckoutRefused(str(BLACKLIST_MESSAGES[kind]), blacklist=kind)
 
 
 @transaction.atomic

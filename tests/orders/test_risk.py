@@ -113,7 +113,7 @@ def test_flags_age_out_of_the_window_at_the_nightly_recount(finance):
     ],
 )
 def test_a_blacklisted_value_blocks_checkout_with_a_clear_message(
-    kind, value, message, finance
+    kind, value, message, finance, sale_path
 ):
     add_to_blacklist(kind=kind, value=value, reason="多次恶意退款", actor=finance)
     sku = make_sku(price=Decimal("10.00"), max_quantity=5)
@@ -134,6 +134,33 @@ def test_a_blacklisted_value_blocks_checkout_with_a_clear_message(
     assert not Order.objects.exists()
     buyer.wallet.refresh_from_db()
     assert buyer.wallet.balance == Decimal("10.00")
+
+
+def test_a_blocked_buyer_short_of_balance_is_told_of_the_block(finance, sale_path):
+    """The block comes first, as on the ORM path: topping up would not help."""
+    add_to_blacklist(
+        kind=BlacklistEntry.Kind.ACCOUNT, value="poor-risky", reason="x", actor=finance
+    )
+    sku = make_sku(price=Decimal("10.00"))
+    stock_codes(sku, 1)
+    buyer = make_buyer(Decimal("1.00"))
+    buyer.username = "poor-risky"
+    buyer.save()
+    with pytest.raises(CheckoutRefused) as refused:
+        buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+    assert "此账号" in refused.value.message
+    assert not Order.objects.exists()
+
+
+def test_an_entry_for_someone_else_blocks_nothing(finance, sale_path):
+    add_to_blacklist(
+        kind=BlacklistEntry.Kind.IP, value="203.0.113.9", reason="x", actor=finance
+    )
+    sku = make_sku(price=Decimal("10.00"))
+    stock_codes(sku, 1)
+    buyer = make_buyer(Decimal("10.00"))
+    order = buy_with_wallet(sku=sku, quantity=1, buyer=buyer, ip="203.0.113.10")
+    assert order.status == S.DELIVERED
 
 
 def test_a_guest_contact_is_blocked_and_others_buy(finance):
