@@ -277,8 +277,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 # Security -----------------------------------------------------------------------
 # Sessions are read on every request of a logged-in buyer or member of staff: from
 # the cache (Redis when configured) first, written through to the database, so a
-# cache flush or restart logs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# cache flush or restart logs nobody out (cached_db, whose read brings the module
+# switches in the same round trip: kameng.sessions).
+SESSION_ENGINE = "kameng.sessions"
 SESSION_COOKIE_HTTPONLY = True
 # Production (DEBUG off) is served over HTTPS behind a proxy: cookies only over
 # HTTPS, HSTS, and plain HTTP redirected. A development machine keeps plain HTTP.
