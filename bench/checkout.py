@@ -42,16 +42,17 @@ from bench.processes import (
     require_full_stack,
     start,
     stop,
+    vacuum,
     wait_http,
     web_command,
 )
 from bench.registry import benchmark, percentile
-from catalog.models import CardBatch, CardCode, Category, Product, Sku
+from catalog.models import CardBatch, CardCode, Category, Product, Sku, SkuSalesDay
 from kameng import crypto
 from kameng.serve import options as serve_options
-from orders.models import Order
+from orders.models import Order, PaidAnnouncement
 from orders.tasks import POKE_KEY
-from users.models import LedgerEntry, User, Wallet
+from users.models import BuyerStats, LedgerEntry, User, Wallet
 from users.services import credit_wallet
 
 
@@ -186,6 +187,8 @@ def checkout(
 ) -> dict:
     require_full_stack()
     sku, people = _checkout_fixture(buyers=buyers, codes=codes)
+    # what a sale leaves dead behind it (the rows it updates or deletes)
+    vacuum(CardCode, Wallet, Sku, SkuSalesDay, PaidAnnouncement, BuyerStats)
     # An earlier run's worker may have left the drain's wake-up key behind,
     # its drain queued on that run's queue, which nobody reads now: until the
     # key expired, no sale of this run would queue a drain (production's beat

@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from bench.processes import require_postgres
+from bench.processes import require_postgres, vacuum
 from bench.registry import benchmark, percentile
 from bench.schema import column, insert_columns, table
 from catalog.models import CardBatch, CardCode, Category, Product, Sku, SkuSalesDay
@@ -117,9 +117,7 @@ def _pool_fixture(*, sizes: list[int], buyers: int, stdout):
                 cursor.execute(VOID_EXTRA_CODES, [sku.pk, -missing])
         Sku.objects.filter(pk=sku.pk).update(stock=size)
         skus[size] = sku
-    with connection.cursor() as cursor:
-        # what autovacuum does in a shop
-        cursor.execute(f"VACUUM (ANALYZE) {table(CardCode)}")
+    vacuum(CardCode)
     Category.objects.filter(pk=category.pk).update(
         name="Bench sale pool " + "/".join(str(s) for s in sizes)
     )
