@@ -24,10 +24,10 @@ CPU-bound Python, so extra threads in one process only queue for its GIL
 4 x 8 sold 67 with p99 1.3 s; with granian, 4 threads per worker sold fewer
 than 2). Two threads keep a core busy while the other waits on PostgreSQL.
 One thread per process (WEB_THREADS=1, the sync model) measured better under
-a 32-buyer burst on the 2-core machine (2 x 1 against 2 x 2, alternating:
-p99 322-355 against 406-467 ms, 5.9-6.2 against 6.3-6.9 ms CPU per purchase)
-and no better with 4 buyers (p99 46-63 against 49-60 ms); it also lets one
-slow page hold a whole process, so the default stays two.
+a 32-buyer burst on the 2-core machine (2 x 1 against 2 x 2: p99 322-420 ms,
+four runs of five under 400, against 359-467 ms; 5.9-6.2 against 6.3-6.9 ms
+CPU per purchase) and no better with 4 buyers (p99 46-63 against 49-60 ms);
+it also lets one slow page hold a whole process, so the default stays two.
 
 Nothing was lost with gunicorn: its worker timeout never covered a request
 stuck in a gthread thread either (Kameng's slow work, supplier calls and
