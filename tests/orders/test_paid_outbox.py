@@ -83,6 +83,20 @@ def sale(price="9.80", balance="50.00"):
     return sku, make_buyer(Decimal(balance))
 
 
+def sold_and_drained_with(receiver, capture_on_commit):
+    """A sale whose announcement is drained while `receiver` also hears
+    order_paid: the buyer. The drain announces the row once."""
+    events.order_paid.connect(receiver, weak=False, dispatch_uid="test-receiver")
+    try:
+        sku, buyer = sale()
+        with capture_on_commit(execute=True):
+            buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+        assert drain_paid_announcements().announced == 1
+    finally:
+        events.order_paid.disconnect(dispatch_uid="test-receiver")
+    return buyer
+
+
 def outbox_rows(count: int, **fields) -> list[PaidAnnouncement]:
     """Announcements of orders nobody else hears about (no buyer)."""
     now = timezone.now()
@@ -258,14 +272,7 @@ def test_a_failing_receiver_is_logged_and_the_row_still_goes(
     def broken(sender, **kwargs):
         raise ValueError("receiver bug")
 
-    events.order_paid.connect(broken, weak=False, dispatch_uid="test-broken")
-    try:
-        sku, buyer = sale()
-        with django_capture_on_commit_callbacks(execute=True):
-            buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
-        assert drain_paid_announcements().announced == 1
-    finally:
-        events.order_paid.disconnect(dispatch_uid="test-broken")
+    buyer = sold_and_drained_with(broken, django_capture_on_commit_callbacks)
     assert not PaidAnnouncement.objects.exists()
     assert order_count(buyer) == 1  # the other receivers ran
     assert "receiver bug" in caplog.text or "failed" in caplog.text
@@ -285,14 +292,7 @@ def test_a_receiver_that_breaks_the_transaction_is_undone_and_sent_again_once(
         if len(calls) == 1:  # order_id NULL: an IntegrityError, no savepoint
             PaidAnnouncement.objects.create(amount=1, created_at=timezone.now())
 
-    events.order_paid.connect(breaks_once, weak=False, dispatch_uid="test-breaks")
-    try:
-        sku, buyer = sale()
-        with django_capture_on_commit_callbacks(execute=True):
-            buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
-        assert drain_paid_announcements().announced == 1
-    finally:
-        events.order_paid.disconnect(dispatch_uid="test-breaks")
+    buyer = sold_and_drained_with(breaks_once, django_capture_on_commit_callbacks)
     assert len(calls) == 2
     assert not PaidAnnouncement.objects.exists()
     assert order_count(buyer) == 1
@@ -314,14 +314,7 @@ def test_a_receiver_failing_halfway_leaves_none_of_its_writes(
         )
         raise ValueError("failed after a write")
 
-    events.order_paid.connect(halfway, weak=False, dispatch_uid="test-halfway")
-    try:
-        sku, buyer = sale()
-        with django_capture_on_commit_callbacks(execute=True):
-            buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
-        assert drain_paid_announcements().announced == 1
-    finally:
-        events.order_paid.disconnect(dispatch_uid="test-halfway")
+    buyer = sold_and_drained_with(halfway, django_capture_on_commit_callbacks)
     assert not PaidAnnouncement.objects.exists()
     assert order_count(buyer) == 1
     assert "rolled back; sent again" in caplog.text
