@@ -1,7 +1,7 @@
 """Benchmark: what the worker spends announcing one sale (order_paid).
 
     python manage.py bench announce_paid [--orders 300] [--campaign on|off]
-                             [--wrap none|transaction|scope] [--profile]
+                             [--wrap none|transaction|scope|drain] [--profile]
 
 After every sale the Celery worker runs `orders.transitions.announce(
 events.order_paid, kwargs)`: growth and the member level (users.levels), the
@@ -14,7 +14,10 @@ counted. `--campaign on` switches the first-order coupon campaign on (a
 template of the bench's own), as a shop that runs it; `off` leaves it off.
 `--wrap transaction` runs each announcement in one transaction, as the
 outbox's drain does (each receiver's atomic block is then a savepoint);
-`scope` also opens kameng.process_cache.scope() around it.
+`scope` also opens kameng.process_cache.scope() around it. `--wrap drain`
+announces them as the worker does: the sales' outbox rows drained by
+orders.paid_outbox (claims, deletions and transactions included; the
+statements counted are those the drain sends, not psycopg's BEGIN/COMMIT).
 
 Runs with DEBUG off, as the worker does (a DEBUG=true environment is run again
 in a child process with DEBUG=false). `--profile` prints the cProfile (CPU
@@ -48,6 +51,8 @@ from kameng.process_cache import scope
 from marketing.campaigns import ensure_campaigns, save_campaign
 from marketing.models import CouponCampaign, CouponTemplate
 from orders.checkout import buy_with_wallet
+from orders.models import PaidAnnouncement
+from orders.paid_outbox import drain_paid_announcements
 from orders.transitions import announce
 
 CHILD_MARK = "KAMENG_BENCH_ANNOUNCE_PAID_CHILD"
@@ -98,6 +103,42 @@ def _wrapped(wrap: str):
             yield
 
 
+def _announce_each(announcements, warmup, wrap, counter, profiler):
+    spent = 0.0
+    statements = 0
+    for n, kwargs in enumerate(announcements):
+        measured = n >= warmup
+        counted = counter.statements
+        if measured and profiler:
+            profiler.enable()
+        begun = time.process_time()
+        with _wrapped(wrap):
+            announce(events.order_paid, kwargs)
+        if measured:
+            spent += time.process_time() - begun
+            statements += counter.statements - counted
+        if measured and profiler:
+            profiler.disable()
+    return spent, statements, len(announcements) - warmup
+
+
+def _drain(announcements, warmup, wrap, counter, profiler):
+    """The sales' outbox rows drained: the oldest `warmup` first, unmeasured."""
+    drain_paid_announcements(batch=warmup, max_batches=1)
+    waiting = PaidAnnouncement.objects.count()
+    counted = counter.statements
+    if profiler:
+        profiler.enable()
+    begun = time.process_time()
+    drained = drain_paid_announcements(max_batches=waiting)
+    spent = time.process_time() - begun
+    if profiler:
+        profiler.disable()
+    if drained.announced != waiting or drained.more:
+        raise RuntimeError(f"{waiting} rows waited; the drain announced {drained}")
+    return spent, counter.statements - counted, waiting
+
+
 @benchmark(
     "announce_paid",
     help="CPU ms and SQL statements per order_paid announcement in the worker "
@@ -109,7 +150,11 @@ def _wrapped(wrap: str):
         # how the worker wraps each announcement: nothing (the task sends it),
         # one transaction (the outbox's drain), or that and a scope in which
         # stamps and module switches are read once (kameng.process_cache)
-        ("--wrap", {"choices": ["none", "transaction", "scope"], "default": "none"}),
+        # (or the outbox's drain itself: claims, deletions, its transactions)
+        (
+            "--wrap",
+            {"choices": ["none", "transaction", "scope", "drain"], "default": "none"},
+        ),
         ("--profile", {"action": "store_true"}),
         ("--top", {"type": int, "default": 40}),
     ],
@@ -145,22 +190,11 @@ def announce_paid(*, orders, warmup, campaign, wrap, profile, top, stdout) -> di
         purge_own_queue()
     counter = StatementCounter()
     profiler = cProfile.Profile(time.process_time)  # CPU, not waits
-    spent = 0.0
-    statements = 0
+    measure = _drain if wrap == "drain" else _announce_each
     with connection.execute_wrapper(counter):
-        for n, kwargs in enumerate(announcements):
-            measured = n >= warmup
-            counted = counter.statements
-            if measured and profile:
-                profiler.enable()
-            begun = time.process_time()
-            with _wrapped(wrap):
-                announce(events.order_paid, kwargs)
-            if measured:
-                spent += time.process_time() - begun
-                statements += counter.statements - counted
-            if measured and profile:
-                profiler.disable()
+        spent, statements, orders = measure(
+            announcements, warmup, wrap, counter, profiler if profile else None
+        )
     if profile:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
