@@ -11,27 +11,31 @@ and after commit wakes a drain (orders.tasks.poke_paid_drain). A drain:
    transaction's, so two claims in one transaction differ); elsewhere (SQLite,
    one writer at a time) the ORM in a transaction, the UPDATE checking the
    claim's condition again;
-2. announces each row in a transaction of its own that first deletes the row
-   WHERE it still carries this drain's lease: the receivers' writes and the
-   delete commit together or not at all. A drain killed mid-batch leaves its
-   rows claimed; another claims them after the lease, and as the dead drain's
-   work rolled back with its transaction, nothing is counted twice (users'
-   growth and marketing's category counter add up, they are not idempotent
-   per order). A drain slower than its lease finds its row taken (the DELETE
-   matches nothing) and skips it;
+2. announces the batch in one transaction that first deletes its rows WHERE
+   they still carry this drain's lease (one statement), then sends each row's
+   order_paid: the receivers' writes and the deletions commit together or not
+   at all. A drain killed mid-batch leaves its rows claimed; another claims
+   them after the lease, and as the dead drain's work rolled back with its
+   transaction, nothing is counted twice (users' growth and marketing's
+   category counter add up, they are not idempotent per order). A drain slower
+   than its lease finds those rows taken (the DELETE does not return them) and
+   skips them;
 3. claims again while full batches come back, up to MAX_BATCHES; then it says
    there is more, and the task wakes another drain.
 
-Each row's receivers run in a kameng.process_cache.scope(): the settings they
-keep per process are checked in one cache round trip and the module switches
-read once per row (an edit is seen by the next row). A receiver that raises is
-logged and the others still run (announce, as before). The hot receivers
-(growth, points) join the row's transaction without a savepoint of their own
-(kameng.db.joins_transaction: four round trips fewer per row, issue 12), so a
-failed one may have written half of its work: any receiver that fails, or a
-failed write that breaks the transaction, has the row's whole transaction
-rolled back, and the row is then announced the old way, each receiver in its
-own transactions (announce_claimed): every effect once, never half of one.
+The batch's receivers run in one kameng.process_cache.scope(): the settings
+they keep per process are checked in one cache round trip and the module
+switches read once for the batch (its orders were paid before it began; the
+next batch sees an edit). A receiver that raises is logged and the others
+still run (announce, as before). The hot receivers (growth, points) join the
+transaction without a savepoint of their own (kameng.db.joins_transaction:
+four round trips fewer per row, issue 12), so a failed one may have written
+half of its work: any receiver that fails, or a failed write that breaks the
+transaction, has the batch's whole transaction rolled back, and each row is
+then announced alone (announce_claimed): in a transaction of its own, and if
+that fails too, each receiver in its own transactions. Every effect once,
+never half of one. One transaction and one scope per batch rather than per
+row halved the worker's CPU per order (docs/architecture.md, issue 12).
 """
 
 from __future__ import annotations
@@ -69,7 +73,13 @@ CLAIM = (
     f"ORDER BY {_COLUMNS['id']} LIMIT %s FOR UPDATE SKIP LOCKED) "
     f"RETURNING {', '.join(_COLUMNS[name] for name in _RETURNED)}"
 )
-# The per-vendor pick: SKIP LOCKED and RETURNING in one statement.
+# The batch's rows deleted where they still carry this drain's lease (one
+# claim's rows share it), returning those that did.
+DELETE_HELD = (
+    f"DELETE FROM {_TABLE} WHERE {_COLUMNS['id']} = ANY(%s) "
+    f"AND {_COLUMNS['claimed_until']} = %s RETURNING {_COLUMNS['id']}"
+)
+# The per-vendor pick: SKIP LOCKED, = ANY(array) and RETURNING.
 SQL_CLAIM_VENDORS = {"postgresql"}
 
 
@@ -107,6 +117,48 @@ def claim_paid_announcements(batch: int = BATCH) -> list[PaidAnnouncement]:
     if connection.vendor in SQL_CLAIM_VENDORS:
         return _claim_by_sql(batch)
     return _claim_by_orm(batch)
+
+
+def announce_batch(rows: list[PaidAnnouncement]) -> int:
+    """Send order_paid for the rows of one claim in one transaction with their
+    deletion; how many were announced (a row whose lease was lost to another
+    drain is not). Should anything fail, all of it rolls back and each row is
+    announced alone (announce_claimed)."""
+    if len(rows) > 1:
+        with transaction.atomic():
+            held = _delete_held(rows)
+            with scope():
+                for row in rows:
+                    if row.pk in held and (
+                        announce(events.order_paid, row.payload())
+                        or transaction.get_rollback()
+                    ):
+                        break
+                else:
+                    return len(held)
+            transaction.set_rollback(True)
+        logger.error(
+            "order_paid for a batch of %s orders rolled back; each sent alone",
+            len(rows),
+        )
+    return sum(announce_claimed(row) for row in rows)
+
+
+def _delete_held(rows: list[PaidAnnouncement]) -> set[int]:
+    """Delete the rows still carrying the lease they were claimed with: their ids."""
+    held = set()
+    for until in {row.claimed_until for row in rows}:
+        ids = [row.pk for row in rows if row.claimed_until == until]
+        if connection.vendor in SQL_CLAIM_VENDORS:
+            with connection.cursor() as cursor:
+                cursor.execute(DELETE_HELD, [ids, until])
+                held.update(pk for (pk,) in cursor.fetchall())
+        else:  # one writer at a time: read, then delete what was read
+            leased = PaidAnnouncement.objects.filter(pk__in=ids, claimed_until=until)
+            kept = set(leased.values_list("pk", flat=True))
+            leased.filter(pk__in=kept).delete()
+            held.update(kept)
+    return held
 
 
 def announce_claimed(row: PaidAnnouncement) -> bool:
@@ -154,8 +206,7 @@ def drain_paid_announcements(
     announced = 0
     for _round in range(max_batches):
         rows = claim_paid_announcements(batch)
-        for row in rows:
-            announced += announce_claimed(row)
+        announced += announce_batch(rows)
         if len(rows) < batch:
             return Drained(announced=announced, more=False)
     return Drained(announced=announced, more=True)

@@ -320,16 +320,22 @@ def test_a_receiver_failing_halfway_leaves_none_of_its_writes(
     assert "rolled back; sent again" in caplog.text
 
 
-@pytest.mark.django_db
-def test_a_drain_killed_mid_batch_leaves_the_rest_to_the_next_after_its_lease(
-    claim_path, sale_path, published, django_capture_on_commit_callbacks
-):
+def three_sales(buyer, capture_on_commit) -> None:
     sku = make_sku(price=Decimal("1.00"))
     stock_codes(sku, 3)
-    buyer = make_buyer(Decimal("5.00"))
     for _sale in range(3):
-        with django_capture_on_commit_callbacks(execute=True):
+        with capture_on_commit(execute=True):
             buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+
+
+@pytest.mark.django_db
+def test_a_drain_killed_mid_batch_leaves_the_batch_to_the_next_after_its_lease(
+    claim_path, sale_path, published, django_capture_on_commit_callbacks
+):
+    """The batch is one transaction: the orders announced before the kill roll
+    back with it, and the next drain, once the lease is over, counts each once."""
+    buyer = make_buyer(Decimal("5.00"))
+    three_sales(buyer, django_capture_on_commit_callbacks)
     calls = []
 
     def killed_on_the_second(sender, **kwargs):
@@ -343,17 +349,55 @@ def test_a_drain_killed_mid_batch_leaves_the_rest_to_the_next_after_its_lease(
     try:
         with pytest.raises(SystemExit):
             drain_paid_announcements()
-        assert order_count(buyer) == 1  # the second order's growth rolled back
-        assert PaidAnnouncement.objects.count() == 2
+        assert order_count(buyer) == 0  # the first order's growth rolled back too
+        assert PaidAnnouncement.objects.count() == 3
         assert drain_paid_announcements().announced == 0  # still leased
         PaidAnnouncement.objects.update(
             claimed_until=timezone.now() - timedelta(hours=1)
         )
-        assert drain_paid_announcements().announced == 2
+        assert drain_paid_announcements().announced == 3
     finally:
         events.order_paid.disconnect(dispatch_uid="test-killed")
     assert order_count(buyer) == 3
     assert not PaidAnnouncement.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the drain outside one, as in the worker
+def test_a_receiver_failing_in_a_batch_undoes_the_batch_and_each_order_goes_once(
+    claim_path, sale_path, published, django_capture_on_commit_callbacks, caplog
+):
+    """A receiver that writes and then fails on the batch's second order: the
+    first order's effects roll back with the batch, then each order is sent
+    alone. Growth counts each order once; the failed receiver's write stays
+    nowhere; the other orders' receivers all ran."""
+    buyer = make_buyer(Decimal("5.00"))
+    three_sales(buyer, django_capture_on_commit_callbacks)
+    second = PaidAnnouncement.objects.order_by("id")[1].order_id
+    heard = []
+
+    @joins_transaction
+    def fails_on_the_second(sender, order_id=None, buyer_id=None, **kwargs):
+        heard.append(order_id)
+        if order_id == second:
+            BuyerStats.objects.filter(user_id=buyer_id).update(
+                order_count=F("order_count") + 100
+            )
+            raise ValueError("failed after a write")
+
+    events.order_paid.connect(
+        fails_on_the_second, weak=False, dispatch_uid="test-batch"
+    )
+    try:
+        assert drain_paid_announcements().announced == 3
+    finally:
+        events.order_paid.disconnect(dispatch_uid="test-batch")
+    assert order_count(buyer) == 3
+    assert not PaidAnnouncement.objects.exists()
+    assert "batch of 3 orders rolled back" in caplog.text
+    # the batch stopped at the failure; then each order alone, the second
+    # twice more (in its own transaction, then each receiver in its own)
+    assert heard.count(second) == 3
+    assert len(heard) == 2 + 3 + 1
 
 
 @pytest.mark.django_db
