@@ -40,13 +40,14 @@ from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from bench.browser import Browser
-from bench.checkout import _per_purchase, _probe
+from bench.checkout import SALE_LEAVES_DEAD, _per_purchase, _probe
 from bench.processes import (
     free_port,
     production_env,
     require_full_stack,
     start,
     stop,
+    vacuum,
     wait_http,
     web_command,
 )
@@ -188,6 +189,7 @@ def _coupons_check(order_ids: list[int]) -> dict:
 def flash_sale(*, units, buyers, per_buyer, web_workers, web_threads, stdout) -> dict:
     require_full_stack()
     sku, sale, people = _fixture(units=units, buyers=buyers, per_buyer=per_buyer)
+    vacuum(*SALE_LEAVES_DEAD, FlashSale)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     probe_dir = Path(tempfile.mkdtemp(prefix="kameng-bench-"))
