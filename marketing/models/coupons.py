@@ -57,6 +57,7 @@ class CouponTemplate(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(99)],
+        # xgettext:no-python-format ("15% off" is no placeholder)
         help_text=_("折扣: e.g. 15 takes 15% off (85折)."),
     )
     cap = money_field(
