@@ -265,18 +265,24 @@ def _bump_sku(sku_id: int) -> None:
 
 @transaction.atomic
 def save_flash_sale(*, sale: FlashSale, actor=None) -> FlashSale:
-    """Validate and save a sale. The SKU's row is locked first, so two staff
-    saving sales of one SKU at once cannot both pass the overlap check."""
+    """Validate and save a sale. The SKU's row is locked, so two staff saving
+    sales of one SKU at once cannot both pass the overlap check.
+
+    Rows are locked in a purchase's order: a purchase claims the sale's row,
+    then moves the SKU's stock, so an edit takes the sale's row first too.
+    The other way round, an operator editing a live sale mid-purchase would
+    deadlock with it and PostgreSQL would kill one of the two."""
+    current = None
+    if sale.pk:
+        current = FlashSale.objects.select_for_update().filter(pk=sale.pk).first()
     locked = Sku.objects.select_for_update().filter(pk=sale.sku_id).first()
     if locked is None:
         raise ValidationError({"sku": [pgettext("flash sale", "Choose a SKU.")]})
     previous_sku = None
-    if sale.pk:
-        current = FlashSale.objects.select_for_update().filter(pk=sale.pk).first()
-        if current is not None:
-            sale.sold = current.sold  # the counters are the claims', not the form's
-            sale.gmv, sale.cost = current.gmv, current.cost
-            previous_sku = current.sku_id
+    if current is not None:
+        sale.sold = current.sold  # the counters are the claims', not the form's
+        sale.gmv, sale.cost = current.gmv, current.cost
+        previous_sku = current.sku_id
     validate_flash_sale(sale)
     if sale.created_by_id is None and getattr(actor, "pk", None):
         sale.created_by = actor

@@ -2,12 +2,13 @@
 (also under concurrency on Postgres), the release on cancel and refund."""
 
 import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.services.pricing import QuoteContext, quote_price
@@ -334,3 +335,70 @@ def test_one_buyer_in_five_threads_gets_the_per_buyer_limit():
     assert outcomes.count("sold") == 2
     assert FlashSaleBuyer.objects.get(sale=sale, buyer=buyer).bought == 2
     assert Order.objects.filter(buyer=buyer, status="delivered").count() == 2
+
+
+def _sessions_waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        # a transaction reads the statistics once, then its snapshot: read anew
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def _wait_for_sessions_waiting(count: int) -> None:
+    deadline = time.monotonic() + 10  # a bound on waiting for it, never a pause
+    while _sessions_waiting_on_a_lock() < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {count} blocked sessions")
+        time.sleep(0.01)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_operator_editing_a_live_sale_mid_purchase_deadlocks_nobody():
+    """A purchase claims the flash sale's row, then moves the SKU's stock; an
+    operator raising the cap at that moment takes the rows in the same order,
+    so they wait for each other in turn: the purchase goes through and the
+    edit is saved, neither is killed by PostgreSQL as a deadlock's victim."""
+    sku = codes_of(make_sku(price=Decimal("9.80")), 5)
+    sale = make_flash_sale(sku, cap=10, per_buyer=2)
+    buyer = make_buyer(Decimal("50.00"))
+    errors, lock = [], threading.Lock()
+
+    def run(work):
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - any error fails the test
+            with lock:
+                errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    def purchase():
+        buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+
+    def raise_the_cap():
+        edited = FlashSale.objects.get(pk=sale.pk)
+        edited.quantity_cap = 20
+        save_flash_sale(sale=edited)
+
+    threads = [threading.Thread(target=run, args=(purchase,))]
+    # The purchase is held between its claim and its payment by the buyer's
+    # wallet row, locked here; the edit starts while it waits there.
+    with transaction.atomic():
+        Wallet.objects.select_for_update().get(user=buyer)
+        threads[0].start()
+        _wait_for_sessions_waiting(1)
+        threads.append(threading.Thread(target=run, args=(raise_the_cap,)))
+        threads[1].start()
+        _wait_for_sessions_waiting(2)
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    sale.refresh_from_db()
+    assert (sale.quantity_cap, sale.sold) == (20, 1)
+    assert Order.objects.get(buyer=buyer).status == Order.Status.DELIVERED
