@@ -151,7 +151,24 @@ def _locked(order: Order) -> Order:
 
 def _pay(*, order: Order, refund: RefundRequest, actor) -> RefundRequest:
     """Move the money for `refund` (order locked by the caller), once: to the
-    buyer's wallet, or a guest's to the gateway (after commit)."""
+    buyer's wallet, or a guest's to the gateway (after commit).
+
+    The wallet is credited last: a purchase takes what marketing gives back
+    here (the buyer's flash-sale counter and the sale, coupons, points) before
+    it debits the wallet, and a refund in the other order deadlocks with the
+    same buyer's purchase in flight."""
+    order.refunded_amount += refund.amount
+    to = _target_status(order, order.refunded_amount)
+    if order.status != to:
+        transition_order(  # a full refund gives marketing's benefits back
+            order=order,
+            to=to,
+            actor=actor,
+            reason=refund.reason,
+            also=("refunded_amount",),
+        )
+    else:
+        order.save(update_fields=["refunded_amount", "updated_at"])
     if order.buyer_id is not None:
         credit_wallet(
             user=order.buyer,
@@ -161,18 +178,6 @@ def _pay(*, order: Order, refund: RefundRequest, actor) -> RefundRequest:
             note=refund.reason[:255],
             actor=actor,
         )
-    order.refunded_amount += refund.amount
-    to = _target_status(order, order.refunded_amount)
-    if order.status != to:
-        transition_order(
-            order=order,
-            to=to,
-            actor=actor,
-            reason=refund.reason,
-            also=("refunded_amount",),
-        )
-    else:
-        order.save(update_fields=["refunded_amount", "updated_at"])
     if refund.void_codes:
         CardCode.objects.filter(
             pk__in=delivered_code_ids(order), status=CardCode.Status.SOLD

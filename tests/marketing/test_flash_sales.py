@@ -24,9 +24,11 @@ from marketing.flash_sales import (
     save_flash_sale,
 )
 from marketing.models import FlashSale, FlashSaleBuyer, FlashSaleClaim
+from orders import checkout
 from orders.checkout import buy_with_wallet, cancel_order, place_order
 from orders.exceptions import CheckoutRefused
 from orders.models import Order
+from orders.refunds import refund_to_wallet
 from tests.catalog.factories import make_sku
 from tests.marketing.flash_helpers import make_flash_sale
 from tests.orders.factories import make_buyer, stock_codes
@@ -402,3 +404,58 @@ def test_an_operator_editing_a_live_sale_mid_purchase_deadlocks_nobody():
     sale.refresh_from_db()
     assert (sale.quantity_cap, sale.sold) == (20, 1)
     assert Order.objects.get(buyer=buyer).status == Order.Status.DELIVERED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_refund_during_the_buyers_next_flash_purchase_deadlocks_nobody(
+    monkeypatch,
+):
+    """A buyer's first flash order is refunded in full (its units freed) while
+    the same buyer buys again: the purchase has claimed the units and is about
+    to be charged when the refund starts. Both take the buyer's flash counter
+    before the wallet, so one waits for the other: both go through."""
+    sku = codes_of(make_sku(price=Decimal("9.80")), 5)
+    sale = make_flash_sale(sku, cap=10, per_buyer=2)
+    buyer = make_buyer(Decimal("50.00"))
+    first = buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+    claimed, go = threading.Event(), threading.Event()
+    real_debit = checkout.debit_wallet
+
+    def debit_once_the_refund_has_started(**kwargs):
+        claimed.set()
+        go.wait(10)
+        return real_debit(**kwargs)
+
+    monkeypatch.setattr(checkout, "debit_wallet", debit_once_the_refund_has_started)
+    errors, lock = [], threading.Lock()
+
+    def run(work):
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - any error fails the test
+            with lock:
+                errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    def purchase():
+        buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+
+    def refund():
+        refund_to_wallet(order=first, reason="customer asked")
+
+    threads = [threading.Thread(target=run, args=(purchase,))]
+    threads[0].start()
+    assert claimed.wait(10)
+    threads.append(threading.Thread(target=run, args=(refund,)))
+    threads[1].start()
+    _wait_for_sessions_waiting(1)  # the refund, behind the purchase's claim
+    go.set()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    sale.refresh_from_db()
+    assert sale.sold == 1  # the second order's unit; the first's freed
+    assert Wallet.objects.get(user=buyer).balance == Decimal("45.00")
