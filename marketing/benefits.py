@@ -18,8 +18,12 @@ Marketing may not import orders, so orders calls in here with plain values:
    taken back, flash units freed).
 
 A quote whose layers are only catalog's (base, member level, quantity tier)
-involves no module; only those quotes may take the hand-written card sale
-(orders.sale_sql), which claims nothing.
+involves no module (`involves_marketing`). The hand-written card sale
+(orders.sale_sql) takes those, and a flash sale's price too: orders then
+claims before the sale's statements, with the order's id and number reserved
+(the claims come before the wallet in every path: docs/architecture.md,
+"Lock order"). A buyer's choice for a module (a coupon, points) takes the ORM
+path.
 
 Register a module's benefit once, at import of its module (from its app's
 `ready()`):

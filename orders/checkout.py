@@ -23,7 +23,14 @@ from orders.exceptions import CheckoutRefused, IllegalTransition
 from orders.fulfilment import check_stock_after_sale, deliver_on_payment
 from orders.models import Order, new_order_no
 from orders.risk import blacklist_wanted, refuse_if_blacklisted
-from orders.sale_sql import NeedsReview, StaleCatalog, sell_codes
+from orders.sale_sql import (
+    NeedsReview,
+    NumberTaken,
+    Reserved,
+    StaleCatalog,
+    reserve_order,
+    sell_codes,
+)
 from orders.transitions import send_after_commit, transition_order, wake_after_commit
 from users.models import LedgerEntry
 from users.services import debit_wallet
@@ -173,9 +180,9 @@ def buy_with_wallet(
     Card codes on PostgreSQL take the hand-written sale (orders.sale_sql: four
     statements, the catalog from the per-process sale cache); everything else,
     and a risk-flagged buyer whose order is held, the ORM path. Same rules,
-    same tests (tests/orders/test_checkout_paths.py). A sale with marketing in
-    it (a coupon or points chosen, a flash sale on) takes the ORM path too: the
-    hand-written sale claims no benefit."""
+    same tests (tests/orders/test_checkout_paths.py). A sale with a choice for
+    marketing (a coupon, points) takes the ORM path too; a flash sale's price
+    takes the hand-written one, its units claimed before the wallet's debit."""
     if buyer is None:
         raise CheckoutRefused(_("Log in to pay with your balance."))
     if sells_by_sql(sku) and not options:
@@ -230,9 +237,30 @@ def _quote_codes(entry, *, buyer, quantity: int, at):
         quote = sale_cache.quote(entry, buyer=buyer, quantity=quantity, at=at)
     except DomainError as exc:  # quantity outside the SKU's limits, ...
         raise CheckoutRefused(exc.message, **exc.extra) from exc
-    if involves_marketing(quote):  # a flash sale on: the ORM path claims it
-        raise _NotByCodes
     return quote
+
+
+def _claim_before_the_sale(*, sku: Sku, buyer, quantity: int, quote, at) -> Reserved:
+    """What marketing's layers promised (a flash sale's units), claimed first,
+    as place_order claims before the ORM path's debit (docs/architecture.md,
+    "Lock order"): the order's id and number reserved for the claims to name."""
+    reserved = reserve_order(at)
+    ref = OrderRef(
+        order_id=reserved.order_id,
+        order_no=reserved.order_no,
+        buyer_id=buyer.pk,
+        sku_id=sku.pk,
+        product_id=sku.product_id,
+        category_id=sku.product.category_id,
+        quantity=quantity,
+        amount=quote.total,
+        at=at,
+    )
+    try:
+        claim_benefits(order=ref, quote=quote, options={})
+    except DomainError as exc:  # sold out, over the buyer's limit, ended
+        raise CheckoutRefused(exc.message, **exc.extra) from exc
+    return reserved
 
 
 def _buy_codes(*, sku: Sku, quantity: int, buyer, blacklist) -> Order:
@@ -252,6 +280,15 @@ def _buy_codes(*, sku: Sku, quantity: int, buyer, blacklist) -> Order:
             continue
         try:
             with transaction.atomic():
+                reserved = None
+                if involves_marketing(quote):
+                    reserved = _claim_before_the_sale(
+                        sku=entry.sku,
+                        buyer=buyer,
+                        quantity=quantity,
+                        quote=quote,
+                        at=now,
+                    )
                 sale = sell_codes(
                     sku=entry.sku,
                     version=entry.version,
@@ -262,6 +299,7 @@ def _buy_codes(*, sku: Sku, quantity: int, buyer, blacklist) -> Order:
                     price_breakdown=quote.as_dict(),
                     blacklist=blacklist,
                     at=now,
+                    reserved=reserved,
                 )
                 # After commit, in the ORM path's order. sell_codes wrote
                 # order_paid's outbox row (with buyer, amount, method and
@@ -272,6 +310,8 @@ def _buy_codes(*, sku: Sku, quantity: int, buyer, blacklist) -> Order:
             return sale.order
         except StaleCatalog:
             entry, fresh = fresh_entry(sku.pk), True
+        except NumberTaken:
+            continue  # claims named a number drawn twice: all of it again
     raise CheckoutRefused(_("The price is being changed right now: please try again."))
 
 

@@ -27,6 +27,11 @@ the same rules and are tested against the same cases:
    again. Every price edit locks that row too, so a sale that commits after an
    edit has always been quoted after it.
 
+A sale at a flash sale's price arrives with its units already claimed
+(orders.checkout, before the debit, as on the ORM path): `reserve_order` gave
+the claims the order's id and number, and statement 3 inserts the order under
+them.
+
 Table and column names come from model metadata. The after-commit signals
 (order_delivered, the stock check, order_paid's wake-up: its row is already
 written here) are the caller's, as on the ORM path.
@@ -61,6 +66,11 @@ WALLET_REASON = "wallet"
 
 class StaleCatalog(Exception):
     """The SKU changed since the sale was quoted: roll back, quote again."""
+
+
+class NumberTaken(Exception):
+    """The order number reserved for the sale (and recorded by its claims) was
+    drawn twice: roll back, start again with another."""
 
 
 class NeedsReview(Exception):
@@ -196,23 +206,40 @@ def _params(count: int) -> str:
 _event_select = (
     "SELECT o.id, %s, %s, %s, %s, %s" + _params(len(EVENT_DEFAULTS)) + " FROM o"
 )
-RECORD_SALE = (
-    f"WITH o AS (INSERT INTO {Order._meta.db_table} "
-    f"({', '.join(OR[name] for name in _ORDER_FIELDS)}{_more(_order_more)}) "
-    f"VALUES ({', '.join(_ORDER_FIELDS.values())}{_params(len(ORDER_DEFAULTS))}) "
-    f"ON CONFLICT ({OR['order_no']}) DO NOTHING RETURNING {OR['id']}), "
-    f"e AS (INSERT INTO {OrderEvent._meta.db_table} "
-    f"({', '.join(E[name] for name in _EVENT_FIELDS)}{_more(_event_more)}) "
-    f"{_event_select} UNION ALL {_event_select}), "
-    f"l AS (INSERT INTO {LedgerEntry._meta.db_table} "
-    f"({', '.join(L[name] for name in _LEDGER_FIELDS)}{_more(_ledger_more)}) "
-    f"SELECT %s, %s, %s, '{LedgerEntry.Kind.PURCHASE}', %s, '', %s, %s"
-    f"{_params(len(LEDGER_DEFAULTS))} FROM o), "
-    f"p AS (INSERT INTO {PaidAnnouncement._meta.db_table} "
-    f"({', '.join(P[name] for name in _PAID_FIELDS)}{_more(_paid_more)}) "
-    f"SELECT o.id, %s, %s, '{Order.PaymentMethod.WALLET}', %s, %s, NULL"
-    f"{_params(len(PAID_DEFAULTS))} FROM o) "
-    f"SELECT id FROM o"
+
+
+def _record_sale_sql(*, reserved: bool) -> str:
+    """Statement 3; `reserved`: the order's id is given (reserve_order), not
+    drawn by the insert."""
+    id_column, id_value = (f"{OR['id']}, ", "%s, ") if reserved else ("", "")
+    return (
+        f"WITH o AS (INSERT INTO {Order._meta.db_table} ({id_column}"
+        f"{', '.join(OR[name] for name in _ORDER_FIELDS)}{_more(_order_more)}) "
+        f"VALUES ({id_value}{', '.join(_ORDER_FIELDS.values())}"
+        f"{_params(len(ORDER_DEFAULTS))}) "
+        f"ON CONFLICT ({OR['order_no']}) DO NOTHING RETURNING {OR['id']}), "
+        f"e AS (INSERT INTO {OrderEvent._meta.db_table} "
+        f"({', '.join(E[name] for name in _EVENT_FIELDS)}{_more(_event_more)}) "
+        f"{_event_select} UNION ALL {_event_select}), "
+        f"l AS (INSERT INTO {LedgerEntry._meta.db_table} "
+        f"({', '.join(L[name] for name in _LEDGER_FIELDS)}{_more(_ledger_more)}) "
+        f"SELECT %s, %s, %s, '{LedgerEntry.Kind.PURCHASE}', %s, '', %s, %s"
+        f"{_params(len(LEDGER_DEFAULTS))} FROM o), "
+        f"p AS (INSERT INTO {PaidAnnouncement._meta.db_table} "
+        f"({', '.join(P[name] for name in _PAID_FIELDS)}{_more(_paid_more)}) "
+        f"SELECT o.id, %s, %s, '{Order.PaymentMethod.WALLET}', %s, %s, NULL"
+        f"{_params(len(PAID_DEFAULTS))} FROM o) "
+        f"SELECT id FROM o"
+    )
+
+
+RECORD_SALE = _record_sale_sql(reserved=False)
+RECORD_RESERVED_SALE = _record_sale_sql(reserved=True)
+
+# Before a sale that claims marketing's benefits: the order's id, drawn from
+# its column's sequence, so the claims can name the order before it exists.
+NEXT_ORDER_ID = (
+    f"SELECT nextval(pg_get_serial_sequence('{Order._meta.db_table}', '{OR['id']}'))"
 )
 
 # 4. The counters, last: stock (nothing for a reusable code) and daily sales.
@@ -252,6 +279,24 @@ def _blocking_kind(cursor, blacklist: Wanted) -> str | None:
 
 
 @dataclass(frozen=True)
+class Reserved:
+    """An order's id and number before its row exists (reserve_order)."""
+
+    order_id: int
+    order_no: str
+
+
+def reserve_order(at: datetime) -> Reserved:
+    """The id and number the next sale's order will have: for the claims of
+    marketing's benefits, which name the order and come before the wallet's
+    debit (docs/architecture.md, "Lock order")."""
+    with connection.cursor() as cursor:
+        cursor.execute(NEXT_ORDER_ID)
+        (order_id,) = cursor.fetchone()
+    return Reserved(order_id=order_id, order_no=new_order_no(at))
+
+
+@dataclass(frozen=True)
 class CodeSale:
     order: Order
     stock: int | None  # what the sale left, read under the SKU's lock
@@ -268,13 +313,16 @@ def sell_codes(
     price_breakdown: dict,
     blacklist: Wanted | None = None,
     at: datetime | None = None,
+    reserved: Reserved | None = None,
 ) -> CodeSale:
     """Sell `quantity` codes of a card SKU to `buyer` from their wallet, in the
     caller's transaction (PostgreSQL). Raises CheckoutRefused (`blacklist`,
     orders.risk.blacklist_wanted, names a blocked value), InsufficientBalance,
     SoldOut, NeedsReview (a risk-flagged buyer, with risk holds on) or
     StaleCatalog (the SKU is no longer at `version`); the caller's transaction
-    then rolls back."""
+    then rolls back. `reserved`: the order's id and number, reserved by
+    reserve_order for claims made before the sale (NumberTaken when the
+    number was drawn twice meanwhile)."""
     _check_transitions()
     now = at or timezone.now()
     debit, blocked_by = _debit(blacklist or [])
@@ -298,7 +346,11 @@ def sell_codes(
         if flagged and settings.RISK_HOLD_FLAGGED_ORDERS:
             raise NeedsReview
 
-        order_no = new_order_no(now)
+        if reserved is None:
+            order_id, order_no, record = None, new_order_no(now), RECORD_SALE
+        else:
+            order_id, order_no = reserved.order_id, reserved.order_no
+            record = RECORD_RESERVED_SALE
         if sku.reusable_code:
             cursor.execute(REUSABLE_CODE, [sku.pk])
             row = cursor.fetchone()
@@ -317,8 +369,9 @@ def sell_codes(
         delivery = {"code_ids": code_ids}
         for _attempt in range(5):
             cursor.execute(
-                RECORD_SALE,
+                record,
                 [
+                    *([] if reserved is None else [order_id]),
                     order_no,
                     buyer.pk,
                     sku.pk,
@@ -362,6 +415,8 @@ def sell_codes(
             if row is not None:
                 break
             # The number was drawn twice (ON CONFLICT: nothing inserted): again.
+            if reserved is not None:
+                raise NumberTaken  # the claims recorded this one
             order_no = new_order_no(now)
             if not sku.reusable_code:
                 cursor.execute(RENAME_CODES, [order_no, code_ids])

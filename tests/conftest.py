@@ -14,6 +14,8 @@ from django.db import connection
 from django.test import override_settings
 
 from kameng.celery import app as celery_app
+from orders import checkout
+from tests.vendor_paths import vendor_path
 
 CHROMIUM = os.environ.get("KAMENG_CHROMIUM", "/usr/bin/chromium")
 
@@ -134,3 +136,15 @@ def _cold_process_caches():
     from tests.suite import forget_process_caches
 
     forget_process_caches()
+
+
+@pytest.fixture(params=["sql", "orm"])
+def sale_path(request, monkeypatch):
+    """Which path buy_with_wallet takes for card codes in this test."""
+    return vendor_path(
+        request,
+        monkeypatch,
+        checkout,
+        "SQL_SALE_VENDORS",
+        "the hand-written sale needs PostgreSQL",
+    )

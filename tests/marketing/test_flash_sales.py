@@ -189,7 +189,7 @@ def test_two_overlapping_sales_on_one_sku_are_refused():
     assert FlashSale.objects.count() == 3
 
 
-def test_a_sale_with_orders_cannot_be_deleted():
+def test_a_sale_with_orders_cannot_be_deleted(sale_path):
     sku = codes_of(make_sku(price=Decimal("9.80")))
     sale = make_flash_sale(sku)
     buy_with_wallet(sku=sku, quantity=1, buyer=make_buyer(Decimal("50.00")))
@@ -204,7 +204,7 @@ def test_a_sale_with_orders_cannot_be_deleted():
 # --- the claim and the release -------------------------------------------------------
 
 
-def test_a_flash_purchase_is_counted_with_its_amount_and_cost():
+def test_a_flash_purchase_is_counted_with_its_amount_and_cost(sale_path):
     sku = codes_of(make_sku(price=Decimal("9.80"), cost_price=Decimal("3.00")))
     sale = make_flash_sale(sku, price=Decimal("4.90"), per_buyer=2)
     buyer = make_buyer(Decimal("50.00"))
@@ -218,7 +218,7 @@ def test_a_flash_purchase_is_counted_with_its_amount_and_cost():
     assert (claim.order_id, claim.quantity) == (order.pk, 2)
 
 
-def test_over_the_buyer_limit_is_refused_and_nothing_charged():
+def test_over_the_buyer_limit_is_refused_and_nothing_charged(sale_path):
     sku = codes_of(make_sku(price=Decimal("9.80")))
     sale = make_flash_sale(sku, per_buyer=2)
     buyer = make_buyer(Decimal("50.00"))
@@ -232,7 +232,7 @@ def test_over_the_buyer_limit_is_refused_and_nothing_charged():
     assert sale.sold == 2
 
 
-def test_sold_out_refuses_the_order():
+def test_sold_out_refuses_the_order(sale_path):
     sku = codes_of(make_sku(price=Decimal("9.80")))
     sale = make_flash_sale(sku, cap=2, per_buyer=2)
     buy_with_wallet(sku=sku, quantity=2, buyer=make_buyer(Decimal("50.00")))
@@ -261,7 +261,7 @@ def test_cancel_frees_the_units_and_the_buyer_limit():
     assert sale.sold == 1
 
 
-def test_full_refund_frees_units_partial_refund_does_not():
+def test_full_refund_frees_units_partial_refund_does_not(sale_path):
     sku = codes_of(make_sku(price=Decimal("9.80")))
     sale = make_flash_sale(sku, per_buyer=2)
     first = buy_with_wallet(sku=sku, quantity=1, buyer=make_buyer(Decimal("50.00")))
@@ -309,7 +309,7 @@ def _race(sku, buyers, *, threads_per_buyer=1):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_thirty_buyers_racing_for_ten_units_buy_exactly_ten():
+def test_thirty_buyers_racing_for_ten_units_buy_exactly_ten(sale_path):
     sku = codes_of(make_sku(price=Decimal("9.80")), 40)
     sale = make_flash_sale(sku, cap=10, per_buyer=1)
     buyers = [make_buyer(Decimal("50.00")) for _ in range(30)]
@@ -328,7 +328,7 @@ def test_thirty_buyers_racing_for_ten_units_buy_exactly_ten():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_one_buyer_in_five_threads_gets_the_per_buyer_limit():
+def test_one_buyer_in_five_threads_gets_the_per_buyer_limit(sale_path):
     sku = codes_of(make_sku(price=Decimal("9.80")), 20)
     sale = make_flash_sale(sku, cap=10, per_buyer=2)
     buyer = make_buyer(Decimal("50.00"))
@@ -360,7 +360,7 @@ def _wait_for_sessions_waiting(count: int) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_an_operator_editing_a_live_sale_mid_purchase_deadlocks_nobody():
+def test_an_operator_editing_a_live_sale_mid_purchase_deadlocks_nobody(sale_path):
     """A purchase claims the flash sale's row, then moves the SKU's stock; an
     operator raising the cap at that moment takes the rows in the same order,
     so they wait for each other in turn: the purchase goes through and the
@@ -409,7 +409,7 @@ def test_an_operator_editing_a_live_sale_mid_purchase_deadlocks_nobody():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_refund_during_the_buyers_next_flash_purchase_deadlocks_nobody(
-    monkeypatch,
+    sale_path, monkeypatch
 ):
     """A buyer's first flash order is refunded in full (its units freed) while
     the same buyer buys again: the purchase has claimed the units and is about
@@ -420,14 +420,16 @@ def test_a_refund_during_the_buyers_next_flash_purchase_deadlocks_nobody(
     buyer = make_buyer(Decimal("50.00"))
     first = buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
     claimed, go = threading.Event(), threading.Event()
-    real_debit = checkout.debit_wallet
+    # what each path calls once the units are claimed, to charge the wallet
+    charge = "sell_codes" if sale_path == "sql" else "debit_wallet"
+    real_charge = getattr(checkout, charge)
 
-    def debit_once_the_refund_has_started(**kwargs):
+    def charge_once_the_refund_has_started(**kwargs):
         claimed.set()
         go.wait(10)
-        return real_debit(**kwargs)
+        return real_charge(**kwargs)
 
-    monkeypatch.setattr(checkout, "debit_wallet", debit_once_the_refund_has_started)
+    monkeypatch.setattr(checkout, charge, charge_once_the_refund_has_started)
     errors, lock = [], threading.Lock()
 
     def run(work):

@@ -4,31 +4,8 @@ import pytest
 from django.db import connection
 
 from catalog.suppliers.kameng_v1 import KamengV1Adapter
-from orders import checkout, paid_outbox
-
-
-def vendor_path(request, monkeypatch, module, vendors: str, needs: str) -> str:
-    """A test run twice: "sql", the hand-written PostgreSQL statement (skipped
-    elsewhere), and "orm", the portable path `module.<vendors>` leaves to
-    every other database."""
-    if request.param == "sql":
-        if connection.vendor != "postgresql":
-            pytest.skip(needs)
-    else:
-        monkeypatch.setattr(module, vendors, set())
-    return request.param
-
-
-@pytest.fixture(params=["sql", "orm"])
-def sale_path(request, monkeypatch):
-    """Which path buy_with_wallet takes for card codes in this test."""
-    return vendor_path(
-        request,
-        monkeypatch,
-        checkout,
-        "SQL_SALE_VENDORS",
-        "the hand-written sale needs PostgreSQL",
-    )
+from orders import paid_outbox
+from tests.vendor_paths import vendor_path
 
 
 @pytest.fixture(params=["sql", "orm"])

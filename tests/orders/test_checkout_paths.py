@@ -14,10 +14,13 @@ import pytest
 from bench.ceiling import conninfo
 from catalog.models import CardCode, LevelPrice, Product, Sku, SkuSalesDay
 from kameng import events
+from marketing.models import FlashSaleBuyer, FlashSaleClaim
+from orders import sale_sql
 from orders.checkout import buy_with_wallet
 from orders.exceptions import CheckoutRefused, SoldOut
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, new_order_no
 from tests.catalog.factories import make_sku
+from tests.marketing.flash_helpers import make_flash_sale
 from tests.orders.factories import make_buyer, stock_codes
 from users.exceptions import InsufficientBalance
 from users.models import LedgerEntry, MemberLevel, RiskFlag
@@ -252,3 +255,53 @@ def test_a_product_listed_again_sells_at_once_though_the_cache_saw_it_unlisted(
     product.update(status=Product.Status.LISTED)
     order = buy_with_wallet(sku=sku, quantity=1, buyer=buyer)  # an old SKU instance
     assert order.status == S.DELIVERED
+
+
+@pytest.fixture
+def a_taken_number_first(monkeypatch):
+    """The next order number drawn by the hand-written sale is one an order
+    already has (a collision of the random part); the draws after it, fresh."""
+    taken = []
+
+    def draw(at=None):
+        return taken.pop(0) if taken else new_order_no(at)
+
+    monkeypatch.setattr(sale_sql, "new_order_no", draw)
+    return taken
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_an_order_number_drawn_twice_is_drawn_again(a_taken_number_first):
+    sku = make_sku(price=Decimal("1.00"))
+    stock_codes(sku, 3)
+    first = buy_with_wallet(sku=sku, quantity=1, buyer=make_buyer(Decimal("5.00")))
+    a_taken_number_first.append(first.order_no)
+    second = buy_with_wallet(sku=sku, quantity=1, buyer=make_buyer(Decimal("5.00")))
+    assert second.order_no != first.order_no
+    (code,) = CardCode.objects.filter(pk__in=second.delivery["code_ids"])
+    assert code.order_ref == second.order_no  # the code renamed with it
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_a_flash_sale_claim_naming_a_number_drawn_twice_starts_again(
+    a_taken_number_first,
+):
+    """The claim records the order's number before the order exists: a number
+    that turns out taken rolls the claim back with the rest, and the sale
+    starts again with another; the sale counts one unit, under the number the
+    order has."""
+    sku = make_sku(price=Decimal("9.80"))
+    stock_codes(sku, 3)
+    sale = make_flash_sale(sku, cap=5, per_buyer=2)
+    first = buy_with_wallet(sku=sku, quantity=1, buyer=make_buyer(Decimal("50.00")))
+    a_taken_number_first.append(first.order_no)
+    buyer = make_buyer(Decimal("50.00"))
+    second = buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+    assert second.order_no != first.order_no
+    sale.refresh_from_db()
+    assert sale.sold == 2
+    claim = FlashSaleClaim.objects.get(buyer_id=buyer.pk)
+    assert (claim.order_id, claim.order_no) == (second.pk, second.order_no)
+    assert FlashSaleBuyer.objects.get(sale=sale, buyer=buyer).bought == 1
