@@ -22,7 +22,13 @@ from marketing.benefits import OrderRef, claim_benefits, involves_marketing
 from orders.exceptions import CheckoutRefused, IllegalTransition
 from orders.fulfilment import check_stock_after_sale, deliver_on_payment
 from orders.models import Order, new_order_no
-from orders.risk import blacklist_wanted, refuse_if_blacklisted
+from orders.risk import (
+    Wanted,
+    blacklist_refusal,
+    blacklist_wanted,
+    blocking_kind,
+    refuse_if_blacklisted,
+)
 from orders.sale_sql import (
     NeedsReview,
     NumberTaken,
@@ -240,10 +246,14 @@ def _quote_codes(entry, *, buyer, quantity: int, at):
     return quote
 
 
-def _claim_before_the_sale(*, sku: Sku, buyer, quantity: int, quote, at) -> Reserved:
+def _claim_before_the_sale(
+    *, sku: Sku, buyer, quantity: int, quote, at, blacklist: Wanted
+) -> Reserved:
     """What marketing's layers promised (a flash sale's units), claimed first,
     as place_order claims before the ORM path's debit (docs/architecture.md,
-    "Lock order"): the order's id and number reserved for the claims to name."""
+    "Lock order"): the order's id and number reserved for the claims to name.
+    A refused claim asks the blacklist (the debit asks it otherwise), so a
+    blocked buyer hears of the block first, as on the ORM path."""
     reserved = reserve_order(at)
     ref = OrderRef(
         order_id=reserved.order_id,
@@ -259,6 +269,8 @@ def _claim_before_the_sale(*, sku: Sku, buyer, quantity: int, quote, at) -> Rese
     try:
         claim_benefits(order=ref, quote=quote, options={})
     except DomainError as exc:  # sold out, over the buyer's limit, ended
+        if kind := blocking_kind(blacklist):
+            raise blacklist_refusal(kind) from exc
         raise CheckoutRefused(exc.message, **exc.extra) from exc
     return reserved
 
@@ -288,6 +300,7 @@ def _buy_codes(*, sku: Sku, quantity: int, buyer, blacklist) -> Order:
                         quantity=quantity,
                         quote=quote,
                         at=now,
+                        blacklist=blacklist,
                     )
                 sale = sell_codes(
                     sku=entry.sku,

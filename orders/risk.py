@@ -249,6 +249,18 @@ BLACKLIST_MESSAGES = {
 }
 
 
+def blocking_kind(wanted: Wanted) -> str | None:
+    """The kind of the newest active entry among `wanted` (blacklist_wanted),
+    or None: one statement."""
+    if not wanted:
+        return None
+    sql, params = newest_active_entry_sql(wanted, only_kind=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def refuse_if_blacklisted(
     *,
     buyer=None,

@@ -54,7 +54,12 @@ from catalog.models import CardCode, Sku, SkuSalesDay
 from catalog.services.codes import PICK_AVAILABLE_SQL
 from orders.exceptions import IllegalTransition, SoldOut
 from orders.models import Order, OrderEvent, PaidAnnouncement, new_order_no
-from orders.risk import Wanted, blacklist_refusal, newest_active_entry_sql
+from orders.risk import (
+    Wanted,
+    blacklist_refusal,
+    blocking_kind,
+    newest_active_entry_sql,
+)
 from orders.transitions import ALLOWED
 from users.exceptions import InsufficientBalance
 from users.models import LedgerEntry, RiskFlag, Wallet
@@ -271,13 +276,6 @@ def _check_transitions() -> None:
             )
 
 
-def _blocking_kind(cursor, blacklist: Wanted) -> str | None:
-    sql, params = newest_active_entry_sql(blacklist, only_kind=True)
-    cursor.execute(sql, params)
-    row = cursor.fetchone()
-    return row[0] if row else None
-
-
 @dataclass(frozen=True)
 class Reserved:
     """An order's id and number before its row exists (reserve_order)."""
@@ -330,7 +328,7 @@ def sell_codes(
         cursor.execute(debit, [amount, now, buyer.pk, amount, buyer.pk, *blocked_by])
         debited = cursor.fetchone()
         if debited is None:
-            if blacklist and (hit := _blocking_kind(cursor, blacklist)):
+            if hit := blocking_kind(blacklist or []):
                 raise blacklist_refusal(hit)  # before what the balance lacks
             cursor.execute(BALANCE, [buyer.pk])
             row = cursor.fetchone()

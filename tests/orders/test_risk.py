@@ -24,6 +24,7 @@ from orders.risk import (
 )
 from orders.transitions import ALLOWED
 from tests.catalog.factories import make_sku
+from tests.marketing.flash_helpers import make_flash_sale
 from tests.orders.aftersales_helpers import delivered_card_order
 from tests.orders.factories import make_buyer, stock_codes
 from users.models import LedgerEntry, RiskFlag
@@ -150,6 +151,27 @@ def test_a_blocked_buyer_short_of_balance_is_told_of_the_block(finance, sale_pat
         buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
     assert "此账号" in refused.value.message
     assert not Order.objects.exists()
+
+
+def test_a_blocked_buyer_at_a_sold_out_flash_sale_is_told_of_the_block(
+    finance, sale_path
+):
+    """On the hand-written sale the flash claim comes before the debit that
+    asks the blacklist; a refused claim asks it first."""
+    add_to_blacklist(
+        kind=BlacklistEntry.Kind.ACCOUNT, value="late-risky", reason="x", actor=finance
+    )
+    sku = make_sku(price=Decimal("10.00"))
+    stock_codes(sku, 3)
+    make_flash_sale(sku, price=Decimal("5.00"), cap=1, per_buyer=1)
+    buy_with_wallet(sku=sku, quantity=1, buyer=make_buyer(Decimal("10.00")))
+    buyer = make_buyer(Decimal("10.00"))
+    buyer.username = "late-risky"
+    buyer.save()
+    with pytest.raises(CheckoutRefused) as refused:
+        buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
+    assert "此账号" in refused.value.message
+    assert Order.objects.filter(buyer=buyer).count() == 0
 
 
 def test_an_entry_for_someone_else_blocks_nothing(finance, sale_path):
