@@ -26,6 +26,15 @@ if os.environ.pop("PYTEST_XDIST_WORKER", None) and settings.REDIS_URL:
     os.environ["REDIS_URL"] = settings.REDIS_URL
 
 
+# Every request closes its database connection (production keeps one for
+# CONN_MAX_AGE). The live server answers a browser's keep-alive connection in a
+# thread that lives as long as the socket; with a kept connection, such threads
+# were still in the test database when the run ended, and it could not be
+# dropped ("is being accessed by other users"). The test client's requests keep
+# theirs either way (Django's test client does not close connections).
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
 def _missing(marker: str) -> str | None:
     if marker == "postgres" and connection.vendor != "postgresql":
         return "needs PostgreSQL: set DATABASE_URL=postgres://..."
