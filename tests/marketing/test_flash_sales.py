@@ -339,6 +339,23 @@ def test_one_buyer_in_five_threads_gets_the_per_buyer_limit(sale_path):
     assert Order.objects.filter(buyer=buyer, status="delivered").count() == 2
 
 
+def _thread_work(errors: list):
+    """A thread's target running `work`, any error recorded in `errors` (the
+    test asserts it empty), the thread's connection closed after."""
+    lock = threading.Lock()
+
+    def run(work):
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - any error fails the test
+            with lock:
+                errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    return run
+
+
 def _sessions_waiting_on_a_lock() -> int:
     with connection.cursor() as cursor:
         # a transaction reads the statistics once, then its snapshot: read anew
@@ -368,16 +385,8 @@ def test_an_operator_editing_a_live_sale_mid_purchase_deadlocks_nobody(sale_path
     sku = codes_of(make_sku(price=Decimal("9.80")), 5)
     sale = make_flash_sale(sku, cap=10, per_buyer=2)
     buyer = make_buyer(Decimal("50.00"))
-    errors, lock = [], threading.Lock()
-
-    def run(work):
-        try:
-            work()
-        except Exception as exc:  # noqa: BLE001 - any error fails the test
-            with lock:
-                errors.append(repr(exc))
-        finally:
-            connection.close()
+    errors = []
+    run = _thread_work(errors)
 
     def purchase():
         buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
@@ -430,16 +439,8 @@ def test_a_refund_during_the_buyers_next_flash_purchase_deadlocks_nobody(
         return real_charge(**kwargs)
 
     monkeypatch.setattr(checkout, charge, charge_once_the_refund_has_started)
-    errors, lock = [], threading.Lock()
-
-    def run(work):
-        try:
-            work()
-        except Exception as exc:  # noqa: BLE001 - any error fails the test
-            with lock:
-                errors.append(repr(exc))
-        finally:
-            connection.close()
+    errors = []
+    run = _thread_work(errors)
 
     def purchase():
         buy_with_wallet(sku=sku, quantity=1, buyer=buyer)
