@@ -271,18 +271,26 @@ def save_flash_sale(*, sale: FlashSale, actor=None) -> FlashSale:
     Rows are locked in a purchase's order: a purchase claims the sale's row,
     then moves the SKU's stock, so an edit takes the sale's row first too.
     The other way round, an operator editing a live sale mid-purchase would
-    deadlock with it and PostgreSQL would kill one of the two."""
+    deadlock with it and PostgreSQL would kill one of the two. A sale moved to
+    another SKU writes both SKUs' rows (their sale_version): both are locked
+    here, in id order, so two sales swapped between two SKUs at once wait for
+    each other instead of deadlocking."""
     current = None
     if sale.pk:
         current = FlashSale.objects.select_for_update().filter(pk=sale.pk).first()
-    locked = Sku.objects.select_for_update().filter(pk=sale.sku_id).first()
-    if locked is None:
-        raise ValidationError({"sku": [pgettext("flash sale", "Choose a SKU.")]})
     previous_sku = None
     if current is not None:
         sale.sold = current.sold  # the counters are the claims', not the form's
         sale.gmv, sale.cost = current.gmv, current.cost
         previous_sku = current.sku_id
+    locked = list(
+        Sku.objects.select_for_update()
+        .filter(pk__in={sale.sku_id, previous_sku} - {None})
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if sale.sku_id not in locked:
+        raise ValidationError({"sku": [pgettext("flash sale", "Choose a SKU.")]})
     validate_flash_sale(sale)
     if sale.created_by_id is None and getattr(actor, "pk", None):
         sale.created_by = actor

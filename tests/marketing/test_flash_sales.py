@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from catalog.models import Sku
 from catalog.services.pricing import QuoteContext, quote_price
 from kameng.modules import switch_module
 from marketing.benefits import PARTIALLY_REFUNDED, REFUNDED
@@ -462,3 +463,45 @@ def test_a_refund_during_the_buyers_next_flash_purchase_deadlocks_nobody(
     sale.refresh_from_db()
     assert sale.sold == 1  # the second order's unit; the first's freed
     assert Wallet.objects.get(user=buyer).balance == Decimal("45.00")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_operators_swapping_two_sales_between_skus_deadlock_nobody():
+    """Tomorrow's sale moves from SKU one to SKU two while the day after's
+    moves from two to one, saved by two operators at the same moment. Each
+    save touches both SKUs (the one it leaves and the one it joins) and takes
+    their rows in id order, so one save waits for the other: both are saved,
+    neither is killed by PostgreSQL as a deadlock's victim."""
+    one, two = codes_of(make_sku(), 2), codes_of(make_sku(), 2)
+    tomorrow = make_flash_sale(one, starts_in=timedelta(days=1))
+    after = make_flash_sale(two, starts_in=timedelta(days=2))
+    errors = []
+    run = _thread_work(errors)
+
+    def move(sale, to):
+        def work():
+            edited = FlashSale.objects.get(pk=sale.pk)
+            edited.sku = to
+            save_flash_sale(sale=edited)
+
+        return work
+
+    threads = [
+        threading.Thread(target=run, args=(move(tomorrow, two),)),
+        threading.Thread(target=run, args=(move(after, one),)),
+    ]
+    # Both saves start while the SKUs' rows are locked here, so both have
+    # their sale's row and wait at the SKUs at once.
+    with transaction.atomic():
+        list(Sku.objects.select_for_update().filter(pk__in=[one.pk, two.pk]))
+        for thread in threads:
+            thread.start()
+        _wait_for_sessions_waiting(2)
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    tomorrow.refresh_from_db()
+    after.refresh_from_db()
+    assert (tomorrow.sku_id, after.sku_id) == (two.pk, one.pk)
