@@ -15,9 +15,10 @@ from django.core.validators import validate_slug
 from django.db import connection
 from django.db.models import BooleanField, F, Min, Prefetch, Q
 from django.db.models.expressions import RawSQL
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -212,8 +213,9 @@ def product(request, pk: int):
 
 
 def _checkout(request, *, form, sku, buyer):
-    """Place the order and pay it; returns a redirect, or None with the errors
-    added to the form (nothing was charged)."""
+    """Place the order and pay it; returns where the buyer goes next (see
+    `_to_order`, `_to_gateway`), or None with the errors added to the form
+    (nothing was charged)."""
     data = form.cleaned_data
     try:
         if data["payment"] == "wallet":
@@ -225,7 +227,7 @@ def _checkout(request, *, form, sku, buyer):
                 ip=client_address(request),
                 options=_marketing_options(request.POST, buyer=buyer),
             )
-            return redirect("shop:order", order_no=order.order_no)
+            return _to_order(request, order)
         order = place_order(
             sku=sku,
             quantity=data["quantity"],
@@ -238,7 +240,9 @@ def _checkout(request, *, form, sku, buyer):
         )
         if buyer is None:
             _remember_guest_order(request, order)
-        return redirect(start_gateway_payment(order=order, channel=data["payment"]))
+        return _to_gateway(
+            request, start_gateway_payment(order=order, channel=data["payment"])
+        )
     except DomainError as exc:
         for key, field_errors in exc.extra.get("fields", {}).items():
             for message in field_errors:
@@ -249,6 +253,35 @@ def _checkout(request, *, form, sku, buyer):
         if not exc.extra.get("fields"):
             form.add_error(None, exc.message)
         return None
+
+
+def _by_htmx(request) -> bool:
+    """The checkout form was sent by htmx (the product page with script on),
+    not by the browser's own form submission."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def _to_order(request, order: Order):
+    """A paid order's page. A plain form post is redirected to it (a reload
+    never posts the purchase again). An htmx post gets the page in this same
+    response with its address for the browser's history (HX-Push-Url): the
+    buyer sees the codes one round trip sooner, and a reload or a bookmark
+    asks for the order page, never the purchase (issue 12)."""
+    if not _by_htmx(request):
+        return redirect("shop:order", order_no=order.order_no)
+    response = order_detail(request, order.order_no)
+    response["HX-Push-Url"] = reverse("shop:order", args=[order.order_no])
+    return response
+
+
+def _to_gateway(request, url: str):
+    """The payment gateway's page: htmx is told to leave for it (HX-Redirect),
+    since its request cannot follow a redirect to another site."""
+    if not _by_htmx(request):
+        return redirect(url)
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = url
+    return response
 
 
 def _marketing_options(data, *, buyer) -> dict:

@@ -61,6 +61,20 @@ def test_the_order_page_is_a_few_queries(buying, django_assert_max_num_queries):
 
 
 @pytest.mark.django_db
+def test_a_purchase_sent_by_htmx_is_the_post_and_the_page_in_one(
+    buying, django_assert_max_num_queries
+):
+    client, path = buying
+    # one request: the buyer (and its session) read once for both
+    with django_assert_max_num_queries(BUY_POST_MAX[_vendor()] + ORDER_PAGE_MAX - 1):
+        response = client.post(
+            path, {"quantity": "1", "payment": "wallet"}, headers={"HX-Request": "true"}
+        )
+    assert response["HX-Push-Url"].startswith("/shop/orders/")
+    assert b'data-testid="codes"' in response.content
+
+
+@pytest.mark.django_db
 def test_the_page_lists_the_codes_sold_in_the_order_they_were_taken(client):
     sku = make_sku(price=Decimal("1.00"), max_quantity=5)
     texts = stock_codes(sku, 6)

@@ -1,6 +1,7 @@
 """The storefront as a buyer uses it: browse, buy with balance, see the codes,
 look a guest order up. Gateway checkout is tested with the payments."""
 
+import re
 import uuid
 from decimal import Decimal
 
@@ -54,6 +55,74 @@ def test_a_buyer_pays_with_balance_and_sees_the_codes(client, card_sku):
     assert order.status == "delivered"
     assert page.count("<li><code>") == 2
     assert client.get("/shop/wallet/").context["wallet"].balance == Decimal("10.40")
+
+
+# What htmx sends with the checkout form when the product page has script on.
+HTMX = {"HX-Request": "true"}
+
+
+def test_a_purchase_sent_by_htmx_gets_the_order_page_at_once(client, card_sku):
+    client.force_login(make_buyer(Decimal("30.00")))
+    response = client.post(
+        f"/shop/p/{card_sku.product_id}/?sku={card_sku.pk}",
+        {"quantity": "2", "payment": "wallet"},
+        headers=HTMX,
+    )
+    order = Order.objects.get()
+    # the order page itself, no redirect to follow, and its address for the
+    # browser's history: a reload asks for the order, not the purchase
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == f"/shop/orders/{order.order_no}/"
+    page = response.content.decode()
+    assert f"订单 {order.order_no}" in page
+    assert page.count("<li><code>") == 2
+    assert client.get(response["HX-Push-Url"]).content.decode().count("<li><code>") == 2
+    assert Order.objects.count() == 1
+
+
+def test_a_refused_htmx_purchase_shows_the_form_again_with_why(client, card_sku):
+    client.force_login(make_buyer(Decimal("5.00")))
+    response = client.post(
+        f"/shop/p/{card_sku.product_id}/",
+        {"quantity": "1", "payment": "wallet"},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert "HX-Push-Url" not in response
+    assert "余额不足" in response.content.decode()
+    assert not Order.objects.exists()
+
+
+def test_an_htmx_purchase_paid_at_a_gateway_leaves_for_the_gateway(
+    client, card_sku, monkeypatch
+):
+    monkeypatch.setattr(
+        "orders.storefront.views._channels", lambda: [("sandbox", "沙箱")]
+    )
+    client.force_login(make_buyer(Decimal("0.00")))
+    response = client.post(
+        f"/shop/p/{card_sku.product_id}/",
+        {"quantity": "1", "payment": "sandbox"},
+        headers=HTMX,
+    )
+    order = Order.objects.get()
+    # htmx's request cannot follow a redirect to another site: it is told to
+    # send the whole page there
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == f"/pay/sandbox/{order.order_no}/"
+    assert order.status == "pending_payment"
+
+
+def test_the_checkout_form_posts_itself_or_through_htmx_to_one_address(
+    client, card_sku
+):
+    client.force_login(make_buyer(Decimal("30.00")))
+    path = f"/shop/p/{card_sku.product_id}/?sku={card_sku.pk}"
+    page = client.get(path).content.decode()
+    form = re.search(r'<form method="post" class="checkout"[^>]*>', page).group(0)
+    # without script the browser posts it to the page's own address
+    assert "action=" not in form
+    assert f'hx-post="{path}"' in form and 'hx-target="body"' in form
 
 
 def test_a_short_balance_is_explained_and_charges_nothing(client, card_sku):
