@@ -39,11 +39,14 @@ class Browser:
     def get(self, path: str) -> tuple[int, Message, str]:
         return self._send("GET", path, None, {})
 
-    def post(self, path: str, data: dict) -> tuple[int, Message, str]:
+    def post(
+        self, path: str, data: dict, headers: dict | None = None
+    ) -> tuple[int, Message, str]:
         body = urlencode({**data, "csrfmiddlewaretoken": self.csrf()})
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Referer": self.base + path,
+            **(headers or {}),
         }
         return self._send("POST", path, body, headers)
 

@@ -8,8 +8,12 @@ serves it); then bench.ceiling runs the same transaction as plain SQL. Reports
 orders/s, p50/p99, the ratio of the two and the integrity of what was sold (one
 code per order, wallets equal to their ledgers).
 
+A buyer buys as the product page does with script on (`--flow htmx`, the
+default): one htmx POST whose answer is the order page. `--flow redirect` buys
+as a browser without script does: the POST, its redirect, then the order page.
+
 Throughput moves with whatever else the machine runs; what one purchase (the buy
-POST and the order page) costs does not, so it is reported too: the web
+and the order page) costs does not, so it is reported too: the web
 workers' CPU ms, SQL statements (counted in the workers, bench.web_probe;
 BEGIN/COMMIT not included), Postgres CPU ms (the server processes serving the
 web's and the worker's connections), the Celery worker's CPU ms and the
@@ -165,6 +169,26 @@ def _per_purchase(before: dict, after: dict, purchases: int) -> dict:
     }
 
 
+# How a buyer's browser buys: with script on (one htmx request answered with the
+# order page) or without (the form's POST, its redirect, the order page).
+FLOWS = ["htmx", "redirect"]
+
+
+def buy(browser: Browser, product_path: str, flow: str) -> str:
+    """One card bought by wallet; returns the order page."""
+    form = {"quantity": "1", "payment": "wallet"}
+    if flow == "htmx":
+        status, headers, page = browser.post(product_path, form, {"HX-Request": "true"})
+        if not headers.get("HX-Push-Url", "").startswith("/shop/orders/"):
+            raise RuntimeError(f"no order page: {status}")
+        return page
+    status, headers, _ = browser.post(product_path, form)
+    location = headers.get("Location", "")
+    if not location.startswith("/shop/orders/"):
+        raise RuntimeError(f"no redirect to the order: {status} {location}")
+    return browser.get(location)[2]
+
+
 @benchmark(
     "checkout",
     help="Card checkout over HTTP (kameng.serve, 32 buyers) vs the same transaction "
@@ -177,6 +201,7 @@ def _per_purchase(before: dict, after: dict, purchases: int) -> dict:
         ("--web-workers", {"type": int, "default": None}),
         ("--web-threads", {"type": int, "default": None}),
         ("--ceiling-connections", {"type": int, "default": 8}),
+        ("--flow", {"choices": FLOWS, "default": "htmx"}),
     ],
 )
 def checkout(
@@ -187,6 +212,7 @@ def checkout(
     web_workers,
     web_threads,
     ceiling_connections,
+    flow,
     stdout,
 ) -> dict:
     require_full_stack()
@@ -256,15 +282,7 @@ def checkout(
             while time.monotonic() < until:
                 begun = time.perf_counter()
                 try:
-                    status, headers, _ = browser.post(
-                        product_path, {"quantity": "1", "payment": "wallet"}
-                    )
-                    location = headers.get("Location", "")
-                    if not location.startswith("/shop/orders/"):
-                        raise RuntimeError(
-                            f"no redirect to the order: {status} {location}"
-                        )
-                    _, _, page = browser.get(location)
+                    page = buy(browser, product_path, flow)
                     if not re.search(r"<li><code>BENCH-", page):
                         raise RuntimeError("order page without the code")
                 except Exception as exc:  # noqa: BLE001 - counted and reported
@@ -319,6 +337,7 @@ def checkout(
     )
     served = serve_options([])
     figures = {
+        "flow": flow,
         "buyers": buyers,
         "seconds": seconds,
         "web_workers": web_workers or served.workers,

@@ -1,12 +1,15 @@
 """Benchmark: what one card purchase costs this process, request by request.
 
     python manage.py bench checkout_cpu [--purchases 300] [--profile post|page]
+                                        [--flow htmx|redirect]
 
 One logged-in buyer buys one code over and over through Django's test client
 (the whole middleware stack, CSRF enforced, the announcement's outbox row and
 wake-up as in production: a Celery queue of its own, emptied afterwards with
-the rows, since no worker runs) and opens the order page each time. Reports
-CPU ms and SQL statements per purchase for the buy POST and the order page apart.
+the rows, since no worker runs), as bench checkout's buyers do: by default one
+htmx POST answered with the order page; with `--flow redirect` the POST, then
+the order page it redirects to, reported apart. Reports CPU ms and SQL
+statements per purchase.
 `bench checkout` measures the same through the web server under load, where the
 machine's other work swamps the figures; this one is for comparing two trees.
 
@@ -30,7 +33,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 
-from bench.checkout import _checkout_fixture
+from bench.checkout import FLOWS, _checkout_fixture
 from bench.processes import (
     StatementCounter,
     production_env,
@@ -43,6 +46,7 @@ from orders.models import Order, PaidAnnouncement
 
 CHILD_MARK = "KAMENG_BENCH_CHECKOUT_CPU_CHILD"
 FORM = "application/x-www-form-urlencoded"
+HTMX = {"HX-Request": "true"}
 
 
 def _in_child(argv: list[str]) -> dict:
@@ -73,9 +77,10 @@ def _forget_announcements(sku) -> None:
         ("--warmup", {"type": int, "default": 30}),
         ("--profile", {"choices": ["none", "post", "page"], "default": "none"}),
         ("--top", {"type": int, "default": 40}),
+        ("--flow", {"choices": FLOWS, "default": "htmx"}),
     ],
 )
-def checkout_cpu(*, purchases, warmup, profile, top, stdout) -> dict:
+def checkout_cpu(*, purchases, warmup, profile, top, flow, stdout) -> dict:
     require_full_stack()
     if settings.DEBUG or not os.environ.get(CHILD_MARK):
         return _in_child(
@@ -84,6 +89,7 @@ def checkout_cpu(*, purchases, warmup, profile, top, stdout) -> dict:
                 f"--warmup={warmup}",
                 f"--profile={profile}",
                 f"--top={top}",
+                f"--flow={flow}",
             ]
         )
     sku, (buyer,) = _checkout_fixture(buyers=1, codes=purchases + warmup + 10)
@@ -105,14 +111,14 @@ def checkout_cpu(*, purchases, warmup, profile, top, stdout) -> dict:
     spent = {"post": 0.0, "page": 0.0}
     statements = {"post": 0, "page": 0}
 
-    def timed(kind, measured, call, *args):
+    def timed(kind, measured, call, *args, **kwargs):
         if not measured:
-            return call(*args)
+            return call(*args, **kwargs)
         counted = counter.statements
         if profile == kind:
             profiler.enable()
         begun = time.process_time()
-        response = call(*args)
+        response = call(*args, **kwargs)
         spent[kind] += time.process_time() - begun
         if profile == kind:
             profiler.disable()
@@ -132,13 +138,20 @@ def checkout_cpu(*, purchases, warmup, profile, top, stdout) -> dict:
                         "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
                     }
                 )
-                response = timed("post", measured, client.post, path, data, FORM)
-                location = response.get("Location", "")
-                if response.status_code != 302 or not location.startswith(
-                    "/shop/orders/"
-                ):
-                    raise CommandError(f"no redirect to the order: {response}")
-                page = timed("page", measured, client.get, location)
+                if flow == "htmx":  # the POST's answer is the order page
+                    page = timed(
+                        "post", measured, client.post, path, data, FORM, headers=HTMX
+                    )
+                    if not page.get("HX-Push-Url", "").startswith("/shop/orders/"):
+                        raise CommandError(f"no order page: {page}")
+                else:
+                    response = timed("post", measured, client.post, path, data, FORM)
+                    location = response.get("Location", "")
+                    if response.status_code != 302 or not location.startswith(
+                        "/shop/orders/"
+                    ):
+                        raise CommandError(f"no redirect to the order: {response}")
+                    page = timed("page", measured, client.get, location)
                 if not re.search(rb"<li><code>BENCH-", page.content):
                     raise CommandError("order page without the code")
     finally:
@@ -150,6 +163,7 @@ def checkout_cpu(*, purchases, warmup, profile, top, stdout) -> dict:
         stats.sort_stats("cumulative").print_stats(top)
         stdout.write(out.getvalue())
     return {
+        "flow": flow,
         "purchases": purchases,
         "debug": settings.DEBUG,
         "profiled": profile,
