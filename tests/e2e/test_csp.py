@@ -95,6 +95,7 @@ def test_a_buyer_walks_the_shop_without_a_refusal(live_server, new_page):
     policy.check("shop home")
 
     page.get_by_role("link", name="Steam 钱包充值卡").click()
+    page.wait_for_load_state()  # htmx set up: the quantity's input is heard
     expect(page.get_by_test_id("quote")).to_contain_text("¥49.00")
     # The quote is redrawn by htmx: a request in flight shows its indicator.
     page.get_by_label("数量").fill("2")
