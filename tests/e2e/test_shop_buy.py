@@ -14,6 +14,17 @@ from tests.orders.factories import make_buyer, stock_codes
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def open_product_logged_in(page, url: str, buyer, product_name: str) -> None:
+    """Log in to the shop, click through to the product and wait for the page
+    to load: htmx is then set up (it hears the quantity, it sends the buy)."""
+    page.goto(url + "/shop/login/")
+    page.get_by_label("用户名").fill(buyer.username)
+    page.get_by_label("密码").fill("x-test-password")
+    page.locator("main").get_by_role("button", name="登录").click()
+    page.get_by_role("link", name=product_name).click()
+    page.wait_for_load_state()
+
+
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_buyer_buys_a_card_with_balance_and_sees_the_code(
     live_server, new_page, screenshot_dir, viewport
@@ -25,13 +36,7 @@ def test_buyer_buys_a_card_with_balance_and_sees_the_code(
     page, watcher = new_page(viewport)
     shots = screenshot_dir / viewport
 
-    page.goto(live_server.url + "/shop/login/")
-    page.get_by_label("用户名").fill(buyer.username)
-    page.get_by_label("密码").fill("x-test-password")
-    page.locator("main").get_by_role("button", name="登录").click()
-
-    page.get_by_role("link", name="Steam 钱包充值卡").click()
-    page.wait_for_load_state()  # htmx set up: the quantity's input is heard
+    open_product_logged_in(page, live_server.url, buyer, "Steam 钱包充值卡")
     expect(page.get_by_test_id("quote")).to_contain_text("¥49.00")
     page.get_by_label("数量").fill("2")
     expect(page.get_by_test_id("quote")).to_contain_text("¥98.00")
@@ -71,12 +76,7 @@ def test_a_purchase_the_shop_refuses_shows_why_instead_of_nothing(
     buyer = make_buyer(Decimal("100.00"), password="x-test-password")
     page, _watcher = new_page(viewport)  # the 403 is what this test is about
 
-    page.goto(live_server.url + "/shop/login/")
-    page.get_by_label("用户名").fill(buyer.username)
-    page.get_by_label("密码").fill("x-test-password")
-    page.locator("main").get_by_role("button", name="登录").click()
-    page.get_by_role("link", name="网易一卡通").click()
-    page.wait_for_load_state()  # htmx set up: it sends the purchase
+    open_product_logged_in(page, live_server.url, buyer, "网易一卡通")
     page.locator("form.checkout input[name=csrfmiddlewaretoken]").evaluate(
         "input => { input.value = 'x'.repeat(64); }"
     )
@@ -101,12 +101,7 @@ def test_a_purchase_whose_answer_never_came_tells_the_buyer_where_to_look(
     buyer = make_buyer(Decimal("100.00"), password="x-test-password")
     page, _watcher = new_page(viewport)  # the aborted request is the point
 
-    page.goto(live_server.url + "/shop/login/")
-    page.get_by_label("用户名").fill(buyer.username)
-    page.get_by_label("密码").fill("x-test-password")
-    page.locator("main").get_by_role("button", name="登录").click()
-    page.get_by_role("link", name="骏网一卡通").click()
-    page.wait_for_load_state()  # htmx set up: it sends the purchase
+    open_product_logged_in(page, live_server.url, buyer, "骏网一卡通")
     notice = page.get_by_role("alert").filter(has_text="我的订单")
     expect(notice).to_be_hidden()
     page.route(

@@ -57,17 +57,18 @@ def test_a_buyer_pays_with_balance_and_sees_the_codes(client, card_sku):
     assert client.get("/shop/wallet/").context["wallet"].balance == Decimal("10.40")
 
 
-# What htmx sends with the checkout form when the product page has script on.
-HTMX = {"HX-Request": "true"}
+def buy_by_htmx(client, sku, *, quantity="1", payment="wallet"):
+    """The checkout form as htmx sends it when the product page has script on."""
+    return client.post(
+        f"/shop/p/{sku.product_id}/?sku={sku.pk}",
+        {"quantity": quantity, "payment": payment},
+        headers={"HX-Request": "true"},
+    )
 
 
 def test_a_purchase_sent_by_htmx_gets_the_order_page_at_once(client, card_sku):
     client.force_login(make_buyer(Decimal("30.00")))
-    response = client.post(
-        f"/shop/p/{card_sku.product_id}/?sku={card_sku.pk}",
-        {"quantity": "2", "payment": "wallet"},
-        headers=HTMX,
-    )
+    response = buy_by_htmx(client, card_sku, quantity="2")
     order = Order.objects.get()
     # the order page itself, no redirect to follow, and its address for the
     # browser's history: a reload asks for the order, not the purchase
@@ -82,11 +83,7 @@ def test_a_purchase_sent_by_htmx_gets_the_order_page_at_once(client, card_sku):
 
 def test_a_refused_htmx_purchase_shows_the_form_again_with_why(client, card_sku):
     client.force_login(make_buyer(Decimal("5.00")))
-    response = client.post(
-        f"/shop/p/{card_sku.product_id}/",
-        {"quantity": "1", "payment": "wallet"},
-        headers=HTMX,
-    )
+    response = buy_by_htmx(client, card_sku)
     assert response.status_code == 200
     assert "HX-Push-Url" not in response
     assert "余额不足" in response.content.decode()
@@ -100,11 +97,7 @@ def test_an_htmx_purchase_paid_at_a_gateway_leaves_for_the_gateway(
         "orders.storefront.views._channels", lambda: [("sandbox", "沙箱")]
     )
     client.force_login(make_buyer(Decimal("0.00")))
-    response = client.post(
-        f"/shop/p/{card_sku.product_id}/",
-        {"quantity": "1", "payment": "sandbox"},
-        headers=HTMX,
-    )
+    response = buy_by_htmx(client, card_sku, payment="sandbox")
     order = Order.objects.get()
     # htmx's request cannot follow a redirect to another site: it is told to
     # send the whole page there
